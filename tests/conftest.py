@@ -1,0 +1,112 @@
+"""Shared fixtures. The expensive ones (a tiny trained model and its bundle) are session-wide.
+
+The tiny model is a 2-layer, 32-wide BERT built here with the real MiniLM tokenizer, so the whole
+train -> export -> score path runs in seconds with no network and no shipped weights.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from triage.labels import LABELS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+_TEMPLATES = {
+    "self_harm": ["I want to end my life tonight {n}", "I have been cutting myself again {n}",
+                  "I wrote a goodbye note and I have the pills {n}"],
+    "distress": ["I feel so hopeless and tired of everything {n}", "nothing helps, I am so alone {n}"],
+    "hostile": ["you are a pathetic idiot, shut up {n}", "nobody cares what you think, loser {n}"],
+    "spam": ["WIN a FREE prize, call 0906170{n} now", "cheap pills online, click http://x{n}.biz"],
+    None: ["thanks for sharing, that helps {n}", "what a lovely day at the park {n}",
+           "I went for a walk and it helped a bit {n}", "see you at five then {n}"],
+}
+
+
+def _row(split: str, n: int, positive: str | None, template: str) -> dict:
+    labels = {name: 0 for name in LABELS}
+    labels["corumination"] = None
+    if positive:
+        labels[positive] = 1
+    parent = "has anyone else felt this way?" if positive == "hostile" else None
+    return {"id": f"{split}-{n}", "text": template.format(n=n), "parent_text": parent,
+            "source": "fixture", "group": f"g{n}", "split": split, "labels": labels}
+
+
+def write_prepared(folder: Path, per_split: dict[str, int]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(0)
+    n = 0
+    for split, count in per_split.items():
+        with (folder / f"{split}.jsonl").open("w") as handle:
+            for _ in range(count):
+                positive = rng.choice(list(_TEMPLATES))
+                template = rng.choice(_TEMPLATES[positive])
+                handle.write(json.dumps(_row(split, n, positive, template)) + "\n")
+                n += 1
+    (folder / "summary.json").write_text(json.dumps({"sources": {"fixture": n}}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def prepared_dir(tmp_path_factory) -> Path:
+    return write_prepared(tmp_path_factory.mktemp("prepared"), {"train": 160, "dev": 80, "test": 60})
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory) -> Path:
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from triage.training.args import PACKAGED_ENCODER, resolve_encoder
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    shutil.copy(resolve_encoder(PACKAGED_ENCODER) / "tokenizer.json", folder / "tokenizer.json")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tiny_encoder_dir, prepared_dir) -> Path:
+    from triage.training.args import TrainArgs
+    from triage.training.train import train
+
+    args = TrainArgs(name="tiny", data_dir=prepared_dir, output_dir=tmp_path_factory.mktemp("runs"),
+                     base_model=str(tiny_encoder_dir), max_length=64, batch_size=16, epochs=3,
+                     learning_rate=1e-3, head_learning_rate=1e-2, threads=2)
+    return train(args)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory, tiny_checkpoint, prepared_dir) -> Path:
+    from triage.training.export import ExportArgs, export_bundle
+
+    out = tmp_path_factory.mktemp("models") / "tiny-bundle"
+    return export_bundle(ExportArgs(tiny_checkpoint, prepared_dir, out, version="0.0.1-test"))
+
+
+@pytest.fixture()
+def settings(tiny_bundle):
+    from triage.config import Settings
+
+    return Settings(bundle_dir=tiny_bundle, max_items_per_request=4, max_text_chars=500,
+                    max_body_bytes=20_000)
+
+
+@pytest.fixture()
+def client(settings):
+    from fastapi.testclient import TestClient
+
+    from triage.service.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

@@ -1,0 +1,149 @@
+"""The `triage` command: serve, score-file, data, train, export.
+
+Heavy imports (torch, transformers, the FastAPI app) live inside the commands, so `--help`
+answers at once and the serving commands never load training libraries.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings
+
+DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+DEFAULT_PREPARED = PROJECT_ROOT / "data" / "prepared"
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING...")
+def main(log_level: str) -> None:
+    """triage: score peer-support posts for self-harm risk, hostility, spam and corumination.
+
+    It only scores, flags, ranks and explains; it never removes or hides content.
+    Typical flow: `triage data prepare` -> `triage train` -> `triage export` -> `triage serve`.
+    """
+    _setup_logging(log_level)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default: TRIAGE_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: TRIAGE_PORT or 8000).")
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Model bundle folder (default: TRIAGE_BUNDLE_DIR or {DEFAULT_BUNDLE.name}).",
+)
+def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
+    """Run the HTTP service (scoring API, health checks, OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from triage.service.app import create_app
+
+    overrides = {"host": host, "port": port, "bundle_dir": bundle}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level="info"
+    )
+
+
+@main.command("score-file")
+@click.argument("input_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write OUT.jsonl.")
+@click.option("--bundle", type=click.Path(file_okay=False, path_type=Path), default=None, help="Model bundle folder (default: the shipped one).")
+def score_file(input_path: Path, output_path: Path, bundle: Path | None) -> None:
+    """Score a JSONL file offline.
+
+    Each input line is {"id", "text", "parent_text"?}; each output line is
+    {"id", "scores", "flags", "tier"}. Bad lines stop the run with their line number.
+    """
+    from triage.batch import InputLineError, score_jsonl
+
+    settings = Settings(**({"bundle_dir": bundle} if bundle else {}))
+    try:
+        count = score_jsonl(input_path, output_path, settings)
+    except InputLineError as error:
+        raise click.ClickException(f"{input_path}: {error}") from None
+    click.echo(f"scored {count} items -> {output_path}")
+
+
+@main.group()
+def data() -> None:
+    """Prepare training data from the public datasets (and, later, moderator feedback)."""
+
+
+@data.command("prepare")
+@click.option("--source", "source_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASETS, show_default=True, help="Folder holding one sub-folder per public dataset.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_PREPARED, show_default=True, help="Where train/dev/test.jsonl and summary.json go.")
+@click.option("--only", multiple=True, help="Use only these sources (repeatable). Default: every known source.")
+def data_prepare(source_dir: Path, out_dir: Path, only: tuple[str, ...]) -> None:
+    """Map the public datasets into one schema, de-duplicate across sources, split without leaks.
+
+    Prints a table of rows per source x split with positives/negatives per label.
+    """
+    from triage.training.prepare import format_summary, prepare
+
+    summary = prepare(source_dir, out_dir, list(only) or None)
+    click.echo(format_summary(summary["counts"]))
+    click.echo(
+        f"duplicates merged: {summary['duplicates_merged']}, label conflicts: "
+        f"{summary['label_conflicts']}, moved to a held-out split: {summary['moved_to_held_out']}, "
+        f"empty dropped: {summary['empty_dropped']}"
+    )
+    click.echo(f"wrote {out_dir}")
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Training config, e.g. configs/train/cpu.yaml.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Prepared data folder (overrides the config's data_dir).")
+@click.option("--max-steps", type=int, default=None, help="Stop after this many steps (quick trials).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Overrides the config's device.")
+def train(config_path: Path, data_dir: Path | None, max_steps: int | None, device: str | None) -> None:
+    """Fine-tune the shared encoder with one sigmoid output per label.
+
+    Labels missing for a row are masked out of the loss. Uses CUDA when present. The best epoch
+    (mean dev PR-AUC) is saved to <output_dir>/<name>/best, ready for `triage export`.
+    """
+    from triage.training.args import TrainArgs
+    from triage.training.train import train as run_training
+
+    args = TrainArgs.from_yaml(config_path, data_dir=data_dir, max_steps=max_steps, device=device)
+    checkpoint = run_training(args)
+    click.echo(f"best checkpoint: {checkpoint}\nnext: triage export --checkpoint {checkpoint}")
+
+
+@main.command()
+@click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder printed by `triage train` (runs/<name>/best).")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_PREPARED, show_default=True, help="Prepared data: dev for calibration, test for metrics.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_BUNDLE, show_default=True, help="Bundle folder to write.")
+@click.option("--version", "version", default="0.1.0", show_default=True, help="Bundle version.")
+def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> None:
+    """Write an int8 ONNX bundle: model.onnx, tokenizer.json, bundle.json, MODEL_CARD.md.
+
+    Calibrates and picks thresholds on dev, checks ONNX against torch on held-out texts (fails
+    loudly beyond tolerance), then scores the test split with the written bundle and a TF-IDF
+    baseline and records both in bundle.json and the model card.
+    """
+    from triage.training.export import ExportArgs, ExportParityError, export_bundle
+
+    try:
+        bundle = export_bundle(ExportArgs(checkpoint, data_dir, out_dir, version=version))
+    except ExportParityError as error:
+        raise click.ClickException(f"export refused: {error}") from None
+    click.echo(f"wrote bundle {bundle}; see {bundle / 'MODEL_CARD.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""One typed Settings object (TRIAGE_ environment prefix) and the typed YAML configs it names."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from triage.labels import LABELS, TIERS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BUNDLE = PROJECT_ROOT / "models" / "triage-minilm"
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
+
+
+def read_yaml(path: Path) -> dict:
+    if not path.exists():
+        raise FileNotFoundError(f"config file {path} not found")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a YAML mapping at the top, found {type(data).__name__}")
+    return data
+
+
+class TierRules(BaseModel):
+    """configs/tiers.yaml: which calibrated scores put a post in which risk tier, and SLAs.
+
+    `rules` maps a tier to {label: minimum score}; tiers are checked from crisis down and the
+    first tier with any label at or over its minimum wins; nothing matching means green.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: dict[str, dict[str, float]]
+    sla_minutes: dict[str, float | None]
+
+    @field_validator("rules")
+    @classmethod
+    def _known_names(cls, rules: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for tier, conditions in rules.items():
+            if tier not in TIERS or tier == "green":
+                raise ValueError(f"rules: tier {tier!r} is not one of crisis, red, amber")
+            for label, minimum in conditions.items():
+                if label not in LABELS:
+                    raise ValueError(f"rules.{tier}: unknown label {label!r}; known: {LABELS}")
+                if not 0.0 <= minimum <= 1.0:
+                    raise ValueError(f"rules.{tier}.{label}: expected 0..1, found {minimum}")
+        return rules
+
+    @field_validator("sla_minutes")
+    @classmethod
+    def _all_tiers(cls, sla: dict[str, float | None]) -> dict[str, float | None]:
+        if set(sla) != set(TIERS):
+            raise ValueError(f"sla_minutes: expected exactly the tiers {TIERS}, found {list(sla)}")
+        return sla
+
+    @classmethod
+    def load(cls, path: Path) -> TierRules:
+        return cls.model_validate(read_yaml(path))
+
+
+class Settings(BaseSettings):
+    """Service and CLI settings; every field can be set as TRIAGE_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+
+    bundle_dir: Path = Field(DEFAULT_BUNDLE, description="model bundle to serve")
+    config_dir: Path = Field(DEFAULT_CONFIG_DIR, description="folder with tiers.yaml etc.")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_items_per_request: int = Field(64, ge=1, le=10_000)
+    max_text_chars: int = Field(20_000, ge=1)
+    max_body_bytes: int = Field(2_000_000, ge=1_000)
+    onnx_threads: int = Field(2, ge=1, description="intra-op threads for ONNX Runtime")
+    evidence: bool = Field(True, description="find evidence sentences for flagged labels")
+    log_level: str = "INFO"
+
+    @cached_property
+    def tier_rules(self) -> TierRules:
+        return TierRules.load(self.config_dir / "tiers.yaml")

@@ -1,0 +1,76 @@
+"""The label taxonomy and risk tiers: defined here and nowhere else.
+
+Every other part (data adapters, training heads, bundles, API answers, configs) refers to these
+names. A bundle whose labels differ from LABELS is refused at load time (see bundle.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    unit: str
+    meaning: str
+
+
+LABEL_DEFINITIONS: tuple[Label, ...] = (
+    Label(
+        "self_harm",
+        "post",
+        "the author discloses suicidal ideation, intent, plan, self-harm or an attempt",
+    ),
+    Label(
+        "distress",
+        "post",
+        "the author is in marked distress (depression, hopelessness, burdensomeness, stress) "
+        "without self-harm content",
+    ),
+    Label(
+        "hostile",
+        "reply (with parent)",
+        "insults, harasses, threatens, demeans or invalidates a person in the conversation",
+    ),
+    Label(
+        "spam",
+        "post",
+        "advertising, scams, link farming, solicitation, off-topic promotion",
+    ),
+    Label(
+        "corumination",
+        "reply (with parent) and thread",
+        "peers rehashing and speculating about problems and dwelling on negative feelings "
+        "together, with no movement towards coping, problem solving or support elsewhere",
+    ),
+)
+
+LABELS: tuple[str, ...] = tuple(label.name for label in LABEL_DEFINITIONS)
+
+
+class Tier(str, Enum):
+    """Self-harm risk tiers after the ReachOut scheme (CLPsych 2016), most urgent first."""
+
+    CRISIS = "crisis"  # imminent: plan, means, timeline, attempt in progress
+    RED = "red"  # active ideation or recent self-harm
+    AMBER = "amber"  # distress that needs a moderator's attention
+    GREEN = "green"  # no moderator action needed
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent tier."""
+        return list(Tier).index(self)
+
+
+TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
+
+
+def check_labels(names: list[str] | tuple[str, ...], where: str) -> None:
+    """Raise ValueError unless `names` is exactly LABELS, in order."""
+    if tuple(names) != LABELS:
+        raise ValueError(
+            f"{where}: labels {list(names)} do not match the taxonomy {list(LABELS)} "
+            "(triage/labels.py); retrain or re-export the bundle with this version of triage"
+        )

@@ -1,0 +1,59 @@
+"""The FastAPI app, built by create_app(settings); the model is loaded in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from triage import __version__
+from triage.bundle import BundleError, load_bundle
+from triage.config import Settings
+from triage.scoring import OnnxScorer
+from triage.service.errors import install_error_handlers
+from triage.service.limits import BodySizeLimit
+from triage.service.routers import health, score
+
+log = logging.getLogger(__name__)
+
+
+def load_scorer(app: FastAPI, settings: Settings) -> None:
+    """Load the bundle once. On failure the app still starts: /readyz says why, scoring is 503."""
+    app.state.scorer = None
+    app.state.model_error = None
+    try:
+        bundle = load_bundle(settings.bundle_dir)
+        app.state.scorer = OnnxScorer(
+            bundle, settings.tier_rules, threads=settings.onnx_threads, evidence=settings.evidence
+        )
+        log.info("loaded model %s %s from %s", bundle.name, bundle.version, bundle.path)
+    except (BundleError, FileNotFoundError, ValueError, OSError) as error:
+        app.state.model_error = str(error)
+        log.error("model not loaded: %s", error)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        load_scorer(app, settings)
+        yield
+
+    app = FastAPI(
+        title="triage",
+        version=__version__,
+        summary="Scores peer-support posts for self-harm risk, hostility, spam and corumination. "
+        "It only scores, flags, ranks and explains: it never removes or hides content.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.scorer = None
+    app.state.model_error = "the model is still loading"
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(score.router)
+    return app

@@ -1,0 +1,57 @@
+"""Request and response bodies of the scoring API (DESIGN.md, "Scoring API")."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.labels import TIERS
+
+
+class ScoreItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str = Field(min_length=1, max_length=200, description="the platform's id for this post")
+    text: str = Field(description="the post or reply text (not empty)")
+    parent_text: str | None = Field(None, description="for a reply: the post it answers")
+    thread_id: str | None = Field(None, max_length=200)
+    author_id: str | None = Field(None, max_length=200)
+    community: str | None = Field(None, max_length=200)
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    items: list[ScoreItemIn] = Field(min_length=1)
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+
+
+class EvidenceOut(BaseModel):
+    label: str
+    start: int = Field(description="character offset into text, inclusive")
+    end: int = Field(description="character offset into text, exclusive")
+
+
+class ScoreResultOut(BaseModel):
+    id: str
+    scores: dict[str, float | None] = Field(
+        description="calibrated probability per label; null where this model has no trained head"
+    )
+    flags: list[str] = Field(description="labels at or over their threshold")
+    tier: str = Field(description=f"self-harm risk tier: one of {', '.join(TIERS)}")
+    priority: int = Field(ge=0, le=100)
+    reasons: list[str] = Field(description="why this priority, for the moderator")
+    evidence: list[EvidenceOut]
+
+
+class ScoreResponse(BaseModel):
+    model: ModelInfo
+    results: list[ScoreResultOut]
+
+
+class Health(BaseModel):
+    status: str
+    model: ModelInfo | None = None

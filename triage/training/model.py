@@ -1,0 +1,68 @@
+"""The multi-task model: one shared encoder, mean pooling, one logit per label."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel
+
+HEAD_FILE = "head.pt"
+META_FILE = "triage_model.json"
+
+
+class MultiLabelModel(nn.Module):
+    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+    ) -> torch.Tensor:
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        # Mean pooling over real tokens, as all-MiniLM-L6-v2 was trained with.
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        return self.head(self.dropout(pooled))
+
+    def freeze_lower(self, layers: int) -> None:
+        """Freeze the embeddings and the `layers` lowest transformer layers (0: train all)."""
+        if layers <= 0:
+            return
+        for param in self.encoder.embeddings.parameters():
+            param.requires_grad = False
+        for layer in self.encoder.encoder.layer[:layers]:
+            for param in layer.parameters():
+                param.requires_grad = False
+
+    def save(self, folder: Path, labels: tuple[str, ...], max_length: int) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.encoder.save_pretrained(folder / "encoder")
+        torch.save(self.head.state_dict(), folder / HEAD_FILE)
+        meta = {"labels": list(labels), "max_length": max_length}
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def new_model(encoder_dir: Path, num_labels: int) -> MultiLabelModel:
+    # Eager attention exports to an ONNX graph whose attention blocks ORT can fuse.
+    encoder = AutoModel.from_pretrained(encoder_dir, attn_implementation="eager")
+    return MultiLabelModel(encoder, num_labels)
+
+
+def load_checkpoint(folder: Path) -> tuple[MultiLabelModel, dict]:
+    meta = json.loads((folder / META_FILE).read_text())
+    config = AutoConfig.from_pretrained(folder / "encoder")
+    encoder = AutoModel.from_pretrained(folder / "encoder", config=config, attn_implementation="eager")
+    model = MultiLabelModel(encoder, len(meta["labels"]))
+    model.head.load_state_dict(torch.load(folder / HEAD_FILE, weights_only=True))
+    model.eval()
+    return model, meta

@@ -1,0 +1,95 @@
+"""torch -> ONNX (fp32) -> ORT-optimised graph -> int8 dynamic quantisation, with parity checks.
+
+Pitfalls handled here (measured in ../shared/notes/onnx-cpu.md):
+- the legacy exporter (dynamo=False) is used: the dynamo graph cannot be fused by ORT's optimizer;
+- the model is built with eager attention so the optimizer fuses all attention blocks;
+- quantize_dynamic needs DefaultTensorType=FLOAT on an optimised graph;
+- per_channel=True halves the int8 error at the same speed; reduce_range doubles it (not used).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from triage.training.model import MultiLabelModel
+
+log = logging.getLogger(__name__)
+
+INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
+OPSET = 17
+
+
+def export_fp32(model: MultiLabelModel, path: Path) -> None:
+    model.eval()
+    dummy = tuple(torch.ones((1, 8), dtype=torch.long) for _ in INPUT_NAMES)
+    dynamic = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
+    dynamic["logits"] = {0: "batch"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            dummy,
+            str(path),
+            input_names=INPUT_NAMES,
+            output_names=["logits"],
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def optimise(src: Path, dst: Path, num_heads: int, hidden_size: int) -> None:
+    from onnxruntime.transformers import optimizer
+
+    optimised = optimizer.optimize_model(
+        str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=1
+    )
+    fused = optimised.get_fused_operator_statistics()
+    log.info("ORT optimizer fused: %s", {k: v for k, v in fused.items() if v})
+    optimised.save_model_to_file(str(dst))
+
+
+def quantise_int8(src: Path, dst: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
+def onnx_logits(path: Path, batches: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """Run an ONNX file over encoded inputs, one item per call (as the scorer does)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return np.concatenate([session.run(["logits"], b)[0] for b in batches])
+
+
+@torch.inference_mode()
+def torch_logits(model: MultiLabelModel, batches: list[dict[str, np.ndarray]]) -> np.ndarray:
+    model.eval()
+    return np.concatenate(
+        [model(**{k: torch.from_numpy(v) for k, v in b.items()}).numpy() for b in batches]
+    )
+
+
+def build_int8(model: MultiLabelModel, work_dir: Path) -> Path:
+    """Write fp32.onnx, optimised.onnx and model.int8.onnx into work_dir; return the int8 path."""
+    config = model.encoder.config
+    fp32, optimised, int8 = (work_dir / n for n in ("fp32.onnx", "optimised.onnx", "int8.onnx"))
+    export_fp32(model, fp32)
+    optimise(fp32, optimised, config.num_attention_heads, config.hidden_size)
+    quantise_int8(optimised, int8)
+    return int8

@@ -1,0 +1,169 @@
+"""`triage data prepare`: adapters -> one de-duplicated, leak-free set of splits on disk.
+
+Duplicates are found by normalised text (`rows.normalise`), across sources:
+- rows with the same text and parent are merged into one; their labels are combined, and a
+  label the copies disagree on becomes missing;
+- every row whose text matches another's lands in the same split, the most held-out of the
+  copies (test before dev before train), so no text is ever in two splits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage.labels import LABELS
+from triage.training.adapters import ADAPTERS
+from triage.training.rows import SPLITS, Row, normalise
+
+log = logging.getLogger(__name__)
+
+_SPLIT_ORDER = {"test": 0, "dev": 1, "train": 2}
+_PLACEHOLDERS = {"", "removed", "deleted"}
+
+
+@dataclass
+class PrepareReport:
+    rows_read: Counter = field(default_factory=Counter)
+    empty_dropped: int = 0
+    duplicates_merged: int = 0
+    label_conflicts: int = 0
+    moved_to_held_out: int = 0
+
+
+def _merge_labels(rows: list[Row], report: PrepareReport) -> dict[str, int | None]:
+    merged: dict[str, int | None] = {}
+    for name in LABELS:
+        values = {row.labels[name] for row in rows if row.labels[name] is not None}
+        if len(values) > 1:
+            report.label_conflicts += 1
+        merged[name] = values.pop() if len(values) == 1 else None
+    return merged
+
+
+def deduplicate(rows: Iterable[Row], report: PrepareReport | None = None) -> list[Row]:
+    """Merge duplicate rows and put every copy of a text into one split (see module doc)."""
+    report = report or PrepareReport()
+    by_pair: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in rows:
+        key = normalise(row.text)
+        if key in _PLACEHOLDERS:
+            report.empty_dropped += 1
+            continue
+        by_pair[(key, normalise(row.parent_text or ""))].append(row)
+
+    merged: list[Row] = []
+    for copies in by_pair.values():
+        first = copies[0]
+        report.duplicates_merged += len(copies) - 1
+        split = min((row.split for row in copies), key=_SPLIT_ORDER.__getitem__)
+        merged.append(
+            Row(
+                id=first.id,
+                text=first.text,
+                parent_text=first.parent_text,
+                source=first.source,
+                group=first.group,
+                split=split,
+                labels=_merge_labels(copies, report),
+            )
+        )
+
+    held_out: dict[str, str] = {}
+    for row in merged:
+        key = normalise(row.text)
+        best = held_out.get(key, "train")
+        held_out[key] = min(best, row.split, key=_SPLIT_ORDER.__getitem__)
+    for row in merged:
+        target = held_out[normalise(row.text)]
+        if target != row.split:
+            report.moved_to_held_out += 1
+            row.split = target
+    return merged
+
+
+def read_sources(source_dir: Path, sources: Iterable[str], report: PrepareReport) -> list[Row]:
+    rows: list[Row] = []
+    for name in sources:
+        if name not in ADAPTERS:
+            raise ValueError(f"unknown source {name!r}; known sources: {', '.join(ADAPTERS)}")
+        directory = source_dir / name
+        if not directory.is_dir():
+            raise FileNotFoundError(
+                f"source {name!r} expected at {directory}; pass --source with the folder that "
+                "holds the public datasets (e.g. ../shared/datasets) or drop it with --only"
+            )
+        before = len(rows)
+        rows.extend(ADAPTERS[name](directory))
+        report.rows_read[name] = len(rows) - before
+        log.info("read %d rows from %s", report.rows_read[name], name)
+    return rows
+
+
+def summarise(rows: Iterable[Row]) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+    """source -> split -> label -> {"pos", "neg"}, plus "rows" counts under label "_rows"."""
+    table: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(Counter)))
+    for row in rows:
+        cell = table[row.source][row.split]
+        cell["_rows"]["n"] += 1
+        for name, value in row.labels.items():
+            if value is not None:
+                cell[name]["pos" if value else "neg"] += 1
+    return json.loads(json.dumps(table))
+
+
+def format_summary(summary: dict) -> str:
+    """A plain table: one line per source x split, `pos/neg` per label, `-` where missing."""
+    header = f"{'source':<12} {'split':<5} {'rows':>6}  " + "  ".join(
+        f"{name:>13}" for name in LABELS
+    )
+    lines = [header, "-" * len(header)]
+    for source in sorted(summary):
+        for split in SPLITS:
+            cell = summary[source].get(split)
+            if not cell:
+                continue
+            counts = []
+            for name in LABELS:
+                value = cell.get(name)
+                counts.append(f"{value.get('pos', 0)}/{value.get('neg', 0)}" if value else "-")
+            lines.append(
+                f"{source:<12} {split:<5} {cell['_rows']['n']:>6}  "
+                + "  ".join(f"{c:>13}" for c in counts)
+            )
+    lines.append("(each label cell: positives/negatives; '-' = label missing for that source)")
+    return "\n".join(lines)
+
+
+def prepare(source_dir: Path, out_dir: Path, sources: Iterable[str] | None = None) -> dict:
+    """Read, de-duplicate and split; write train/dev/test.jsonl and summary.json to out_dir."""
+    report = PrepareReport()
+    rows = deduplicate(read_sources(source_dir, sources or list(ADAPTERS), report), report)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        with (out_dir / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in rows:
+                if row.split == split:
+                    handle.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
+    summary = {
+        "sources": dict(report.rows_read),
+        "empty_dropped": report.empty_dropped,
+        "duplicates_merged": report.duplicates_merged,
+        "label_conflicts": report.label_conflicts,
+        "moved_to_held_out": report.moved_to_held_out,
+        "counts": summarise(rows),
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def load_split(data_dir: Path, split: str) -> list[Row]:
+    path = data_dir / f"{split}.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found; run `triage data prepare --out {data_dir}`")
+    with path.open(encoding="utf-8") as handle:
+        return [Row.from_json(json.loads(line)) for line in handle if line.strip()]

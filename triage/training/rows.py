@@ -1,0 +1,69 @@
+"""The one schema every data adapter produces."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+from triage.labels import LABELS
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class Row:
+    """One training example. A label is 1, 0, or None (missing: the loss ignores it)."""
+
+    id: str
+    text: str
+    source: str
+    group: str  # author / thread / conversation id: rows of one group never straddle splits
+    split: str
+    parent_text: str | None = None
+    labels: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(LABELS))
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ValueError(f"row {self.id}: split must be one of {SPLITS}, found {self.split!r}")
+        unknown = set(self.labels) - set(LABELS)
+        if unknown:
+            raise ValueError(f"row {self.id}: unknown labels {sorted(unknown)}")
+        self.labels = {name: self.labels.get(name) for name in LABELS}
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Row:
+        return cls(**data)
+
+
+_SPACE = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w\s]")
+
+
+def normalise(text: str) -> str:
+    """The key used to find duplicates: case-, accent-, punctuation- and whitespace-blind."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _NON_WORD.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def hash_split(key: str, dev: float = 0.1, test: float = 0.1) -> str:
+    """A stable split for sources that ship without one, decided by the group key."""
+    bucket = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    if bucket < test:
+        return "test"
+    if bucket < test + dev:
+        return "dev"
+    return "train"
+
+
+def hash_dev(key: str, official: str, dev: float = 0.1) -> str:
+    """Carve a dev split out of a source's official train split; keep its official test."""
+    if official != "train":
+        return official
+    return hash_split("dev:" + key, dev=dev, test=0.0)

@@ -1,0 +1,203 @@
+"""`triage train`: fine-tune the shared encoder and its label heads on prepared data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import random
+import shutil
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from triage.encoding import Encoded, PairEncoder
+from triage.labels import LABELS
+from triage.training.args import TrainArgs, resolve_encoder
+from triage.training.batches import (
+    bucketed_batches,
+    encode_rows,
+    label_matrix,
+    sorted_batches,
+    stack,
+)
+from triage.training.metrics import all_label_metrics, mean_pr_auc
+from triage.training.model import MultiLabelModel, new_model
+from triage.training.prepare import load_split
+from triage.training.rows import Row
+
+log = logging.getLogger(__name__)
+
+BEST_DIR = "best"
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def cap_sources(rows: list[Row], caps: dict[str, int], seed: int) -> list[Row]:
+    """Keep at most caps[source] train rows of each capped source (a seeded random sample)."""
+    rng = random.Random(seed)
+    kept: list[Row] = []
+    by_source: dict[str, list[Row]] = {}
+    for row in rows:
+        by_source.setdefault(row.source, []).append(row)
+    for source, source_rows in by_source.items():
+        cap = caps.get(source)
+        if cap is not None and len(source_rows) > cap:
+            source_rows = rng.sample(source_rows, cap)
+        kept.extend(source_rows)
+    return kept
+
+
+def positive_weights(targets: np.ndarray, mask: np.ndarray, cap: float) -> np.ndarray:
+    positives = (targets * mask).sum(axis=0)
+    negatives = ((1 - targets) * mask).sum(axis=0)
+    return np.clip(negatives / np.maximum(positives, 1.0), 1.0, cap).astype(np.float32)
+
+
+def to_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: MultiLabelModel, encoded: Sequence[Encoded], batch_size: int = 64, progress: bool = False
+) -> np.ndarray:
+    """Logits for every encoding, in input order (batched by length for speed)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
+    batches = list(sorted_batches(encoded, batch_size))
+    for indices in tqdm(batches, desc="scoring", disable=not progress, leave=False):
+        logits = model(**to_device(stack(encoded, indices), device))
+        out[indices] = logits.float().cpu().numpy()
+    return out
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def evaluate_split(
+    model: MultiLabelModel, encoder: PairEncoder, rows: list[Row]
+) -> dict[str, dict[str, float]]:
+    targets, mask = label_matrix(rows)
+    probs = sigmoid(predict_logits(model, encode_rows(encoder, rows)))
+    return all_label_metrics(probs, targets, mask, {})
+
+
+def make_optimizer(model: MultiLabelModel, args: TrainArgs) -> torch.optim.Optimizer:
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    return torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": args.learning_rate},
+            {"params": model.head.parameters(), "lr": args.head_learning_rate},
+        ],
+        weight_decay=args.weight_decay,
+    )
+
+
+def linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int):
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train(args: TrainArgs) -> Path:
+    """Train, keep the best epoch (mean dev PR-AUC) under run_dir/best, return that folder."""
+    started = time.time()
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+
+    encoder_dir = resolve_encoder(args.base_model)
+    encoder = PairEncoder.from_file(encoder_dir / "tokenizer.json", args.max_length)
+    train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
+    dev_rows = load_split(args.data_dir, "dev")
+    if args.dev_limit and len(dev_rows) > args.dev_limit:
+        dev_rows = random.Random(args.seed).sample(dev_rows, args.dev_limit)
+    log.info("train rows %d %s", len(train_rows), dict(Counter(r.source for r in train_rows)))
+
+    encoded = encode_rows(encoder, train_rows)
+    targets, mask = label_matrix(train_rows)
+    pos_weight = torch.from_numpy(positive_weights(targets, mask, args.pos_weight_cap)).to(device)
+
+    model = new_model(encoder_dir, len(LABELS)).to(device)
+    model.freeze_lower(args.freeze_layers)
+    optimizer = make_optimizer(model, args)
+    rng = random.Random(args.seed)
+    lengths = [len(e) for e in encoded]
+    steps_per_epoch = math.ceil(len(encoded) / args.batch_size)
+    total = math.ceil(steps_per_epoch * args.epochs)
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    scheduler = linear_schedule(optimizer, int(total * args.warmup_ratio), total)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
+
+    history, best_score, step = [], -1.0, 0
+    progress = tqdm(total=total, desc=f"training {args.name}", unit="step")
+    epoch = 0
+    while step < total:
+        epoch += 1
+        model.train()
+        for indices in bucketed_batches(lengths, args.batch_size, rng):
+            if step >= total:
+                break
+            batch = to_device(stack(encoded, indices), device)
+            y = torch.from_numpy(targets[indices]).to(device)
+            m = torch.from_numpy(mask[indices]).to(device)
+            loss = (loss_fn(model(**batch), y) * m).sum() / m.sum().clamp(min=1.0)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            progress.update(1)
+            progress.set_postfix(loss=f"{loss.item():.4f}", epoch=epoch)
+        dev = evaluate_split(model, encoder, dev_rows)
+        score = mean_pr_auc(dev)
+        history.append({"epoch": epoch, "step": step, "dev_mean_pr_auc": score, "dev": dev})
+        log.info("epoch %d step %d: dev mean PR-AUC %.4f", epoch, step, score)
+        if score > best_score:
+            best_score = score
+            model.save(args.run_dir / BEST_DIR, LABELS, args.max_length)
+            shutil.copy(encoder_dir / "tokenizer.json", args.run_dir / BEST_DIR / "tokenizer.json")
+    progress.close()
+
+    record = {
+        "args": args.to_json(),
+        "steps": step,
+        "train_rows": len(train_rows),
+        "train_rows_per_source": dict(Counter(r.source for r in train_rows)),
+        "pos_weight": dict(zip(LABELS, pos_weight.tolist(), strict=True)),
+        "history": history,
+        "wall_seconds": round(time.time() - started, 1),
+        "hardware": hardware_description(device),
+    }
+    (args.run_dir / BEST_DIR / "train_record.json").write_text(json.dumps(record, indent=2) + "\n")
+    return args.run_dir / BEST_DIR
+
+
+def hardware_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, " + (
+        f"{torch.get_num_threads()} torch threads"
+    )
