@@ -19,13 +19,23 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 _TEMPLATES = {
-    "self_harm": ["I want to end my life tonight {n}", "I have been cutting myself again {n}",
-                  "I wrote a goodbye note and I have the pills {n}"],
-    "distress": ["I feel so hopeless and tired of everything {n}", "nothing helps, I am so alone {n}"],
+    "self_harm": [
+        "I want to end my life tonight {n}",
+        "I have been cutting myself again {n}",
+        "I wrote a goodbye note and I have the pills {n}",
+    ],
+    "distress": [
+        "I feel so hopeless and tired of everything {n}",
+        "nothing helps, I am so alone {n}",
+    ],
     "hostile": ["you are a pathetic idiot, shut up {n}", "nobody cares what you think, loser {n}"],
     "spam": ["WIN a FREE prize, call 0906170{n} now", "cheap pills online, click http://x{n}.biz"],
-    None: ["thanks for sharing, that helps {n}", "what a lovely day at the park {n}",
-           "I went for a walk and it helped a bit {n}", "see you at five then {n}"],
+    None: [
+        "thanks for sharing, that helps {n}",
+        "what a lovely day at the park {n}",
+        "I went for a walk and it helped a bit {n}",
+        "see you at five then {n}",
+    ],
 }
 
 
@@ -35,8 +45,15 @@ def _row(split: str, n: int, positive: str | None, template: str) -> dict:
     if positive:
         labels[positive] = 1
     parent = "has anyone else felt this way?" if positive == "hostile" else None
-    return {"id": f"{split}-{n}", "text": template.format(n=n), "parent_text": parent,
-            "source": "fixture", "group": f"g{n}", "split": split, "labels": labels}
+    return {
+        "id": f"{split}-{n}",
+        "text": template.format(n=n),
+        "parent_text": parent,
+        "source": "fixture",
+        "group": f"g{n}",
+        "split": split,
+        "labels": labels,
+    }
 
 
 def write_prepared(folder: Path, per_split: dict[str, int]) -> Path:
@@ -56,7 +73,9 @@ def write_prepared(folder: Path, per_split: dict[str, int]) -> Path:
 
 @pytest.fixture(scope="session")
 def prepared_dir(tmp_path_factory) -> Path:
-    return write_prepared(tmp_path_factory.mktemp("prepared"), {"train": 160, "dev": 80, "test": 60})
+    return write_prepared(
+        tmp_path_factory.mktemp("prepared"), {"train": 160, "dev": 80, "test": 60}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +87,14 @@ def tiny_encoder_dir(tmp_path_factory) -> Path:
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-encoder")
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(folder)
     shutil.copy(resolve_encoder(PACKAGED_ENCODER) / "tokenizer.json", folder / "tokenizer.json")
     return folder
@@ -80,9 +105,18 @@ def tiny_checkpoint(tmp_path_factory, tiny_encoder_dir, prepared_dir) -> Path:
     from triage.training.args import TrainArgs
     from triage.training.train import train
 
-    args = TrainArgs(name="tiny", data_dir=prepared_dir, output_dir=tmp_path_factory.mktemp("runs"),
-                     base_model=str(tiny_encoder_dir), max_length=64, batch_size=16, epochs=3,
-                     learning_rate=1e-3, head_learning_rate=1e-2, threads=2)
+    args = TrainArgs(
+        name="tiny",
+        data_dir=prepared_dir,
+        output_dir=tmp_path_factory.mktemp("runs"),
+        base_model=str(tiny_encoder_dir),
+        max_length=64,
+        batch_size=16,
+        epochs=3,
+        learning_rate=1e-3,
+        head_learning_rate=1e-2,
+        threads=2,
+    )
     return train(args)
 
 
@@ -98,8 +132,9 @@ def tiny_bundle(tmp_path_factory, tiny_checkpoint, prepared_dir) -> Path:
 def settings(tiny_bundle):
     from triage.config import Settings
 
-    return Settings(bundle_dir=tiny_bundle, max_items_per_request=4, max_text_chars=500,
-                    max_body_bytes=20_000)
+    return Settings(
+        bundle_dir=tiny_bundle, max_items_per_request=4, max_text_chars=500, max_body_bytes=20_000
+    )
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""train -> export -> score on a tiny model: every artefact the bundle promises is there and true."""
+"""train -> export -> score on a tiny model: every artefact the bundle promises is there."""
 
 from __future__ import annotations
 
@@ -115,11 +115,14 @@ def test_score_file_cli(tiny_bundle, tmp_path):
     from triage.cli import main
 
     source = tmp_path / "in.jsonl"
-    source.write_text('{"id": "1", "text": "free prize call now"}\n'
-                      '{"id": "2", "text": "you idiot", "parent_text": "I feel low"}\n')
+    source.write_text(
+        '{"id": "1", "text": "free prize call now"}\n'
+        '{"id": "2", "text": "you idiot", "parent_text": "I feel low"}\n'
+    )
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(main, ["score-file", str(source), "--out", str(out),
-                                       "--bundle", str(tiny_bundle)])
+    result = CliRunner().invoke(
+        main, ["score-file", str(source), "--out", str(out), "--bundle", str(tiny_bundle)]
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["id"] for line in lines] == ["1", "2"]
@@ -134,8 +137,10 @@ def test_score_file_names_the_bad_line(tiny_bundle, tmp_path):
 
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": "1", "text": "fine"}\n{"id": "2", "text": ""}\n')
-    result = CliRunner().invoke(main, ["score-file", str(source), "--out", str(tmp_path / "o"),
-                                       "--bundle", str(tiny_bundle)])
+    result = CliRunner().invoke(
+        main,
+        ["score-file", str(source), "--out", str(tmp_path / "o"), "--bundle", str(tiny_bundle)],
+    )
     assert result.exit_code != 0
     assert "line 2" in result.output and "text" in result.output
     assert not (tmp_path / "o").exists()

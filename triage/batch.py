@@ -23,16 +23,20 @@ def parse_line(line: str, number: int, max_chars: int) -> ScoreInput:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
-        raise InputLineError(f"line {number}: expected a JSON object, found invalid JSON ({error.msg})") from None
+        raise InputLineError(
+            f"line {number}: expected a JSON object, found invalid JSON ({error.msg})"
+        ) from None
     if not isinstance(data, dict):
         raise InputLineError(f"line {number}: expected a JSON object, found {type(data).__name__}")
     item_id, text, parent = data.get("id"), data.get("text"), data.get("parent_text")
     if not isinstance(item_id, str | int) or isinstance(item_id, bool) or item_id == "":
-        raise InputLineError(f"line {number}: expected \"id\" as a non-empty string, found {item_id!r}")
+        raise InputLineError(
+            f'line {number}: expected "id" as a non-empty string, found {item_id!r}'
+        )
     if not isinstance(text, str) or not text.strip():
-        raise InputLineError(f"line {number}: expected \"text\" as a non-empty string")
+        raise InputLineError(f'line {number}: expected "text" as a non-empty string')
     if parent is not None and not isinstance(parent, str):
-        raise InputLineError(f"line {number}: expected \"parent_text\" as a string or absent")
+        raise InputLineError(f'line {number}: expected "parent_text" as a string or absent')
     if len(text) > max_chars or len(parent or "") > max_chars:
         raise InputLineError(f"line {number}: text longer than {max_chars} characters")
     return ScoreInput(str(item_id), text, parent)
@@ -55,8 +59,12 @@ def score_jsonl(input_path: Path, output_path: Path, settings: Settings) -> int:
     with output_path.open("w", encoding="utf-8") as out, tqdm(total=len(items), unit="item") as bar:
         for start in range(0, len(items), CHUNK):
             for result in scorer.score(items[start : start + CHUNK]):
-                record = {"id": result.id, "scores": result.scores, "flags": result.flags,
-                          "tier": result.tier.value}
+                record = {
+                    "id": result.id,
+                    "scores": result.scores,
+                    "flags": result.flags,
+                    "tier": result.tier.value,
+                }
                 out.write(json.dumps(record) + "\n")
             bar.update(min(CHUNK, len(items) - start))
     return len(items)

@@ -1,10 +1,10 @@
 """A model bundle: a folder that describes itself, checked before anything is served from it.
 
-    models/<name>/
-      model.onnx       int8 ONNX graph: input_ids, attention_mask, token_type_ids -> logits
-      tokenizer.json   the tokenizer the model was trained with
-      bundle.json      name, version, labels, max length, thresholds, calibration, data, metrics
-      MODEL_CARD.md    data, metrics, limits, licence caveats (written by `triage export`)
+models/<name>/
+  model.onnx       int8 ONNX graph: input_ids, attention_mask, token_type_ids -> logits
+  tokenizer.json   the tokenizer the model was trained with
+  bundle.json      name, version, labels, max length, thresholds, calibration, data, metrics
+  MODEL_CARD.md    data, metrics, limits, licence caveats (written by `triage export`)
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def load_bundle(path: Path) -> Bundle:
         )
     for name in (MODEL_FILE, TOKENIZER_FILE):
         if not (path / name).exists():
-            raise BundleError(f"bundle {path} is incomplete: {name} is missing; re-run triage export")
+            raise BundleError(
+                f"bundle {path} is incomplete: {name} is missing; re-run triage export"
+            )
     info = json.loads(meta_path.read_text(encoding="utf-8"))
     if info.get("format") != BUNDLE_FORMAT:
         raise BundleError(

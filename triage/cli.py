@@ -54,15 +54,26 @@ def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
 
     overrides = {"host": host, "port": port, "bundle_dir": bundle}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level="info"
-    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
 @main.command("score-file")
-@click.argument("input_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write OUT.jsonl.")
-@click.option("--bundle", type=click.Path(file_okay=False, path_type=Path), default=None, help="Model bundle folder (default: the shipped one).")
+@click.argument(
+    "input_path", metavar="IN.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write OUT.jsonl.",
+)
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Model bundle folder (default: the shipped one).",
+)
 def score_file(input_path: Path, output_path: Path, bundle: Path | None) -> None:
     """Score a JSONL file offline.
 
@@ -85,9 +96,27 @@ def data() -> None:
 
 
 @data.command("prepare")
-@click.option("--source", "source_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATASETS, show_default=True, help="Folder holding one sub-folder per public dataset.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_PREPARED, show_default=True, help="Where train/dev/test.jsonl and summary.json go.")
-@click.option("--only", multiple=True, help="Use only these sources (repeatable). Default: every known source.")
+@click.option(
+    "--source",
+    "source_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_DATASETS,
+    show_default=True,
+    help="Folder holding one sub-folder per public dataset.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_PREPARED,
+    show_default=True,
+    help="Where train/dev/test.jsonl and summary.json go.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    help="Use only these sources (repeatable). Default: every known source.",
+)
 def data_prepare(source_dir: Path, out_dir: Path, only: tuple[str, ...]) -> None:
     """Map the public datasets into one schema, de-duplicate across sources, split without leaks.
 
@@ -106,11 +135,32 @@ def data_prepare(source_dir: Path, out_dir: Path, only: tuple[str, ...]) -> None
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Training config, e.g. configs/train/cpu.yaml.")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Prepared data folder (overrides the config's data_dir).")
-@click.option("--max-steps", type=int, default=None, help="Stop after this many steps (quick trials).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="Overrides the config's device.")
-def train(config_path: Path, data_dir: Path | None, max_steps: int | None, device: str | None) -> None:
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Training config, e.g. configs/train/cpu.yaml.",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Prepared data folder (overrides the config's data_dir).",
+)
+@click.option(
+    "--max-steps", type=int, default=None, help="Stop after this many steps (quick trials)."
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default=None,
+    help="Overrides the config's device.",
+)
+def train(
+    config_path: Path, data_dir: Path | None, max_steps: int | None, device: str | None
+) -> None:
     """Fine-tune the shared encoder with one sigmoid output per label.
 
     Labels missing for a row are masked out of the loss. Uses CUDA when present. The best epoch
@@ -125,9 +175,28 @@ def train(config_path: Path, data_dir: Path | None, max_steps: int | None, devic
 
 
 @main.command()
-@click.option("--checkpoint", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder printed by `triage train` (runs/<name>/best).")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_PREPARED, show_default=True, help="Prepared data: dev for calibration, test for metrics.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_BUNDLE, show_default=True, help="Bundle folder to write.")
+@click.option(
+    "--checkpoint",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder printed by `triage train` (runs/<name>/best).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEFAULT_PREPARED,
+    show_default=True,
+    help="Prepared data: dev for calibration, test for metrics.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_BUNDLE,
+    show_default=True,
+    help="Bundle folder to write.",
+)
 @click.option("--version", "version", default="0.1.0", show_default=True, help="Bundle version.")
 def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> None:
     """Write an int8 ONNX bundle: model.onnx, tokenizer.json, bundle.json, MODEL_CARD.md.
@@ -142,6 +211,10 @@ def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> Non
         bundle = export_bundle(ExportArgs(checkpoint, data_dir, out_dir, version=version))
     except ExportParityError as error:
         raise click.ClickException(f"export refused: {error}") from None
+    from triage.bundle import load_bundle
+    from triage.training.card import metrics_table
+
+    click.echo(metrics_table(load_bundle(bundle).info["metrics"]))
     click.echo(f"wrote bundle {bundle}; see {bundle / 'MODEL_CARD.md'}")
 
 

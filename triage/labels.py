@@ -7,7 +7,7 @@ names. A bundle whose labels differ from LABELS is refused at load time (see bun
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,11 @@ LABEL_DEFINITIONS: tuple[Label, ...] = (
 
 LABELS: tuple[str, ...] = tuple(label.name for label in LABEL_DEFINITIONS)
 
+# The labels behind the self-harm risk tier (configs/tiers.yaml may only rely on these two).
+RISK_LABELS: tuple[str, ...] = ("self_harm", "distress")
 
-class Tier(str, Enum):
+
+class Tier(StrEnum):
     """Self-harm risk tiers after the ReachOut scheme (CLPsych 2016), most urgent first."""
 
     CRISIS = "crisis"  # imminent: plan, means, timeline, attempt in progress

@@ -97,7 +97,9 @@ class OnnxScorer:
         for j, label in enumerate(LABELS):
             if self._trained[j]:
                 calibration = self.bundle.calibration.get(label)
-                probs[:, j] = calibration.apply(logits[:, j]) if calibration else _sigmoid(logits[:, j])
+                probs[:, j] = (
+                    calibration.apply(logits[:, j]) if calibration else _sigmoid(logits[:, j])
+                )
         return probs
 
     # -- results ----------------------------------------------------------------------------
@@ -107,7 +109,8 @@ class OnnxScorer:
 
     def _result(self, item: ScoreInput, row: np.ndarray) -> ScoreResult:
         scores = {
-            label: (None if np.isnan(p) else round(float(p), 4)) for label, p in zip(LABELS, row)
+            label: None if np.isnan(p) else round(float(p), 4)
+            for label, p in zip(LABELS, row, strict=True)
         }
         flags = [
             label

@@ -18,8 +18,12 @@ def get_settings(request: Request) -> Settings:
 def get_scorer(request: Request) -> OnnxScorer:
     scorer = request.app.state.scorer
     if scorer is None:
-        raise ApiError(503, "model_unavailable", "the model is not loaded; see /readyz", [
-            Detail("model", "a loaded model bundle", request.app.state.model_error or "none")])
+        raise ApiError(
+            503,
+            "model_unavailable",
+            "the model is not loaded; see /readyz",
+            [Detail("model", "a loaded model bundle", request.app.state.model_error or "none")],
+        )
     return scorer
 
 

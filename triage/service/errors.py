@@ -96,7 +96,9 @@ def validation_details(exc: RequestValidationError) -> list[Detail]:
         elif kind == "missing":
             found = "nothing (field missing)"
         elif kind == "json_invalid":
-            found = f"a body that is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+            found = (
+                f"a body that is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
+            )
         else:
             found = describe(err.get("input"))
         details.append(Detail(field_path(err.get("loc", ())), expected, found))
@@ -117,22 +119,40 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404:
-        error = ApiError(404, "not_found", "no such route", [
-            Detail("path", "a route listed at /docs", request.url.path)])
+        error = ApiError(
+            404,
+            "not_found",
+            "no such route",
+            [Detail("path", "a route listed at /docs", request.url.path)],
+        )
     elif exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "see /docs")
-        error = ApiError(405, "method_not_allowed", "this route does not take that method", [
-            Detail("method", f"one of: {allowed}", request.method)])
+        error = ApiError(
+            405,
+            "method_not_allowed",
+            "this route does not take that method",
+            [Detail("method", f"one of: {allowed}", request.method)],
+        )
     else:
-        error = ApiError(exc.status_code, "http_error", str(exc.detail), [
-            Detail(None, "a request this route accepts", str(exc.detail))])
+        error = ApiError(
+            exc.status_code,
+            "http_error",
+            str(exc.detail),
+            [Detail(None, "a request this route accepts", str(exc.detail))],
+        )
     return error_response(error, headers=exc.headers)
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(ApiError(500, "internal_error", "the server failed; this is a bug", [
-        Detail(None, "a successful response", f"an internal {type(exc).__name__}")]))
+    return error_response(
+        ApiError(
+            500,
+            "internal_error",
+            "the server failed; this is a bug",
+            [Detail(None, "a successful response", f"an internal {type(exc).__name__}")],
+        )
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

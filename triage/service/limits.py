@@ -17,9 +17,18 @@ class BodySizeLimit:
             headers = dict(scope.get("headers") or [])
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                error = ApiError(413, "body_too_large", "the request body is too large", [
-                    Detail("body", f"at most {self.max_bytes} bytes (TRIAGE_MAX_BODY_BYTES)",
-                           f"{int(length)} bytes")])
+                error = ApiError(
+                    413,
+                    "body_too_large",
+                    "the request body is too large",
+                    [
+                        Detail(
+                            "body",
+                            f"at most {self.max_bytes} bytes (TRIAGE_MAX_BODY_BYTES)",
+                            f"{int(length)} bytes",
+                        )
+                    ],
+                )
                 await error_response(error)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

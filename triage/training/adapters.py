@@ -109,9 +109,7 @@ def read_olid(directory: Path) -> Iterator[Row]:
             group=f"tweet:{record['id']}",
             split=hash_dev(record["id"], "train"),
             labels=_labels(
-                hostile=_olid_hostile(
-                    record["subtask_a"], record["subtask_b"], record["subtask_c"]
-                )
+                hostile=_olid_hostile(record["subtask_a"], record["subtask_b"], record["subtask_c"])
             ),
         )
     a, b, c = (_olid_test_labels(directory, level) for level in "abc")

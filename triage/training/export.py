@@ -40,7 +40,12 @@ from triage.labels import LABELS, check_labels
 from triage.scoring import OnnxScorer
 from triage.training.baseline import TfidfBaseline
 from triage.training.batches import encode_rows, label_matrix
-from triage.training.calibrate import ThresholdPolicy, choose_threshold, fit_platt, known_both_classes
+from triage.training.calibrate import (
+    ThresholdPolicy,
+    choose_threshold,
+    fit_platt,
+    known_both_classes,
+)
 from triage.training.card import model_card
 from triage.training.metrics import all_label_metrics
 from triage.training.model import load_checkpoint
@@ -86,7 +91,9 @@ class ExportArgs:
 
 def trained_labels(rows: Sequence[Row]) -> tuple[str, ...]:
     targets, mask = label_matrix(rows)
-    return tuple(l for j, l in enumerate(LABELS) if known_both_classes(targets, mask, j) is not None)
+    return tuple(
+        name for j, name in enumerate(LABELS) if known_both_classes(targets, mask, j) is not None
+    )
 
 
 def fit_calibration(
@@ -129,7 +136,9 @@ def check_parity(model, fp32: Path, int8: Path, batches, calibration) -> dict[st
     }
     log.info("parity: %s", report)
     if fp32_diff > FP32_LOGIT_TOL:
-        raise ExportParityError(f"ONNX fp32 differs from torch by {fp32_diff:.2e} > {FP32_LOGIT_TOL}")
+        raise ExportParityError(
+            f"ONNX fp32 differs from torch by {fp32_diff:.2e} > {FP32_LOGIT_TOL}"
+        )
     if report["int8_max_abs_prob_diff"] > INT8_MAX_PROB_TOL or (
         report["int8_mean_abs_prob_diff"] > INT8_MEAN_PROB_TOL
     ):
@@ -149,7 +158,9 @@ def evaluate_all(model, encoder, scorer, calibration, thresholds, splits) -> dic
     train_rows, dev_rows, test_rows = splits
     targets, mask = label_matrix(test_rows)
     int8 = scorer_probabilities(scorer, test_rows)
-    fp32 = calibrated(predict_logits(model, encode_rows(encoder, test_rows), progress=True), calibration)
+    fp32 = calibrated(
+        predict_logits(model, encode_rows(encoder, test_rows), progress=True), calibration
+    )
     baseline = TfidfBaseline().fit(list(train_rows))
     dev_targets, dev_mask = label_matrix(dev_rows)
     dev_base = baseline.predict(list(dev_rows))
@@ -162,7 +173,7 @@ def evaluate_all(model, encoder, scorer, calibration, thresholds, splits) -> dic
                 label, dev_base[known, j], dev_targets[known, j], policy
             )
     test_base = baseline.predict(list(test_rows))
-    trained = [l for l in LABELS if l in calibration]
+    trained = [name for name in LABELS if name in calibration]
 
     def report(probs: np.ndarray, cuts: dict[str, float]) -> dict:
         full = all_label_metrics(np.nan_to_num(probs), targets, mask, cuts)
@@ -205,9 +216,12 @@ def export_bundle(args: ExportArgs) -> Path:
         "max_length": meta["max_length"],
         "thresholds": thresholds,
         "calibration": {k: vars(v) for k, v in calibration.items()},
-        "files": {"model": MODEL_FILE, "tokenizer": TOKENIZER_FILE,
-                  "model_sha256": sha256(args.out_dir / MODEL_FILE),
-                  "model_bytes": (args.out_dir / MODEL_FILE).stat().st_size},
+        "files": {
+            "model": MODEL_FILE,
+            "tokenizer": TOKENIZER_FILE,
+            "model_sha256": sha256(args.out_dir / MODEL_FILE),
+            "model_bytes": (args.out_dir / MODEL_FILE).stat().st_size,
+        },
         "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)",
         "parity": parity,
         **args.extra,
@@ -226,7 +240,9 @@ def export_bundle(args: ExportArgs) -> Path:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(data, indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8"
+    )
 
 
 def _data_summary(data_dir: Path) -> dict:

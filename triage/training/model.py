@@ -61,7 +61,9 @@ def new_model(encoder_dir: Path, num_labels: int) -> MultiLabelModel:
 def load_checkpoint(folder: Path) -> tuple[MultiLabelModel, dict]:
     meta = json.loads((folder / META_FILE).read_text())
     config = AutoConfig.from_pretrained(folder / "encoder")
-    encoder = AutoModel.from_pretrained(folder / "encoder", config=config, attn_implementation="eager")
+    encoder = AutoModel.from_pretrained(
+        folder / "encoder", config=config, attn_implementation="eager"
+    )
     model = MultiLabelModel(encoder, len(meta["labels"]))
     model.head.load_state_dict(torch.load(folder / HEAD_FILE, weights_only=True))
     model.eval()

