@@ -144,3 +144,24 @@ def test_score_file_names_the_bad_line(tiny_bundle, tmp_path):
     assert result.exit_code != 0
     assert "line 2" in result.output and "text" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_export_cli_prints_model_and_baseline(tiny_checkpoint, prepared_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from triage.cli import main
+
+    out = tmp_path / "cli-bundle"
+    args = [
+        "export",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--data",
+        str(prepared_dir),
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "PR-AUC TF-IDF+LR" in result.output and "PR-AUC int8" in result.output
+    assert (out / "bundle.json").is_file()

@@ -161,3 +161,19 @@ def test_unexpected_failure_uses_the_error_shape(settings):
         assert_error_shape(
             quiet.post("/v1/score", json={"items": [{"id": "a", "text": "hi"}]}), 500
         )
+
+
+def test_model_loads_once_at_start_up(settings, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from triage.service import app as app_module
+
+    calls = []
+    real = app_module.load_bundle
+    monkeypatch.setattr(app_module, "load_bundle", lambda path: calls.append(path) or real(path))
+    application = app_module.create_app(settings)
+    assert calls == []  # nothing is loaded at import or construction
+    with TestClient(application) as client:
+        for _ in range(3):
+            client.post("/v1/score", json={"items": [{"id": "a", "text": "hi"}]})
+    assert len(calls) == 1

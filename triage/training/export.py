@@ -154,36 +154,52 @@ def scorer_probabilities(scorer: OnnxScorer, rows: Sequence[Row], chunk: int = 6
     return np.concatenate(parts)
 
 
-def evaluate_all(model, encoder, scorer, calibration, thresholds, splits) -> dict:
+def baseline_probabilities(splits, policy: ThresholdPolicy) -> tuple[np.ndarray, dict]:
+    """TF-IDF + LR fitted on train, thresholds by the same policy on dev; test probabilities."""
     train_rows, dev_rows, test_rows = splits
+    baseline = TfidfBaseline().fit(list(train_rows))
+    dev_targets, dev_mask = label_matrix(dev_rows)
+    dev_probs = baseline.predict(list(dev_rows))
+    thresholds = {}
+    for j, label in enumerate(LABELS):
+        known = known_both_classes(dev_targets, dev_mask, j)
+        if known is not None and label in baseline.models:
+            thresholds[label] = choose_threshold(
+                label, dev_probs[known, j], dev_targets[known, j], policy
+            )
+    return baseline.predict(list(test_rows)), thresholds
+
+
+def evaluate_all(model, encoder, scorer, calibration, thresholds, splits, policy) -> dict:
+    """Test-split metrics of the served int8 model, the torch model and the baseline, overall
+    and per source (each source's own test rows: e.g. self_harm on SDCNL alone)."""
+    test_rows = splits[2]
     targets, mask = label_matrix(test_rows)
     int8 = scorer_probabilities(scorer, test_rows)
     fp32 = calibrated(
         predict_logits(model, encode_rows(encoder, test_rows), progress=True), calibration
     )
-    baseline = TfidfBaseline().fit(list(train_rows))
-    dev_targets, dev_mask = label_matrix(dev_rows)
-    dev_base = baseline.predict(list(dev_rows))
-    policy = ThresholdPolicy.load(DEFAULT_CONFIG_DIR / "thresholds.yaml")
-    base_thresholds = {}
-    for j, label in enumerate(LABELS):
-        known = known_both_classes(dev_targets, dev_mask, j)
-        if known is not None and label in baseline.models:
-            base_thresholds[label] = choose_threshold(
-                label, dev_base[known, j], dev_targets[known, j], policy
-            )
-    test_base = baseline.predict(list(test_rows))
+    base, base_thresholds = baseline_probabilities(splits, policy)
     trained = [name for name in LABELS if name in calibration]
+    sources = np.array([row.source for row in test_rows])
 
-    def report(probs: np.ndarray, cuts: dict[str, float]) -> dict:
-        full = all_label_metrics(np.nan_to_num(probs), targets, mask, cuts)
+    def report(probs: np.ndarray, cuts: dict[str, float], rows=slice(None)) -> dict:
+        full = all_label_metrics(np.nan_to_num(probs[rows]), targets[rows], mask[rows], cuts)
         return {k: v for k, v in full.items() if k in trained}
 
+    by_source = {}
+    for source in sorted(set(sources)):
+        rows = sources == source
+        by_source[source] = {
+            "int8_onnx": report(int8, thresholds, rows),
+            "tfidf_lr_baseline": report(base, base_thresholds, rows),
+        }
     return {
         "split": "test",
         "int8_onnx": report(int8, thresholds),
         "fp32_torch": report(fp32, thresholds),
-        "tfidf_lr_baseline": report(test_base, base_thresholds),
+        "tfidf_lr_baseline": report(base, base_thresholds),
+        "by_source": by_source,
     }
 
 
@@ -231,7 +247,9 @@ def export_bundle(args: ExportArgs) -> Path:
     scorer = OnnxScorer(
         load_bundle(args.out_dir), TierRules.load(args.config_dir / "tiers.yaml"), evidence=False
     )
-    info["metrics"] = evaluate_all(model, encoder, scorer, calibration, thresholds, splits)
+    info["metrics"] = evaluate_all(
+        model, encoder, scorer, calibration, thresholds, splits, policy
+    )
     info["data"] = _data_summary(args.data_dir)
     info["training"] = _training_record(args.checkpoint)
     _write_json(args.out_dir / BUNDLE_FILE, info)
