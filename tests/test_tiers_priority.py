@@ -64,3 +64,13 @@ def test_priority_is_bounded_and_grows_with_waiting():
         for w in (0, 30, 60, 6000)
     ]
     assert values == sorted(values) and values[-1] <= 100 and values[0] >= 0
+
+
+def test_threshold_minimum_follows_the_bundle():
+    rules = TierRules(
+        rules={"red": {"self_harm": "threshold"}, "amber": {"distress": 0.5}},
+        sla_minutes={"crisis": 15, "red": 60, "amber": 480, "green": None},
+    )
+    assert assign_tier({"self_harm": 0.3}, rules, {"self_harm": 0.25}) is Tier.RED
+    assert assign_tier({"self_harm": 0.2}, rules, {"self_harm": 0.25}) is Tier.GREEN
+    assert assign_tier({"self_harm": 0.9}, rules, None) is Tier.GREEN  # no bundle: rule skipped

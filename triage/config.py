@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,28 +26,33 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+Minimum = float | Literal["threshold"]
+
+
 class TierRules(BaseModel):
     """configs/tiers.yaml: which calibrated scores put a post in which risk tier, and SLAs.
 
     `rules` maps a tier to {label: minimum score}; tiers are checked from crisis down and the
-    first tier with any label at or over its minimum wins; nothing matching means green.
+    first tier with any label at or over its minimum wins; nothing matching means green. A
+    minimum of "threshold" means the bundle's flag threshold for that label, so a post flagged
+    self_harm is never put in a lower tier than the rule for flagged posts.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    rules: dict[str, dict[str, float]]
+    rules: dict[str, dict[str, Minimum]]
     sla_minutes: dict[str, float | None]
 
     @field_validator("rules")
     @classmethod
-    def _known_names(cls, rules: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    def _known_names(cls, rules: dict[str, dict[str, Minimum]]) -> dict[str, dict[str, Minimum]]:
         for tier, conditions in rules.items():
             if tier not in TIERS or tier == "green":
                 raise ValueError(f"rules: tier {tier!r} is not one of crisis, red, amber")
             for label, minimum in conditions.items():
                 if label not in LABELS:
                     raise ValueError(f"rules.{tier}: unknown label {label!r}; known: {LABELS}")
-                if not 0.0 <= minimum <= 1.0:
+                if minimum != "threshold" and not 0.0 <= minimum <= 1.0:
                     raise ValueError(f"rules.{tier}.{label}: expected 0..1, found {minimum}")
         return rules
 

@@ -117,7 +117,7 @@ class OnnxScorer:
             for label in LABELS
             if scores[label] is not None and scores[label] >= self.bundle.thresholds[label]
         ]
-        tier = assign_tier(scores, self.tier_rules)
+        tier = assign_tier(scores, self.tier_rules, self.bundle.thresholds)
         priority = compute_priority(tier, flags, scores)
         evidence = self._evidence(item, flags) if self.evidence and flags else []
         return ScoreResult(item.id, scores, flags, tier, priority.value, priority.reasons, evidence)

@@ -247,9 +247,7 @@ def export_bundle(args: ExportArgs) -> Path:
     scorer = OnnxScorer(
         load_bundle(args.out_dir), TierRules.load(args.config_dir / "tiers.yaml"), evidence=False
     )
-    info["metrics"] = evaluate_all(
-        model, encoder, scorer, calibration, thresholds, splits, policy
-    )
+    info["metrics"] = evaluate_all(model, encoder, scorer, calibration, thresholds, splits, policy)
     info["data"] = _data_summary(args.data_dir)
     info["training"] = _training_record(args.checkpoint)
     _write_json(args.out_dir / BUNDLE_FILE, info)
