@@ -38,7 +38,8 @@ def test_no_other_module_spells_out_the_label_list():
 def test_shipped_tier_config_is_valid():
     rules = TierRules.load(DEFAULT_CONFIG_DIR / "tiers.yaml")
     assert rules.sla_minutes["crisis"] < rules.sla_minutes["red"] < rules.sla_minutes["amber"]
-    assert rules.rules["crisis"]["self_harm"] > rules.rules["red"]["self_harm"]
+    assert rules.rules["red"]["self_harm"] == "threshold"  # flagged self_harm is at least red
+    assert rules.rules["crisis"]["self_harm"] > rules.rules["amber"]["self_harm"]
 
 
 def test_tier_config_rejects_unknown_labels():

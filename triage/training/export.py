@@ -217,7 +217,7 @@ def export_bundle(args: ExportArgs) -> Path:
     sample = random.Random(args.seed).sample(splits[2], min(args.parity_samples, len(splits[2])))
     batches = [pad([e]) for e in encode_rows(encoder, sample)]
     with tempfile.TemporaryDirectory() as tmp:
-        int8 = build_int8(model, Path(tmp))
+        int8, fused = build_int8(model, Path(tmp))
         parity = check_parity(model, Path(tmp) / "fp32.onnx", int8, batches, calibration)
         args.out_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(int8, args.out_dir / MODEL_FILE)
@@ -239,6 +239,7 @@ def export_bundle(args: ExportArgs) -> Path:
             "model_bytes": (args.out_dir / MODEL_FILE).stat().st_size,
         },
         "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)",
+        "optimizer_fused": fused,
         "parity": parity,
         **args.extra,
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,16 @@ log = logging.getLogger(__name__)
 
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 OPSET = 17
+
+
+@contextmanager
+def quiet_info_logs() -> Iterator[None]:
+    """ORT's optimizer and quantiser log hundreds of INFO lines on the root logger."""
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def export_fp32(model: MultiLabelModel, path: Path) -> None:
@@ -43,15 +55,16 @@ def export_fp32(model: MultiLabelModel, path: Path) -> None:
         )
 
 
-def optimise(src: Path, dst: Path, num_heads: int, hidden_size: int) -> None:
+def optimise(src: Path, dst: Path, num_heads: int, hidden_size: int) -> dict[str, int]:
+    """Fuse attention, GELU and layer norms; return how many of each were fused."""
     from onnxruntime.transformers import optimizer
 
     optimised = optimizer.optimize_model(
         str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=1
     )
     fused = optimised.get_fused_operator_statistics()
-    log.info("ORT optimizer fused: %s", {k: v for k, v in fused.items() if v})
     optimised.save_model_to_file(str(dst))
+    return {k: v for k, v in fused.items() if v}
 
 
 def quantise_int8(src: Path, dst: Path) -> None:
@@ -85,11 +98,14 @@ def torch_logits(model: MultiLabelModel, batches: list[dict[str, np.ndarray]]) -
     )
 
 
-def build_int8(model: MultiLabelModel, work_dir: Path) -> Path:
-    """Write fp32.onnx, optimised.onnx and model.int8.onnx into work_dir; return the int8 path."""
+def build_int8(model: MultiLabelModel, work_dir: Path) -> tuple[Path, dict[str, int]]:
+    """Write fp32.onnx, optimised.onnx and int8.onnx into work_dir; return the int8 path and
+    the optimizer's fusion counts."""
     config = model.encoder.config
     fp32, optimised, int8 = (work_dir / n for n in ("fp32.onnx", "optimised.onnx", "int8.onnx"))
     export_fp32(model, fp32)
-    optimise(fp32, optimised, config.num_attention_heads, config.hidden_size)
-    quantise_int8(optimised, int8)
-    return int8
+    with quiet_info_logs():
+        fused = optimise(fp32, optimised, config.num_attention_heads, config.hidden_size)
+        quantise_int8(optimised, int8)
+    log.info("ORT optimizer fused: %s", fused)
+    return int8, fused
