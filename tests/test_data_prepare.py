@@ -39,12 +39,20 @@ def test_goemotions_only_calm_comments_are_hostile_negatives():
 
 def test_olid_hostile_is_a_targeted_insult_at_a_person():
     rows = rows_of("olid")
-    assert rows["@USER you are a pathetic idiot"].labels["hostile"] == 1
+    assert rows["you are a pathetic idiot"].labels["hostile"] == 1
     assert rows["this damn weather"].labels["hostile"] == 0  # untargeted profanity
-    assert rows["@USER those people are all the same"].labels["hostile"] is None  # a group
-    assert rows["@USER what a lovely day"].labels["hostile"] == 0
-    assert rows["@USER nobody asked you, loser"].split == "test"
-    assert rows["@USER nobody asked you, loser"].labels["hostile"] == 1
+    assert rows["those people are all the same"].labels["hostile"] is None  # a group
+    assert rows["what a lovely day"].labels["hostile"] == 0
+    assert rows["nobody asked you, loser"].split == "test"
+    assert rows["nobody asked you, loser"].labels["hostile"] == 1
+
+
+def test_olid_placeholders_are_removed():
+    from triage.training.adapters import clean_tweet
+
+    assert clean_tweet("@USER @USER Go home URL #MAGA") == "Go home #MAGA"
+    assert clean_tweet("URLs and USERS stay") == "URLs and USERS stay"
+    assert all("@USER" not in text for text in rows_of("olid"))
 
 
 def test_toxichat_rows_carry_their_parent():

@@ -45,6 +45,9 @@ class TrainArgs:
     freeze_layers: int = 0  # freeze the embeddings and this many lowest encoder layers
     pos_weight_cap: float = 5.0  # positives of a rare label weigh up to this much more
     per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
+    # Share of a source's parentless train rows given a random parent (another source's post),
+    # so that "has a parent" does not become a cue for "not hostile" (see train.add_random_parents).
+    random_parent_rate: dict[str, float] = field(default_factory=dict)
     dev_limit: int | None = 3000  # dev rows scored after each epoch (None: all)
     seed: int = 13
     threads: int | None = None  # torch CPU threads (None: torch's default)
@@ -72,6 +75,8 @@ class TrainArgs:
             problems.append(f"freeze_layers must be >= 0, found {self.freeze_layers}")
         if self.device not in {"auto", "cpu", "cuda"}:
             problems.append(f"device must be auto, cpu or cuda, found {self.device!r}")
+        if any(not 0 <= rate <= 1 for rate in self.random_parent_rate.values()):
+            problems.append(f"random_parent_rate values must be 0..1: {self.random_parent_rate}")
         if self.labels != LABELS:
             problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
         if problems:

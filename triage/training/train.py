@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -57,6 +58,27 @@ def cap_sources(rows: list[Row], caps: dict[str, int], seed: int) -> list[Row]:
             source_rows = rng.sample(source_rows, cap)
         kept.extend(source_rows)
     return kept
+
+
+def add_random_parents(rows: list[Row], rates: dict[str, float], seed: int) -> list[Row]:
+    """Give a share of each listed source's parentless rows a parent post from another source.
+
+    Reply pairs in the data (ToxiChat) are mostly not hostile, while most hostile examples
+    (OLID tweets) have no parent; without this the model learns that a parent means "not
+    hostile". An insult aimed at "you" stays an insult whatever it replies to, so labels hold.
+    """
+    if not rates:
+        return rows
+    rng = random.Random(seed)
+    pool = [r.text[:600] for r in rows if r.parent_text is None and r.source not in rates]
+    if not pool:
+        return rows
+    return [
+        dataclasses.replace(row, parent_text=rng.choice(pool))
+        if row.parent_text is None and rng.random() < rates.get(row.source, 0.0)
+        else row
+        for row in rows
+    ]
 
 
 def positive_weights(targets: np.ndarray, mask: np.ndarray, cap: float) -> np.ndarray:
@@ -129,6 +151,7 @@ def train(args: TrainArgs) -> Path:
     encoder_dir = resolve_encoder(args.base_model)
     encoder = PairEncoder.from_file(encoder_dir / "tokenizer.json", args.max_length)
     train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
+    train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
     dev_rows = load_split(args.data_dir, "dev")
     if args.dev_limit and len(dev_rows) > args.dev_limit:
         dev_rows = random.Random(args.seed).sample(dev_rows, args.dev_limit)
@@ -195,9 +218,17 @@ def train(args: TrainArgs) -> Path:
     return args.run_dir / BEST_DIR
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware_description(device: torch.device) -> str:
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, " + (
-        f"{torch.get_num_threads()} torch threads"
-    )
+    return f"CPU: {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"

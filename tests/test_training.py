@@ -1,0 +1,66 @@
+"""Training helpers: source caps, random parents, positive weights, length-bucketed batches."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from triage.training.args import TrainArgs
+from triage.training.batches import bucketed_batches, label_matrix
+from triage.training.rows import Row
+from triage.training.train import add_random_parents, cap_sources, positive_weights
+
+
+def make_rows(n: int) -> list[Row]:
+    return [
+        Row(
+            id=str(i),
+            text=f"t{i}",
+            source="olid" if i % 2 else "sdcnl",
+            group="g",
+            split="train",
+            labels={"hostile": i % 2},
+        )
+        for i in range(n)
+    ]
+
+
+def test_random_parents_only_for_listed_sources():
+    rows = make_rows(200)
+    out = add_random_parents(rows, {"olid": 0.5}, seed=1)
+    with_parent = [r for r in out if r.parent_text]
+    assert all(r.source == "olid" for r in with_parent)
+    assert all(r.parent_text.startswith("t") for r in with_parent)
+    assert 30 < len(with_parent) < 70
+    assert [r.labels for r in out] == [r.labels for r in rows]
+
+
+def test_cap_sources_samples_only_capped_sources():
+    kept = cap_sources(make_rows(100), {"olid": 10}, seed=0)
+    assert sum(r.source == "olid" for r in kept) == 10
+    assert sum(r.source == "sdcnl" for r in kept) == 50
+
+
+def test_positive_weights_are_capped_and_ignore_missing():
+    targets, mask = label_matrix(make_rows(10))
+    weights = positive_weights(targets, mask, cap=5.0)
+    assert weights[2] == pytest.approx(1.0)  # hostile: 5 positives, 5 negatives
+    assert np.all(weights >= 1.0) and np.all(weights <= 5.0)
+
+
+def test_bucketed_batches_cover_every_row_once_with_similar_lengths():
+    lengths = [random.Random(i).randint(3, 128) for i in range(1000)]
+    batches = bucketed_batches(lengths, 32, random.Random(0))
+    flat = sorted(i for batch in batches for i in batch)
+    assert flat == list(range(1000))
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    assert spread < 20  # random batches of 32 would spread ~110 tokens
+
+
+def test_train_args_validate():
+    with pytest.raises(ValueError, match="max_length"):
+        TrainArgs(name="x", max_length=4)
+    with pytest.raises(ValueError, match="random_parent_rate"):
+        TrainArgs(name="x", random_parent_rate={"olid": 2.0})
