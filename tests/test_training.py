@@ -64,3 +64,19 @@ def test_train_args_validate():
         TrainArgs(name="x", max_length=4)
     with pytest.raises(ValueError, match="random_parent_rate"):
         TrainArgs(name="x", random_parent_rate={"olid": 2.0})
+
+
+def test_short_crops_keep_labels_and_come_from_the_post():
+    from triage.training.train import add_short_crops
+
+    text = (
+        "The first line is here now. The second one is like this. "
+        "The third one goes here too. The fourth and last one is here."
+    )
+    post = Row(id="p", text=text, source="sdcnl", group="a", split="train", labels={"self_harm": 1})
+    short = Row(id="s", text="Too short. Two.", source="sdcnl", group="b", split="train")
+    out = add_short_crops([post, short], {"sdcnl": 2}, seed=0)
+    crops = out[2:]
+    assert len(crops) == 2
+    assert all(c.text in text and len(c.text) < len(text) for c in crops)
+    assert all(c.labels["self_harm"] == 1 and c.id.startswith("p:crop") for c in crops)

@@ -10,7 +10,6 @@ batch 1 is also as fast as batching, so nothing is lost.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,10 +21,10 @@ from triage.config import TierRules
 from triage.encoding import PairEncoder, pad
 from triage.labels import LABELS, Tier
 from triage.priority import compute_priority
+from triage.text import sentence_spans
 from triage.tiers import assign_tier
 
 MAX_EVIDENCE_SENTENCES = 24
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -51,20 +50,6 @@ class ScoreResult:
     priority: int
     reasons: tuple[str, ...] = ()
     evidence: list[Evidence] = field(default_factory=list)
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences in `text`, stripped of surrounding whitespace."""
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        start, end = match.span()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end - start > 1:
-            spans.append((start, end))
-    return spans
 
 
 class OnnxScorer:

@@ -48,6 +48,9 @@ class TrainArgs:
     # Share of a source's parentless train rows given a random parent (another source's post),
     # so that "has a parent" does not become a cue for "not hostile" (see train.add_random_parents).
     random_parent_rate: dict[str, float] = field(default_factory=dict)
+    # Extra rows per train row of these sources: a window of 1-3 sentences of the post with the
+    # post's labels, so a short post can score high too (see train.add_short_crops).
+    short_crops: dict[str, int] = field(default_factory=dict)
     dev_limit: int | None = 3000  # dev rows scored after each epoch (None: all)
     seed: int = 13
     threads: int | None = None  # torch CPU threads (None: torch's default)

@@ -99,7 +99,8 @@ It only scores; triage never removes, hides or withholds content.
 - Command: `triage data prepare` then `triage train --config configs/train/{"cpu" if args.get("name") == "triage-minilm" else args.get("name", "?")}.yaml`, then `triage export`.
 - Config: max_length {args.get("max_length")}, batch {args.get("batch_size")}, epochs {args.get("epochs")},
   lr {args.get("learning_rate")} (head {args.get("head_learning_rate")}), seed {args.get("seed")},
-  per-source caps {args.get("per_source_cap")}.
+  per-source caps {args.get("per_source_cap")}, random parents {args.get("random_parent_rate", {})},
+  short crops {args.get("short_crops", {})} (see `TrainArgs` in triage/training/args.py).
 - {training.get("steps", "?")} steps on {training.get("train_rows", "?")} rows
   ({training.get("train_rows_per_source", {})}); wall time {training.get("wall_seconds", "?")} s
   on {training.get("hardware", "?")}.
@@ -110,6 +111,9 @@ It only scores; triage never removes, hides or withholds content.
 Label mapping (triage/training/adapters.py): SuicideWatch -> self_harm 1, depression -> self_harm 0
 and distress 1; OLID OFF+TIN+IND and ToxiChat offensive-at-a-person -> hostile 1, not offensive or
 untargeted profanity -> hostile 0; SMS spam/ham -> spam; calm GoEmotions comments -> negatives.
+OLID's @USER/URL placeholders are removed. Training adds short sentence crops of SDCNL posts (so a
+one-line disclosure is not "too short to be risky") and random parent posts to some OLID tweets
+(so "is a reply" is not a cue for "not hostile").
 De-duplicated across sources by normalised text ({data.get("duplicates_merged", "?")} duplicates merged);
 no text is in two splits; official test splits kept where a source has one; dev carved by author
 or thread where known.

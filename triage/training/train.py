@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from triage.encoding import Encoded, PairEncoder
 from triage.labels import LABELS
+from triage.text import sentence_spans
 from triage.training.args import TrainArgs, resolve_encoder
 from triage.training.batches import (
     bucketed_batches,
@@ -79,6 +80,27 @@ def add_random_parents(rows: list[Row], rates: dict[str, float], seed: int) -> l
         else row
         for row in rows
     ]
+
+
+def add_short_crops(rows: list[Row], crops: dict[str, int], seed: int) -> list[Row]:
+    """Add `crops[source]` short excerpts (1-3 consecutive sentences) of each multi-sentence post.
+
+    All self-harm positives (SDCNL) are long Reddit posts while most negatives (GoEmotions, SMS)
+    are short, so without this a model learns "short means safe" and misses a one-line
+    disclosure. Excerpts keep the post's labels: noisy (a sentence of a SuicideWatch post need
+    not disclose anything), like the subreddit label itself.
+    """
+    rng = random.Random(seed)
+    extra: list[Row] = []
+    for row in rows:
+        spans = sentence_spans(row.text)
+        for k in range(crops.get(row.source, 0) if len(spans) > 3 else 0):
+            width = rng.randint(1, 3)
+            first = rng.randrange(0, len(spans) - width + 1)
+            text = row.text[spans[first][0] : spans[first + width - 1][1]]
+            if len(text.split()) >= 5:
+                extra.append(dataclasses.replace(row, id=f"{row.id}:crop{k}", text=text))
+    return rows + extra
 
 
 def positive_weights(targets: np.ndarray, mask: np.ndarray, cap: float) -> np.ndarray:
@@ -152,6 +174,7 @@ def train(args: TrainArgs) -> Path:
     encoder = PairEncoder.from_file(encoder_dir / "tokenizer.json", args.max_length)
     train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
     train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
+    train_rows = add_short_crops(train_rows, args.short_crops, args.seed)
     dev_rows = load_split(args.data_dir, "dev")
     if args.dev_limit and len(dev_rows) > args.dev_limit:
         dev_rows = random.Random(args.seed).sample(dev_rows, args.dev_limit)
