@@ -16,6 +16,8 @@ from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings
 
 DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_PREPARED = PROJECT_ROOT / "data" / "prepared"
+DIR = click.Path(file_okay=False, path_type=Path)
+EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 
 def _setup_logging(level: str) -> None:
@@ -42,7 +44,7 @@ def main(log_level: str) -> None:
 @click.option("--port", type=int, default=None, help="Port (default: TRIAGE_PORT or 8000).")
 @click.option(
     "--bundle",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR,
     default=None,
     help=f"Model bundle folder (default: TRIAGE_BUNDLE_DIR or {DEFAULT_BUNDLE.name}).",
 )
@@ -70,7 +72,7 @@ def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
 )
 @click.option(
     "--bundle",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR,
     default=None,
     help="Model bundle folder (default: the shipped one).",
 )
@@ -99,7 +101,7 @@ def data() -> None:
 @click.option(
     "--source",
     "source_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=EXISTING_DIR,
     default=DEFAULT_DATASETS,
     show_default=True,
     help="Folder holding one sub-folder per public dataset.",
@@ -107,7 +109,7 @@ def data() -> None:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR,
     default=DEFAULT_PREPARED,
     show_default=True,
     help="Where train/dev/test.jsonl and summary.json go.",
@@ -145,7 +147,7 @@ def data_prepare(source_dir: Path, out_dir: Path, only: tuple[str, ...]) -> None
 @click.option(
     "--data",
     "data_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR,
     default=None,
     help="Prepared data folder (overrides the config's data_dir).",
 )
@@ -178,13 +180,13 @@ def train(
 @click.option(
     "--checkpoint",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=EXISTING_DIR,
     help="Folder printed by `triage train` (runs/<name>/best).",
 )
 @click.option(
     "--data",
     "data_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=EXISTING_DIR,
     default=DEFAULT_PREPARED,
     show_default=True,
     help="Prepared data: dev for calibration, test for metrics.",
@@ -192,7 +194,7 @@ def train(
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DIR,
     default=DEFAULT_BUNDLE,
     show_default=True,
     help="Bundle folder to write.",
