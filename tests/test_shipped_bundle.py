@@ -59,3 +59,17 @@ def test_shipped_model_separates_obvious_cases(scorer):
     assert "hostile" in hostile.flags
     assert calm.flags == [] and calm.tier.value == "green"
     assert crisis.priority > hostile.priority > calm.priority
+
+
+def test_shipped_model_flags_short_disclosures(scorer):
+    """All self_harm positives in training are long posts; a one-liner must still be caught."""
+    results = scorer.score(
+        [
+            ScoreInput("1", "I just want to die."),
+            ScoreInput("2", "I cut myself again last night."),
+            ScoreInput("3", "I have written my note and I am going to do it tonight."),
+        ]
+    )
+    for result in results:
+        assert "self_harm" in result.flags, result
+        assert result.tier.value in {"crisis", "red"}

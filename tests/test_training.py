@@ -75,8 +75,10 @@ def test_short_crops_keep_labels_and_come_from_the_post():
     )
     post = Row(id="p", text=text, source="sdcnl", group="a", split="train", labels={"self_harm": 1})
     short = Row(id="s", text="Too short. Two.", source="sdcnl", group="b", split="train")
-    out = add_short_crops([post, short], {"sdcnl": 2}, seed=0)
+    post.labels["distress"] = 1
+    out = add_short_crops([post, short], {"sdcnl": 2}, seed=0, missing=("distress",))
     crops = out[2:]
     assert len(crops) == 2
     assert all(c.text in text and len(c.text) < len(text) for c in crops)
     assert all(c.labels["self_harm"] == 1 and c.id.startswith("p:crop") for c in crops)
+    assert all(c.labels["distress"] is None for c in crops) and post.labels["distress"] == 1

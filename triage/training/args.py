@@ -51,6 +51,7 @@ class TrainArgs:
     # Extra rows per train row of these sources: a window of 1-3 sentences of the post with the
     # post's labels, so a short post can score high too (see train.add_short_crops).
     short_crops: dict[str, int] = field(default_factory=dict)
+    short_crop_missing: tuple[str, ...] = ()  # labels left missing on crops (post-level only)
     dev_limit: int | None = 3000  # dev rows scored after each epoch (None: all)
     seed: int = 13
     threads: int | None = None  # torch CPU threads (None: torch's default)
@@ -61,6 +62,7 @@ class TrainArgs:
         self.data_dir = Path(self.data_dir)
         self.output_dir = Path(self.output_dir)
         self.labels = tuple(self.labels)
+        self.short_crop_missing = tuple(self.short_crop_missing)
         problems = []
         if not self.name or "/" in self.name:
             problems.append(f"name must be a plain folder name, found {self.name!r}")
@@ -80,6 +82,8 @@ class TrainArgs:
             problems.append(f"device must be auto, cpu or cuda, found {self.device!r}")
         if any(not 0 <= rate <= 1 for rate in self.random_parent_rate.values()):
             problems.append(f"random_parent_rate values must be 0..1: {self.random_parent_rate}")
+        if set(self.short_crop_missing) - set(LABELS):
+            problems.append(f"short_crop_missing: unknown labels {self.short_crop_missing}")
         if self.labels != LABELS:
             problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
         if problems:
@@ -106,4 +110,5 @@ class TrainArgs:
         data = asdict(self)
         data.update(data_dir=str(self.data_dir), output_dir=str(self.output_dir))
         data["labels"] = list(self.labels)
+        data["short_crop_missing"] = list(self.short_crop_missing)
         return data

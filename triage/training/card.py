@@ -23,6 +23,14 @@ LIMITS = """\
 - **hostile** is learnt from tweets (OLID) and Reddit threads (ToxiChat) aimed at a person;
   insults at groups were left unlabelled, so group-directed hate may score low.
 - **spam** is learnt from SMS; forum spam (link farms, crypto, promotion) looks different.
+- **False positives by design and by bias.** The self_harm threshold is set for 95% recall on
+  dev, so many flagged posts are not disclosures. Recovery talk ("six months clean from
+  self-harm") and mentioning a diagnosis ("I am a person with schizophrenia") can score as
+  self_harm: identity and recovery probes are not yet part of the evaluation (issue 3).
+- **Mixed-source metrics reward shortcuts.** The negatives of self_harm and hostile include
+  short GoEmotions comments and SMS; a model that learns "short means safe" scores well on them
+  and misses one-line disclosures. Training adds short crops of SDCNL posts to prevent that,
+  which costs some mixed-set PR-AUC; the per-source table is the fairer comparison.
 - **corumination** has no training data yet: the bundle returns `null` for it and never flags it.
 - English only. Posts are truncated to the max length keeping their head and tail.
 - Int8 dynamic quantisation: each item is scored alone, so a score never depends on the batch."""

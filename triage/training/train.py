@@ -82,13 +82,16 @@ def add_random_parents(rows: list[Row], rates: dict[str, float], seed: int) -> l
     ]
 
 
-def add_short_crops(rows: list[Row], crops: dict[str, int], seed: int) -> list[Row]:
+def add_short_crops(
+    rows: list[Row], crops: dict[str, int], seed: int, missing: tuple[str, ...] = ()
+) -> list[Row]:
     """Add `crops[source]` short excerpts (1-3 consecutive sentences) of each multi-sentence post.
 
     All self-harm positives (SDCNL) are long Reddit posts while most negatives (GoEmotions, SMS)
     are short, so without this a model learns "short means safe" and misses a one-line
     disclosure. Excerpts keep the post's labels: noisy (a sentence of a SuicideWatch post need
-    not disclose anything), like the subreddit label itself.
+    not disclose anything), like the subreddit label itself; labels in `missing` are dropped
+    (a property of the whole post, such as marked distress, that one sentence may not show).
     """
     rng = random.Random(seed)
     extra: list[Row] = []
@@ -99,7 +102,10 @@ def add_short_crops(rows: list[Row], crops: dict[str, int], seed: int) -> list[R
             first = rng.randrange(0, len(spans) - width + 1)
             text = row.text[spans[first][0] : spans[first + width - 1][1]]
             if len(text.split()) >= 5:
-                extra.append(dataclasses.replace(row, id=f"{row.id}:crop{k}", text=text))
+                labels = {n: None if n in missing else v for n, v in row.labels.items()}
+                extra.append(
+                    dataclasses.replace(row, id=f"{row.id}:crop{k}", text=text, labels=labels)
+                )
     return rows + extra
 
 
@@ -174,7 +180,7 @@ def train(args: TrainArgs) -> Path:
     encoder = PairEncoder.from_file(encoder_dir / "tokenizer.json", args.max_length)
     train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
     train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
-    train_rows = add_short_crops(train_rows, args.short_crops, args.seed)
+    train_rows = add_short_crops(train_rows, args.short_crops, args.seed, args.short_crop_missing)
     dev_rows = load_split(args.data_dir, "dev")
     if args.dev_limit and len(dev_rows) > args.dev_limit:
         dev_rows = random.Random(args.seed).sample(dev_rows, args.dev_limit)
