@@ -42,8 +42,8 @@ def _fmt(value: float) -> str:
 
 def metrics_table(metrics: dict) -> str:
     lines = [
-        "| label | n (pos) | PR-AUC int8 | PR-AUC fp32 | PR-AUC TF-IDF+LR | ROC-AUC int8 | F1 int8 @thr | P / R int8 | F1 TF-IDF+LR |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| label | n (pos) | PR-AUC int8 | PR-AUC fp32 | PR-AUC TF-IDF+LR | ROC-AUC int8 | F1 int8 @thr | P / R int8 | R@P0.8 int8 | ECE int8 | F1 TF-IDF+LR |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label in LABELS:
         int8 = metrics["int8_onnx"].get(label)
@@ -55,7 +55,9 @@ def metrics_table(metrics: dict) -> str:
             f"| {label} | {int8['n']} ({int8['positives']}) | **{_fmt(int8['pr_auc'])}** | "
             f"{_fmt(fp32.get('pr_auc', float('nan')))} | {_fmt(base.get('pr_auc', float('nan')))} | "
             f"{_fmt(int8['roc_auc'])} | {_fmt(int8['f1'])} @{int8['threshold']:.3f} | "
-            f"{_fmt(int8['precision'])} / {_fmt(int8['recall'])} | {_fmt(base.get('f1', float('nan')))} |"
+            f"{_fmt(int8['precision'])} / {_fmt(int8['recall'])} | "
+            f"{_fmt(int8.get('recall_at_precision_0.8', float('nan')))} | {_fmt(int8.get('ece', float('nan')))} | "
+            f"{_fmt(base.get('f1', float('nan')))} |"
         )
     return "\n".join(lines)
 

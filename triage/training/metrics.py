@@ -7,6 +7,27 @@ import numpy as np
 from triage.labels import LABELS
 
 
+def expected_calibration_error(probs: np.ndarray, targets: np.ndarray, bins: int = 10) -> float:
+    """Mean |observed rate - mean score| over equal-width score bins, weighted by bin size."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(probs, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            error += in_bin.mean() * abs(targets[in_bin].mean() - probs[in_bin].mean())
+    return float(error)
+
+
+def recall_at_precision(probs: np.ndarray, targets: np.ndarray, precision: float) -> float:
+    """The best recall among thresholds whose precision is at least `precision` (0 if none)."""
+    from sklearn.metrics import precision_recall_curve
+
+    precisions, recalls, _ = precision_recall_curve(targets, probs)
+    ok = precisions >= precision
+    return float(recalls[ok].max()) if ok.any() else 0.0
+
+
 def label_metrics(probs: np.ndarray, targets: np.ndarray, threshold: float) -> dict[str, float]:
     from sklearn.metrics import average_precision_score, roc_auc_score
 
@@ -27,6 +48,8 @@ def label_metrics(probs: np.ndarray, targets: np.ndarray, threshold: float) -> d
         "precision": precision,
         "recall": recall,
         "f1": f1,
+        "recall_at_precision_0.8": recall_at_precision(probs, targets, 0.8) if both else 0.0,
+        "ece": expected_calibration_error(probs, targets),
     }
 
 
