@@ -63,10 +63,27 @@ def test_export_refuses_a_drifting_model(tiny_checkpoint, prepared_dir, tmp_path
     from triage.training import export
 
     monkeypatch.setattr(export, "INT8_MEAN_PROB_TOL", 0.0)
+    monkeypatch.setattr(export, "INT8_P99_PROB_TOL", 0.0)
     monkeypatch.setattr(export, "INT8_MAX_PROB_TOL", 0.0)
     with pytest.raises(export.ExportParityError):
         export.export_bundle(export.ExportArgs(tiny_checkpoint, prepared_dir, tmp_path / "b"))
-    assert not (tmp_path / "b" / "bundle.json").exists()
+    assert not (tmp_path / "b").exists() and not (tmp_path / "b.partial").exists()
+
+
+def test_export_refuses_a_pr_auc_drift_and_keeps_the_old_bundle(
+    tiny_checkpoint, prepared_dir, tiny_bundle, tmp_path, monkeypatch
+):
+    import shutil
+
+    from triage.training import export
+
+    out = tmp_path / "kept"
+    shutil.copytree(tiny_bundle, out)
+    before = (out / "bundle.json").read_text()
+    monkeypatch.setattr(export, "INT8_PR_AUC_TOL", -1.0)
+    with pytest.raises(export.ExportParityError, match="PR-AUC"):
+        export.export_bundle(export.ExportArgs(tiny_checkpoint, prepared_dir, out))
+    assert (out / "bundle.json").read_text() == before
 
 
 def test_scores_do_not_depend_on_batch_neighbours(tiny_bundle):

@@ -27,6 +27,9 @@ LIMITS = """\
   dev, so many flagged posts are not disclosures. Recovery talk ("six months clean from
   self-harm") and mentioning a diagnosis ("I am a person with schizophrenia") can score as
   self_harm: identity and recovery probes are not yet part of the evaluation (issue 3).
+- **Implicit plans are missed.** "I have written my note and I am going to do it tonight." scores
+  below the self_harm threshold (amber, not red): with no self-harm words, the model does not
+  read a plan, means or timeline. Crisis detection proper is issue 6.
 - **Mixed-source metrics reward shortcuts.** The negatives of self_harm and hostile include
   short GoEmotions comments and SMS; a model that learns "short means safe" scores well on them
   and misses one-line disclosures. Training adds short crops of SDCNL posts to prevent that,
@@ -141,9 +144,11 @@ measured on the test rows of the sources that label it (see Data), so numbers ar
 not per community.
 
 ONNX parity on {parity["texts"]} held-out texts: fp32 max |logit diff| {parity["fp32_max_abs_logit_diff"]:.1e}
-(tolerance {parity["fp32_tolerance"]}); int8 max |prob diff| {parity["int8_max_abs_prob_diff"]:.3f}
-(tolerance {parity["int8_max_tolerance"]}), mean {parity["int8_mean_abs_prob_diff"]:.4f}
-(tolerance {parity["int8_mean_tolerance"]}).
+(tolerance {parity["fp32_tolerance"]}); int8 vs torch |prob diff|: max {parity["int8_max_abs_prob_diff"]:.3f}
+(tolerance {parity["int8_max_tolerance"]}), 99th percentile {parity.get("int8_p99_abs_prob_diff", float("nan")):.3f}
+(tolerance {parity.get("int8_p99_tolerance", "n/a")}), mean {parity["int8_mean_abs_prob_diff"]:.4f}
+(tolerance {parity["int8_mean_tolerance"]}); int8 vs fp32 PR-AUC gap at most
+{max(parity.get("int8_vs_fp32_pr_auc_gap", {}).values(), default=float("nan")):.4f} (tolerance {parity.get("pr_auc_tolerance", "n/a")}).
 
 ## Limits
 {LIMITS}

@@ -3,11 +3,17 @@
 1. calibration (Platt) and thresholds are fitted on the dev split with the torch model;
 2. the model goes torch -> ONNX fp32 -> optimised -> int8 (onnx_export.py);
 3. parity on held-out test texts: fp32 ONNX must match torch within FP32_LOGIT_TOL, and int8
-   within INT8_MAX_PROB_TOL / INT8_MEAN_PROB_TOL of torch's calibrated probabilities, or the
-   export fails (ExportParityError) and no bundle is written;
-4. the written bundle is loaded back and scored on the test split through the serving scorer,
-   next to the fp32 torch model and a TF-IDF + logistic-regression baseline; all three go into
-   bundle.json and MODEL_CARD.md.
+   must stay within the INT8_* tolerances of torch's calibrated probabilities;
+4. the bundle is written to a staging folder, loaded back and scored on the test split through
+   the serving scorer, next to the fp32 torch model and a TF-IDF + logistic-regression baseline;
+   every label's int8 PR-AUC must be within INT8_PR_AUC_TOL of fp32;
+5. only then does the staging folder replace out_dir. Any failed check raises
+   ExportParityError and leaves out_dir as it was.
+
+Why the int8 gate bounds the 99th percentile rather than the maximum: across three trainings of
+the same config the largest single-text gap over 256 texts swung 0.066 / 0.095 / 0.124 while
+the 99th percentile stayed near 0.02 and the mean near 0.001 (a few texts sit on the steep part
+of the sigmoid). What matters to a moderator, ranking quality, is checked directly by step 4.
 """
 
 from __future__ import annotations
@@ -57,8 +63,10 @@ from triage.training.train import predict_logits
 log = logging.getLogger(__name__)
 
 FP32_LOGIT_TOL = 1e-3  # max |logit| difference, ONNX fp32 vs torch
-INT8_MAX_PROB_TOL = 0.10  # max |probability| difference on any label of any text, int8 vs torch
-INT8_MEAN_PROB_TOL = 0.01  # mean |probability| difference, int8 vs torch
+INT8_P99_PROB_TOL = 0.05  # 99th percentile of |probability| difference, int8 vs torch
+INT8_MAX_PROB_TOL = 0.20  # max |probability| difference on any label of any text
+INT8_MEAN_PROB_TOL = 0.01  # mean |probability| difference
+INT8_PR_AUC_TOL = 0.01  # |PR-AUC int8 - PR-AUC fp32| on the test split, every label
 
 
 class ExportParityError(RuntimeError):
@@ -130,8 +138,10 @@ def check_parity(model, fp32: Path, int8: Path, batches, calibration) -> dict[st
         "fp32_max_abs_logit_diff": fp32_diff,
         "fp32_tolerance": FP32_LOGIT_TOL,
         "int8_max_abs_prob_diff": float(np.nanmax(prob_diff)),
+        "int8_p99_abs_prob_diff": float(np.nanpercentile(prob_diff, 99)),
         "int8_mean_abs_prob_diff": float(np.nanmean(prob_diff)),
         "int8_max_tolerance": INT8_MAX_PROB_TOL,
+        "int8_p99_tolerance": INT8_P99_PROB_TOL,
         "int8_mean_tolerance": INT8_MEAN_PROB_TOL,
     }
     log.info("parity: %s", report)
@@ -139,11 +149,27 @@ def check_parity(model, fp32: Path, int8: Path, batches, calibration) -> dict[st
         raise ExportParityError(
             f"ONNX fp32 differs from torch by {fp32_diff:.2e} > {FP32_LOGIT_TOL}"
         )
-    if report["int8_max_abs_prob_diff"] > INT8_MAX_PROB_TOL or (
-        report["int8_mean_abs_prob_diff"] > INT8_MEAN_PROB_TOL
+    if (
+        report["int8_max_abs_prob_diff"] > INT8_MAX_PROB_TOL
+        or report["int8_p99_abs_prob_diff"] > INT8_P99_PROB_TOL
+        or report["int8_mean_abs_prob_diff"] > INT8_MEAN_PROB_TOL
     ):
         raise ExportParityError(f"int8 ONNX drifts from torch beyond tolerance: {report}")
     return report
+
+
+def check_pr_auc_parity(metrics: dict) -> dict[str, float]:
+    """Per label |PR-AUC int8 - PR-AUC fp32| on the test split; raise beyond INT8_PR_AUC_TOL."""
+    gaps = {
+        label: abs(m["pr_auc"] - metrics["fp32_torch"][label]["pr_auc"])
+        for label, m in metrics["int8_onnx"].items()
+    }
+    worse = {label: gap for label, gap in gaps.items() if gap > INT8_PR_AUC_TOL}
+    if worse:
+        raise ExportParityError(
+            f"int8 PR-AUC differs from fp32 by more than {INT8_PR_AUC_TOL}: {worse}"
+        )
+    return gaps
 
 
 def scorer_probabilities(scorer: OnnxScorer, rows: Sequence[Row], chunk: int = 64) -> np.ndarray:
@@ -216,12 +242,39 @@ def export_bundle(args: ExportArgs) -> Path:
 
     sample = random.Random(args.seed).sample(splits[2], min(args.parity_samples, len(splits[2])))
     batches = [pad([e]) for e in encode_rows(encoder, sample)]
+    staging = args.out_dir.with_name(args.out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        _write_bundle(
+            args,
+            model,
+            encoder,
+            meta,
+            splits,
+            labels,
+            calibration,
+            thresholds,
+            policy,
+            batches,
+            staging,
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(args.out_dir, ignore_errors=True)
+    staging.rename(args.out_dir)
+    return args.out_dir
+
+
+def _write_bundle(
+    args, model, encoder, meta, splits, labels, calibration, thresholds, policy, batches, out: Path
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         int8, fused = build_int8(model, Path(tmp))
         parity = check_parity(model, Path(tmp) / "fp32.onnx", int8, batches, calibration)
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(int8, args.out_dir / MODEL_FILE)
-    shutil.copy(args.checkpoint / TOKENIZER_FILE, args.out_dir / TOKENIZER_FILE)
+        shutil.copy(int8, out / MODEL_FILE)
+    shutil.copy(args.checkpoint / TOKENIZER_FILE, out / TOKENIZER_FILE)
 
     info = {
         "format": BUNDLE_FORMAT,
@@ -235,25 +288,26 @@ def export_bundle(args: ExportArgs) -> Path:
         "files": {
             "model": MODEL_FILE,
             "tokenizer": TOKENIZER_FILE,
-            "model_sha256": sha256(args.out_dir / MODEL_FILE),
-            "model_bytes": (args.out_dir / MODEL_FILE).stat().st_size,
+            "model_sha256": sha256(out / MODEL_FILE),
+            "model_bytes": (out / MODEL_FILE).stat().st_size,
         },
         "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)",
         "optimizer_fused": fused,
         "parity": parity,
         **args.extra,
     }
-    _write_json(args.out_dir / BUNDLE_FILE, info)
+    _write_json(out / BUNDLE_FILE, info)
 
     scorer = OnnxScorer(
-        load_bundle(args.out_dir), TierRules.load(args.config_dir / "tiers.yaml"), evidence=False
+        load_bundle(out), TierRules.load(args.config_dir / "tiers.yaml"), evidence=False
     )
     info["metrics"] = evaluate_all(model, encoder, scorer, calibration, thresholds, splits, policy)
+    info["parity"]["int8_vs_fp32_pr_auc_gap"] = check_pr_auc_parity(info["metrics"])
+    info["parity"]["pr_auc_tolerance"] = INT8_PR_AUC_TOL
     info["data"] = _data_summary(args.data_dir)
     info["training"] = _training_record(args.checkpoint)
-    _write_json(args.out_dir / BUNDLE_FILE, info)
-    (args.out_dir / CARD_FILE).write_text(model_card(info), encoding="utf-8")
-    return args.out_dir
+    _write_json(out / BUNDLE_FILE, info)
+    (out / CARD_FILE).write_text(model_card(info), encoding="utf-8")
 
 
 def _write_json(path: Path, data: dict) -> None:
