@@ -229,36 +229,44 @@ def evaluate_all(model, encoder, scorer, calibration, thresholds, splits, policy
     }
 
 
-def export_bundle(args: ExportArgs) -> Path:
+@dataclass
+class Fitted:
+    """Everything fitted before the ONNX files are written: model, calibration, parity texts."""
+
+    model: object
+    encoder: PairEncoder
+    max_length: int
+    splits: tuple[list[Row], list[Row], list[Row]]
+    labels: tuple[str, ...]
+    calibration: dict[str, Calibration]
+    thresholds: dict[str, float]
+    policy: ThresholdPolicy
+    parity_batches: list[dict[str, np.ndarray]]
+
+
+def fit(args: ExportArgs) -> Fitted:
     model, meta = load_checkpoint(args.checkpoint)
     check_labels(meta["labels"], f"checkpoint {args.checkpoint}")
     encoder = PairEncoder.from_file(args.checkpoint / TOKENIZER_FILE, meta["max_length"])
     splits = tuple(load_split(args.data_dir, s) for s in ("train", "dev", "test"))
     labels = trained_labels(splits[0])
-
     dev_logits = predict_logits(model, encode_rows(encoder, splits[1]), progress=True)
     policy = ThresholdPolicy.load(args.config_dir / "thresholds.yaml")
     calibration, thresholds = fit_calibration(dev_logits, splits[1], labels, policy)
-
     sample = random.Random(args.seed).sample(splits[2], min(args.parity_samples, len(splits[2])))
     batches = [pad([e]) for e in encode_rows(encoder, sample)]
+    return Fitted(
+        model, encoder, meta["max_length"], splits, labels, calibration, thresholds, policy, batches
+    )
+
+
+def export_bundle(args: ExportArgs) -> Path:
+    fitted = fit(args)
     staging = args.out_dir.with_name(args.out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        _write_bundle(
-            args,
-            model,
-            encoder,
-            meta,
-            splits,
-            labels,
-            calibration,
-            thresholds,
-            policy,
-            batches,
-            staging,
-        )
+        _write_bundle(args, fitted, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -267,12 +275,12 @@ def export_bundle(args: ExportArgs) -> Path:
     return args.out_dir
 
 
-def _write_bundle(
-    args, model, encoder, meta, splits, labels, calibration, thresholds, policy, batches, out: Path
-) -> None:
+def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        int8, fused = build_int8(model, Path(tmp))
-        parity = check_parity(model, Path(tmp) / "fp32.onnx", int8, batches, calibration)
+        int8, fused = build_int8(fitted.model, Path(tmp))
+        parity = check_parity(
+            fitted.model, Path(tmp) / "fp32.onnx", int8, fitted.parity_batches, fitted.calibration
+        )
         shutil.copy(int8, out / MODEL_FILE)
     shutil.copy(args.checkpoint / TOKENIZER_FILE, out / TOKENIZER_FILE)
 
@@ -281,10 +289,10 @@ def _write_bundle(
         "name": args.name,
         "version": args.version,
         "labels": list(LABELS),
-        "trained_labels": list(labels),
-        "max_length": meta["max_length"],
-        "thresholds": thresholds,
-        "calibration": {k: vars(v) for k, v in calibration.items()},
+        "trained_labels": list(fitted.labels),
+        "max_length": fitted.max_length,
+        "thresholds": fitted.thresholds,
+        "calibration": {k: vars(v) for k, v in fitted.calibration.items()},
         "files": {
             "model": MODEL_FILE,
             "tokenizer": TOKENIZER_FILE,
@@ -301,7 +309,15 @@ def _write_bundle(
     scorer = OnnxScorer(
         load_bundle(out), TierRules.load(args.config_dir / "tiers.yaml"), evidence=False
     )
-    info["metrics"] = evaluate_all(model, encoder, scorer, calibration, thresholds, splits, policy)
+    info["metrics"] = evaluate_all(
+        fitted.model,
+        fitted.encoder,
+        scorer,
+        fitted.calibration,
+        fitted.thresholds,
+        fitted.splits,
+        fitted.policy,
+    )
     info["parity"]["int8_vs_fp32_pr_auc_gap"] = check_pr_auc_parity(info["metrics"])
     info["parity"]["pr_auc_tolerance"] = INT8_PR_AUC_TOL
     info["data"] = _data_summary(args.data_dir)
