@@ -14,7 +14,7 @@ from triage.training.rows import Row, normalise
 
 from .conftest import FIXTURES
 
-DATASETS = FIXTURES / "datasets"
+DATASETS = FIXTURES / "handmade"  # tiny hand-written files in each source's real format
 
 
 def rows_of(source: str) -> dict[str, Row]:
