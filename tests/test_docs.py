@@ -46,6 +46,7 @@ def test_cli_help_for_every_command():
         ["data", "prepare", "--help"],
         ["train", "--help"],
         ["export", "--help"],
+        ["evaluate", "--help"],
     ):
         result = runner.invoke(main, args)
         assert result.exit_code == 0 and "Usage" in result.output, args

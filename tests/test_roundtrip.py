@@ -182,3 +182,31 @@ def test_export_cli_prints_model_and_baseline(tiny_checkpoint, prepared_dir, tmp
     assert result.exit_code == 0, result.output
     assert "PR-AUC TF-IDF+LR" in result.output and "PR-AUC int8" in result.output
     assert (out / "bundle.json").is_file()
+
+
+def test_evaluate_writes_json_markdown_and_plots(tiny_bundle, prepared_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from triage.cli import main
+
+    out = tmp_path / "eval"
+    args = [
+        "evaluate",
+        "--bundle",
+        str(tiny_bundle),
+        "--data",
+        str(prepared_dir),
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "evaluation.json").read_text())
+    trained = set(load_bundle(tiny_bundle).trained_labels)
+    assert set(report["int8_onnx"]) == trained == set(report["tfidf_lr_baseline"])
+    for metrics in report["int8_onnx"].values():
+        assert 0 <= metrics["ece"] <= 1 and 0 <= metrics["recall_at_precision_0.8"] <= 1
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert pngs == sorted(f"reliability_{label}.png" for label in trained)
+    assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    assert "PR-AUC TF-IDF+LR" in (out / "EVALUATION.md").read_text()

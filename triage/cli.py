@@ -220,5 +220,41 @@ def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> Non
     click.echo(f"wrote bundle {bundle}; see {bundle / 'MODEL_CARD.md'}")
 
 
+@main.command()
+@click.option(
+    "--bundle",
+    "bundle_dir",
+    type=EXISTING_DIR,
+    default=DEFAULT_BUNDLE,
+    show_default=True,
+    help="Bundle to evaluate.",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=EXISTING_DIR,
+    default=DEFAULT_PREPARED,
+    show_default=True,
+    help="Prepared data (test split scored; train and dev fit the baseline).",
+)
+@click.option(
+    "--out", "out_dir", type=DIR, default=None, help="Report folder (default: <bundle>/evaluation)."
+)
+def evaluate(bundle_dir: Path, data_dir: Path, out_dir: Path | None) -> None:
+    """Score the test split with a bundle and a TF-IDF + LR baseline; print and write a report.
+
+    Writes evaluation.json, EVALUATION.md and a reliability diagram (PNG) per label: PR-AUC,
+    ROC-AUC, F1, precision and recall at the bundle's thresholds, recall at precision 0.8 and
+    expected calibration error, overall and per source.
+    """
+    from triage.training.card import metrics_table
+    from triage.training.evaluate import evaluate_bundle
+
+    out_dir = out_dir or bundle_dir / "evaluation"
+    metrics = evaluate_bundle(bundle_dir, data_dir, out_dir)
+    click.echo(metrics_table(metrics))
+    click.echo(f"wrote {out_dir / 'EVALUATION.md'}")
+
+
 if __name__ == "__main__":
     main()

@@ -52,7 +52,7 @@ def metrics_table(metrics: dict) -> str:
         int8 = metrics["int8_onnx"].get(label)
         if not int8:
             continue
-        fp32 = metrics["fp32_torch"].get(label, {})
+        fp32 = metrics.get("fp32_torch", {}).get(label, {})
         base = metrics["tfidf_lr_baseline"].get(label, {})
         lines.append(
             f"| {label} | {int8['n']} ({int8['positives']}) | **{_fmt(int8['pr_auc'])}** | "

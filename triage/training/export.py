@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from triage.bundle import (
     BUNDLE_FILE,
@@ -44,7 +43,6 @@ from triage.config import DEFAULT_CONFIG_DIR, TierRules
 from triage.encoding import PairEncoder, pad
 from triage.labels import LABELS, check_labels
 from triage.scoring import OnnxScorer
-from triage.training.baseline import TfidfBaseline
 from triage.training.batches import encode_rows, label_matrix
 from triage.training.calibrate import (
     ThresholdPolicy,
@@ -53,7 +51,7 @@ from triage.training.calibrate import (
     known_both_classes,
 )
 from triage.training.card import model_card
-from triage.training.metrics import all_label_metrics
+from triage.training.evaluate import baseline_probabilities, compare, scorer_probabilities
 from triage.training.model import load_checkpoint
 from triage.training.onnx_export import build_int8, onnx_logits, torch_logits
 from triage.training.prepare import load_split
@@ -172,61 +170,22 @@ def check_pr_auc_parity(metrics: dict) -> dict[str, float]:
     return gaps
 
 
-def scorer_probabilities(scorer: OnnxScorer, rows: Sequence[Row], chunk: int = 64) -> np.ndarray:
-    parts = []
-    for start in tqdm(range(0, len(rows), chunk), desc="scoring test (int8 ONNX)", leave=False):
-        part = rows[start : start + chunk]
-        parts.append(scorer.probabilities([r.text for r in part], [r.parent_text for r in part]))
-    return np.concatenate(parts)
-
-
-def baseline_probabilities(splits, policy: ThresholdPolicy) -> tuple[np.ndarray, dict]:
-    """TF-IDF + LR fitted on train, thresholds by the same policy on dev; test probabilities."""
-    train_rows, dev_rows, test_rows = splits
-    baseline = TfidfBaseline().fit(list(train_rows))
-    dev_targets, dev_mask = label_matrix(dev_rows)
-    dev_probs = baseline.predict(list(dev_rows))
-    thresholds = {}
-    for j, label in enumerate(LABELS):
-        known = known_both_classes(dev_targets, dev_mask, j)
-        if known is not None and label in baseline.models:
-            thresholds[label] = choose_threshold(
-                label, dev_probs[known, j], dev_targets[known, j], policy
-            )
-    return baseline.predict(list(test_rows)), thresholds
-
-
 def evaluate_all(model, encoder, scorer, calibration, thresholds, splits, policy) -> dict:
     """Test-split metrics of the served int8 model, the torch model and the baseline, overall
     and per source (each source's own test rows: e.g. self_harm on SDCNL alone)."""
     test_rows = splits[2]
-    targets, mask = label_matrix(test_rows)
-    int8 = scorer_probabilities(scorer, test_rows)
     fp32 = calibrated(
         predict_logits(model, encode_rows(encoder, test_rows), progress=True), calibration
     )
-    base, base_thresholds = baseline_probabilities(splits, policy)
-    trained = [name for name in LABELS if name in calibration]
-    sources = np.array([row.source for row in test_rows])
-
-    def report(probs: np.ndarray, cuts: dict[str, float], rows=slice(None)) -> dict:
-        full = all_label_metrics(np.nan_to_num(probs[rows]), targets[rows], mask[rows], cuts)
-        return {k: v for k, v in full.items() if k in trained}
-
-    by_source = {}
-    for source in sorted(set(sources)):
-        rows = sources == source
-        by_source[source] = {
-            "int8_onnx": report(int8, thresholds, rows),
-            "tfidf_lr_baseline": report(base, base_thresholds, rows),
-        }
-    return {
-        "split": "test",
-        "int8_onnx": report(int8, thresholds),
-        "fp32_torch": report(fp32, thresholds),
-        "tfidf_lr_baseline": report(base, base_thresholds),
-        "by_source": by_source,
-    }
+    return compare(
+        test_rows,
+        {
+            "int8_onnx": (scorer_probabilities(scorer, test_rows), thresholds),
+            "fp32_torch": (fp32, thresholds),
+            "tfidf_lr_baseline": baseline_probabilities(splits, policy),
+        },
+        trained=[name for name in LABELS if name in calibration],
+    )
 
 
 @dataclass
