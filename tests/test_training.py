@@ -82,3 +82,27 @@ def test_short_crops_keep_labels_and_come_from_the_post():
     assert all(c.text in text and len(c.text) < len(text) for c in crops)
     assert all(c.labels["self_harm"] == 1 and c.id.startswith("p:crop") for c in crops)
     assert all(c.labels["distress"] is None for c in crops) and post.labels["distress"] == 1
+
+
+def test_early_stopping_keeps_the_best_epoch(tiny_encoder_dir, prepared_dir, tmp_path, monkeypatch):
+    import json
+
+    from triage.training import train as train_module
+
+    scores = iter([0.5, 0.7, 0.6, 0.4, 0.9, 0.9])
+    monkeypatch.setattr(train_module, "mean_pr_auc", lambda dev: next(scores))
+    args = TrainArgs(
+        name="es",
+        data_dir=prepared_dir,
+        output_dir=tmp_path,
+        base_model=str(tiny_encoder_dir),
+        max_length=32,
+        batch_size=32,
+        epochs=6,
+        patience=2,
+        dev_limit=20,
+    )
+    best = train_module.train(args)
+    record = json.loads((best / "train_record.json").read_text())
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3, 4]  # 3 and 4 did not improve
+    assert record["best_epoch"] == 2

@@ -38,6 +38,7 @@ class TrainArgs:
     batch_size: int = 32
     epochs: float = 1.0
     max_steps: int | None = None  # stop early after this many optimiser steps, if set
+    patience: int | None = None  # early stop after this many epochs without dev improvement
     learning_rate: float = 5e-5
     head_learning_rate: float = 1e-3
     weight_decay: float = 0.01
@@ -76,6 +77,8 @@ class TrainArgs:
             problems.append(f"max_steps must be >= 1 or null, found {self.max_steps}")
         if not 0 < self.learning_rate < 1:
             problems.append(f"learning_rate must be in (0, 1), found {self.learning_rate}")
+        if self.patience is not None and self.patience < 1:
+            problems.append(f"patience must be >= 1 or null, found {self.patience}")
         if self.freeze_layers < 0:
             problems.append(f"freeze_layers must be >= 0, found {self.freeze_layers}")
         if self.device not in {"auto", "cpu", "cuda"}:

@@ -202,7 +202,7 @@ def train(args: TrainArgs) -> Path:
     scheduler = linear_schedule(optimizer, int(total * args.warmup_ratio), total)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
 
-    history, best_score, step = [], -1.0, 0
+    history, best_score, best_epoch, step = [], -1.0, 0, 0
     progress = tqdm(total=total, desc=f"training {args.name}", unit="step")
     epoch = 0
     while step < total:
@@ -228,9 +228,12 @@ def train(args: TrainArgs) -> Path:
         history.append({"epoch": epoch, "step": step, "dev_mean_pr_auc": score, "dev": dev})
         log.info("epoch %d step %d: dev mean PR-AUC %.4f", epoch, step, score)
         if score > best_score:
-            best_score = score
+            best_score, best_epoch = score, epoch
             model.save(args.run_dir / BEST_DIR, LABELS, args.max_length)
             shutil.copy(encoder_dir / "tokenizer.json", args.run_dir / BEST_DIR / "tokenizer.json")
+        elif args.patience is not None and epoch - best_epoch >= args.patience:
+            log.info("early stop: no dev improvement for %d epoch(s)", args.patience)
+            break
     progress.close()
 
     record = {
@@ -240,6 +243,7 @@ def train(args: TrainArgs) -> Path:
         "train_rows_per_source": dict(Counter(r.source for r in train_rows)),
         "pos_weight": dict(zip(LABELS, pos_weight.tolist(), strict=True)),
         "history": history,
+        "best_epoch": best_epoch,
         "wall_seconds": round(time.time() - started, 1),
         "hardware": hardware_description(device),
     }
