@@ -106,3 +106,19 @@ def test_early_stopping_keeps_the_best_epoch(tiny_encoder_dir, prepared_dir, tmp
     record = json.loads((best / "train_record.json").read_text())
     assert [h["epoch"] for h in record["history"]] == [1, 2, 3, 4]  # 3 and 4 did not improve
     assert record["best_epoch"] == 2
+
+
+@pytest.mark.parametrize("name", ["cpu", "gpu"])
+def test_shipped_training_configs_load(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "train" / f"{name}.yaml"
+    args = TrainArgs.from_yaml(path)
+    assert args.short_crops and args.random_parent_rate
+
+
+def test_unknown_config_keys_are_refused(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nlearning_rat: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rat"):
+        TrainArgs.from_yaml(path)
