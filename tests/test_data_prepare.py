@@ -163,3 +163,13 @@ def test_row_rejects_unknown_split_and_labels():
         Row(id="a", text="x", source="s", group="g", split="validation")
     with pytest.raises(ValueError, match="unknown labels"):
         Row(id="a", text="x", source="s", group="g", split="train", labels={"toxic": 1})
+
+
+def test_dreaddit_gives_distress_both_ways_and_groups_by_post():
+    rows = rows_of("dreaddit")
+    stressed = rows["I can't sleep and my chest is tight every night before work."]
+    calm = rows["Started a new job last month."]
+    assert stressed.labels["distress"] == 1 and calm.labels["distress"] == 0
+    assert stressed.labels["self_harm"] is None
+    assert stressed.group == calm.group == "post:8601tu" and stressed.split == calm.split
+    assert rows["The nightmares are back and I feel on edge all the time."].split == "test"

@@ -26,6 +26,7 @@ def test_every_source_is_read(prepared):
     assert summary["sources"]["sdcnl"] == 1895
     assert summary["sources"]["olid"] == 13240 + 860
     assert summary["sources"]["sms-spam"] == 5574
+    assert summary["sources"]["dreaddit"] == 2838 + 715
     assert summary["sources"]["goemotions"] == 43410 + 5426 + 5427
 
 

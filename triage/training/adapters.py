@@ -57,6 +57,25 @@ def read_sdcnl(directory: Path) -> Iterator[Row]:
             )
 
 
+# --- dreaddit: segments of Reddit posts from stress-prone subreddits, stress 1/0 -------------
+# distress = the stress label: the first source with in-domain distress negatives (Reddit posts
+# about hard things that annotators did not judge stressed). Self-harm is left missing (PTSD and
+# abuse posts may disclose it); hostile and spam 0. Segments of one post share its post_id,
+# which is the group, so a post never straddles splits.
+def read_dreaddit(directory: Path) -> Iterator[Row]:
+    for filename, official in (("dreaddit-train.csv", "train"), ("dreaddit-test.csv", "test")):
+        for record in _read_csv(directory / filename):
+            post = record["post_id"]
+            yield Row(
+                id=f"dreaddit:{official}:{record['id']}",
+                text=record["text"].strip(),
+                source="dreaddit",
+                group=f"post:{post}",
+                split=hash_dev(post, official),
+                labels=_labels(distress=int(record["label"]), hostile=0, spam=0),
+            )
+
+
 # --- goemotions: Reddit comments with 27 emotions + neutral -----------------------------------
 # Used as benign, everyday negatives: self_harm 0 and spam 0 for all; hostile 0 and distress 0
 # only where every emotion is positive or neutral (an angry or sad comment is left missing).
@@ -189,6 +208,7 @@ def read_sms_spam(directory: Path) -> Iterator[Row]:
 ADAPTERS: dict[str, Adapter] = {
     "sdcnl": read_sdcnl,
     "goemotions": read_goemotions,
+    "dreaddit": read_dreaddit,
     "olid": read_olid,
     "toxichat": read_toxichat,
     "sms-spam": read_sms_spam,

@@ -6,6 +6,7 @@ from triage.labels import LABELS
 
 DATA_SOURCES = {
     "sdcnl": "SDCNL (Haque et al. 2021): r/SuicideWatch vs r/depression posts. No licence: research only.",
+    "dreaddit": "Dreaddit (Turcan & McKeown 2019): stress in Reddit post segments. No licence known: research only.",
     "goemotions": "GoEmotions (Demszky et al. 2020): Reddit comments; Apache-2.0 upstream, verify before redistribution.",
     "olid": "OLID (Zampieri et al. 2019): offensive tweets. No licence given upstream: research only.",
     "toxichat": "ToxiChat (Baheti et al. 2021): Reddit threads, offensive turns. CC BY-SA 4.0.",
