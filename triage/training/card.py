@@ -28,9 +28,6 @@ LIMITS = """\
   dev, so many flagged posts are not disclosures. Recovery talk ("six months clean from
   self-harm") and mentioning a diagnosis ("I am a person with schizophrenia") can score as
   self_harm: identity and recovery probes are not yet part of the evaluation (issue 3).
-- **Implicit plans are missed.** "I have written my note and I am going to do it tonight." scores
-  below the self_harm threshold (amber, not red): with no self-harm words, the model does not
-  read a plan, means or timeline. Crisis detection proper is issue 6.
 - **Mixed-source metrics reward shortcuts.** The negatives of self_harm and hostile include
   short GoEmotions comments and SMS; a model that learns "short means safe" scores well on them
   and misses one-line disclosures. Training adds short crops of SDCNL posts to prevent that,
