@@ -56,6 +56,15 @@ def _row(split: str, n: int, positive: str | None, template: str) -> dict:
     }
 
 
+def run_cli(*args: object):
+    """Invoke the `triage` command in-process; paths and numbers are turned into strings."""
+    from click.testing import CliRunner
+
+    from triage.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
 def write_prepared(folder: Path, per_split: dict[str, int]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(0)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from triage.cli import main
 from triage.training.adapters import ADAPTERS
 from triage.training.prepare import deduplicate, format_summary, load_split, prepare, summarise
 from triage.training.rows import Row, normalise
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, run_cli
 
 DATASETS = FIXTURES / "handmade"  # tiny hand-written files in each source's real format
 
@@ -115,36 +113,16 @@ def test_prepare_writes_leak_free_splits_and_a_table(tmp_path):
 
 
 def test_cli_prepare_prints_the_table(tmp_path):
-    result = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "prepare",
-            "--source",
-            str(DATASETS),
-            "--out",
-            str(tmp_path),
-            "--only",
-            "sms-spam",
-        ],
+    result = run_cli(
+        "data", "prepare", "--source", DATASETS, "--out", tmp_path, "--only", "sms-spam"
     )
     assert result.exit_code == 0, result.output
     assert "sms-spam" in result.output and "positives/negatives" in result.output
 
 
 def test_cli_prepare_explains_a_missing_source(tmp_path):
-    result = CliRunner().invoke(
-        main,
-        [
-            "data",
-            "prepare",
-            "--source",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "o"),
-            "--only",
-            "olid",
-        ],
+    result = run_cli(
+        "data", "prepare", "--source", tmp_path, "--out", tmp_path / "o", "--only", "olid"
     )
     assert result.exit_code != 0
     assert "--source" in str(result.exception)

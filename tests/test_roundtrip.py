@@ -13,6 +13,8 @@ from triage.encoding import pad
 from triage.labels import LABELS
 from triage.scoring import OnnxScorer, ScoreInput
 
+from .conftest import run_cli
+
 
 def test_checkpoint_has_training_record(tiny_checkpoint):
     record = json.loads((tiny_checkpoint / "train_record.json").read_text())
@@ -127,19 +129,13 @@ def test_tampered_model_is_refused(tiny_bundle, tmp_path):
 
 
 def test_score_file_cli(tiny_bundle, tmp_path):
-    from click.testing import CliRunner
-
-    from triage.cli import main
-
     source = tmp_path / "in.jsonl"
     source.write_text(
         '{"id": "1", "text": "free prize call now"}\n'
         '{"id": "2", "text": "you idiot", "parent_text": "I feel low"}\n'
     )
     out = tmp_path / "out.jsonl"
-    result = CliRunner().invoke(
-        main, ["score-file", str(source), "--out", str(out), "--bundle", str(tiny_bundle)]
-    )
+    result = run_cli("score-file", source, "--out", out, "--bundle", tiny_bundle)
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["id"] for line in lines] == ["1", "2"]
@@ -148,58 +144,27 @@ def test_score_file_cli(tiny_bundle, tmp_path):
 
 
 def test_score_file_names_the_bad_line(tiny_bundle, tmp_path):
-    from click.testing import CliRunner
-
-    from triage.cli import main
-
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": "1", "text": "fine"}\n{"id": "2", "text": ""}\n')
-    result = CliRunner().invoke(
-        main,
-        ["score-file", str(source), "--out", str(tmp_path / "o"), "--bundle", str(tiny_bundle)],
-    )
+    result = run_cli("score-file", source, "--out", tmp_path / "o", "--bundle", tiny_bundle)
     assert result.exit_code != 0
     assert "line 2" in result.output and "text" in result.output
     assert not (tmp_path / "o").exists()
 
 
 def test_export_cli_prints_model_and_baseline(tiny_checkpoint, prepared_dir, tmp_path):
-    from click.testing import CliRunner
-
-    from triage.cli import main
-
     out = tmp_path / "cli-bundle"
-    args = [
-        "export",
-        "--checkpoint",
-        str(tiny_checkpoint),
-        "--data",
-        str(prepared_dir),
-        "--out",
-        str(out),
-    ]
-    result = CliRunner().invoke(main, args)
+    result = run_cli(
+        "export", "--checkpoint", tiny_checkpoint, "--data", prepared_dir, "--out", out
+    )
     assert result.exit_code == 0, result.output
     assert "PR-AUC TF-IDF+LR" in result.output and "PR-AUC int8" in result.output
     assert (out / "bundle.json").is_file()
 
 
 def test_evaluate_writes_json_markdown_and_plots(tiny_bundle, prepared_dir, tmp_path):
-    from click.testing import CliRunner
-
-    from triage.cli import main
-
     out = tmp_path / "eval"
-    args = [
-        "evaluate",
-        "--bundle",
-        str(tiny_bundle),
-        "--data",
-        str(prepared_dir),
-        "--out",
-        str(out),
-    ]
-    result = CliRunner().invoke(main, args)
+    result = run_cli("evaluate", "--bundle", tiny_bundle, "--data", prepared_dir, "--out", out)
     assert result.exit_code == 0, result.output
     report = json.loads((out / "evaluation.json").read_text())
     trained = set(load_bundle(tiny_bundle).trained_labels)

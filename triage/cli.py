@@ -207,14 +207,14 @@ def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> Non
     loudly beyond tolerance), then scores the test split with the written bundle and a TF-IDF
     baseline and records both in bundle.json and the model card.
     """
+    from triage.bundle import load_bundle
+    from triage.training.card import metrics_table
     from triage.training.export import ExportArgs, ExportParityError, export_bundle
 
     try:
         bundle = export_bundle(ExportArgs(checkpoint, data_dir, out_dir, version=version))
     except ExportParityError as error:
         raise click.ClickException(f"export refused: {error}") from None
-    from triage.bundle import load_bundle
-    from triage.training.card import metrics_table
 
     click.echo(metrics_table(load_bundle(bundle).info["metrics"]))
     click.echo(f"wrote bundle {bundle}; see {bundle / 'MODEL_CARD.md'}")
