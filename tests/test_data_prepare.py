@@ -151,3 +151,79 @@ def test_dreaddit_gives_distress_both_ways_and_groups_by_post():
     assert stressed.labels["self_harm"] is None
     assert stressed.group == calm.group == "post:8601tu" and stressed.split == calm.split
     assert rows["The nightmares are back and I feel on edge all the time."].split == "test"
+
+
+def test_irf_risk_factors_are_distress_and_absence_is_missing():
+    rows = {row.id: row for row in ADAPTERS["irf"](DATASETS / "irf")}
+    assert rows["irf:12"].labels["distress"] == 1  # thwarted belongingness
+    assert rows["irf:40"].labels["distress"] == 1  # perceived burdensomeness
+    assert rows["irf:7"].labels["distress"] is None  # neither factor: not evidence of calm
+    assert rows["irf:7"].labels["self_harm"] is None and rows["irf:7"].labels["hostile"] == 0
+    assert [rows[i].split for i in ("irf:12", "irf:3", "irf:55")] == ["train", "dev", "test"]
+    assert "everyone’s neck" in rows["irf:3"].text  # Mac Roman mojibake repaired
+
+
+def test_cams_gives_only_reply_and_spam_negatives_and_keeps_official_test():
+    rows = {row.id: row for row in ADAPTERS["cams"](DATASETS / "cams")}
+    assert set(rows) >= {"cams:IntentSDCNL_Training:0", "cams:added_CAMS_data:1"}
+    for row in rows.values():
+        assert row.labels["self_harm"] is None and row.labels["distress"] is None
+        assert row.labels["hostile"] == 0 and row.labels["spam"] == 0
+    assert rows["cams:IntentSDCNL_Testing:0"].split == "test"
+    assert rows["cams:added_CAMS_data:0"].text.startswith("Nobody at my new school")
+    assert "don’t know" in rows["cams:added_CAMS_data:0"].text  # stray cp1252 byte decoded
+
+
+def test_depseverity_moderate_or_severe_is_distress_and_defers_its_split():
+    rows = rows_of("depseverity")
+    assert (
+        rows["I can't sleep and my chest is tight every night before work."].labels["distress"] == 1
+    )
+    assert rows["Started a new job last month."].labels["distress"] is None  # minimum
+    assert {row.split for row in rows.values()} == {"train"}
+
+
+def test_depseverity_merges_into_its_dreaddit_copy():
+    rows = [*ADAPTERS["dreaddit"](DATASETS / "dreaddit")]
+    rows += ADAPTERS["depseverity"](DATASETS / "depseverity")
+    merged = {row.text: row for row in deduplicate(rows)}
+    calm = merged["Started a new job last month."]
+    assert calm.id.startswith("dreaddit:") and calm.labels["distress"] == 0
+    # severe depression where Dreaddit said stressed: agree; the split is Dreaddit's
+    stressed = merged["I can't sleep and my chest is tight every night before work."]
+    assert stressed.labels["distress"] == 1 and stressed.group == "post:8601tu"
+
+
+def test_counselchat_questions_once_answers_with_parent_and_official_split():
+    rows = {row.id: row for row in ADAPTERS["counselchat"](DATASETS / "counselchat")}
+    question = rows["counselchat:q:why-do-i-feel-empty-all-the-time"]
+    assert sum(row.id.startswith("counselchat:q:") for row in rows.values()) == 2
+    assert question.labels["distress"] is None and question.labels["hostile"] == 0
+    answer = rows["counselchat:a:1"]
+    assert answer.parent_text == question.text and answer.group == question.group
+    assert answer.labels == {
+        "self_harm": 0,
+        "distress": 0,
+        "hostile": 0,
+        "spam": 0,
+        "corumination": None,
+    }
+    # listed under two topics, once as train and once as test: the whole question is test
+    assert question.split == answer.split == "test"
+    assert rows["counselchat:a:3"].split == "dev"  # official "val"
+
+
+def test_epitome_pairs_from_three_files_become_one_post_and_its_replies():
+    rows = {row.id: row for row in ADAPTERS["epitome"](DATASETS / "epitome")}
+    assert len(rows) == 5  # 2 seeker posts + 3 replies, not 3 x 3 pair rows
+    post, kind, curt = (
+        rows["epitome:t3_aa11bb"],
+        rows["epitome:t1_cc22dd"],
+        rows["epitome:t1_ee33ff"],
+    )
+    assert post.parent_text is None and post.labels["hostile"] == 0
+    assert kind.parent_text == post.text and kind.labels["hostile"] == 0
+    assert curt.labels["hostile"] is None  # no empathy in any mechanism: may be dismissive
+    assert rows["epitome:t1_ii55jj"].labels["hostile"] == 0  # exploration only, other file
+    assert post.group == kind.group == curt.group and post.split == kind.split == curt.split
+    assert "first?  Maybe" in rows["epitome:t1_ii55jj"].text  # the first file's text wins

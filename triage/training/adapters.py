@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from triage.training.rows import Row, hash_dev, hash_split
+from triage.training.source_text import read_csv_mixed, repair_mojibake
 
 Adapter = Callable[[Path], Iterator[Row]]
 
@@ -205,11 +206,192 @@ def read_sms_spam(directory: Path) -> Iterator[Row]:
         )
 
 
+# --- irf: interpersonal risk factors (Joiner) in Reddit posts ---------------------------------
+# belong = thwarted belongingness, burden = perceived burdensomeness. Either one -> distress 1
+# (the taxonomy names burdensomeness; loneliness told in a depression / SuicideWatch post is
+# marked distress). Neither -> distress missing, not 0: a post without these two factors can
+# still be in deep distress. self_harm missing: the posts come from SDCNL/CAMS, many disclose
+# ideation. These posts may hold self-harm content, which the taxonomy's distress excludes;
+# a distress 1 on them cannot lower a tier (self_harm decides red and crisis). hostile and spam
+# 0 (help-seeking posts). Official train / val / test kept; each post is its own group.
+# Text is UTF-8 that was read as Mac Roman once ("don‚Äôt"); repaired.
+def read_irf(directory: Path) -> Iterator[Row]:
+    files = (("train_data.csv", "train"), ("val_data.csv", "dev"), ("test_data.csv", "test"))
+    for filename, split in files:
+        for record in _read_csv(directory / filename):
+            risk = int(record["belong"]) or int(record["burden"])
+            yield Row(
+                id=f"irf:{record['Unnamed: 0']}",
+                text=repair_mojibake(record["text"]).strip(),
+                source="irf",
+                group=f"post:irf:{record['Unnamed: 0']}",
+                split=split,
+                labels=_labels(distress=1 if risk else None, hostile=0, spam=0),
+            )
+
+
+# --- cams: cause of a mental-health issue (0-5) in Reddit posts --------------------------------
+# The cause (none / abuse / jobs / medication / relationship / alienation) says what a person
+# struggles with, not how much, and the posts mix r/depression and r/SuicideWatch: self_harm and
+# distress stay missing. hostile and spam 0 (help-seeking posts, not replies or promotion).
+# IntentSDCNL_* re-annotate SDCNL (body only, SDCNL adds the title): their testing file stays
+# test, the training file gives train/dev by post; added_CAMS_data has no split (hashed 80/10/10
+# by post). No ids: rows are <file stem>:<row number> (0-based, header excluded).
+# added_CAMS_data mixes UTF-8 and Windows-1252 bytes; IntentSDCNL has cp1252 mojibake: repaired.
+def read_cams(directory: Path) -> Iterator[Row]:
+    files = (
+        ("IntentSDCNL_Training.csv", "train"),
+        ("IntentSDCNL_Testing.csv", "test"),
+        ("added_CAMS_data.csv", None),
+    )
+    for filename, official in files:
+        stem = Path(filename).stem
+        for number, record in enumerate(read_csv_mixed(directory / filename)):
+            key = f"{stem}:{number}"
+            yield Row(
+                id=f"cams:{key}",
+                text=repair_mojibake(record["selftext"]).strip(),
+                source="cams",
+                group=f"post:cams:{key}",
+                split=hash_dev(key, official) if official else hash_split(key),
+                labels=_labels(hostile=0, spam=0),
+            )
+
+
+# --- depseverity: Dreaddit's texts relabelled for depression severity --------------------------
+# moderate / severe -> distress 1 (depression is in the taxonomy's distress). minimum and mild
+# -> missing, not 0: half of the "minimum" texts are ones Dreaddit's annotators judged stressed.
+# self_harm missing (severe depression posts may disclose ideation); hostile and spam 0.
+# Every text is a Dreaddit segment, so these rows carry no split of their own: they are marked
+# train and the de-duplication merges each into its Dreaddit copy (labels combined; a moderate /
+# severe text that Dreaddit marked not stressed becomes missing) and its Dreaddit split.
+# Without Dreaddit (--only depseverity) there is therefore no dev or test split.
+_SEVERE = frozenset({"moderate", "severe"})
+
+
+def read_depseverity(directory: Path) -> Iterator[Row]:
+    path = directory / "Reddit_depression_dataset.csv"
+    for number, record in enumerate(_read_csv(path)):
+        key = f"{path.stem}:{number}"
+        yield Row(
+            id=f"depseverity:{key}",
+            text=record["text"].strip(),
+            source="depseverity",
+            group=f"post:depseverity:{key}",
+            split="train",
+            labels=_labels(distress=1 if record["label"] in _SEVERE else None, hostile=0, spam=0),
+        )
+
+
+# --- counselchat: questions to therapists and their answers ------------------------------------
+# A question (title + text) is a help-seeking post: hostile 0 and spam 0; self_harm and distress
+# missing (topics run from depression and self-harm to "what happens in a session?"). An answer,
+# with its question as parent_text, is a licensed therapist's reply: hostile 0, spam 0, and the
+# author discloses neither self-harm nor distress (0, 0) -- in-domain negatives for replies,
+# which the first model learnt to score by "has a parent". A question is listed once per topic
+# under a per-topic questionID; its questionLink is the one native id, and its group. The
+# official split (train / val / test) is kept; the few questions whose copies disagree take
+# the most held-out split. Answers have no id: the file's own row index column.
+_SPLIT_NAMES = {"train": "train", "val": "dev", "test": "test"}
+_HELD_OUT_ORDER = ("test", "dev", "train")
+
+
+def _counselchat_question_splits(records: list[dict[str, str]]) -> dict[str, str]:
+    splits: dict[str, set[str]] = {}
+    for record in records:
+        splits.setdefault(record["questionLink"], set()).add(_SPLIT_NAMES[record["split"]])
+    return {link: next(s for s in _HELD_OUT_ORDER if s in found) for link, found in splits.items()}
+
+
+def _question_text(record: dict[str, str]) -> str:
+    title, body = record["questionTitle"].strip(), record["questionText"].strip()
+    return f"{title}\n\n{body}" if body and body != title else title
+
+
+def read_counselchat(directory: Path) -> Iterator[Row]:
+    records = list(_read_csv(directory / "20200325_counsel_chat.csv"))
+    splits = _counselchat_question_splits(records)
+    seen: set[str] = set()
+    for record in records:
+        link = record["questionLink"]
+        slug = link.rstrip("/").rsplit("/", 1)[-1]
+        question = _question_text(record)
+        common = {"source": "counselchat", "group": f"question:{slug}", "split": splits[link]}
+        if link not in seen:
+            seen.add(link)
+            yield Row(
+                id=f"counselchat:q:{slug}",
+                text=question,
+                **common,
+                labels=_labels(hostile=0, spam=0),
+            )
+        yield Row(
+            id=f"counselchat:a:{record['']}",
+            text=record["answerText"].strip(),
+            parent_text=question,
+            **common,
+            labels=_labels(self_harm=0, distress=0, hostile=0, spam=0),
+        )
+
+
+# --- epitome: seeker posts and peer replies from Reddit mental-health subreddits --------------
+# The three files annotate the same (seeker post, reply) pairs for three empathy mechanisms
+# (emotional reactions, interpretations, explorations; level 0-2). Each seeker post and each
+# reply becomes one row, by its Reddit fullname (t3_<sp_id>, t1_<rp_id>); the first file's text
+# wins where the files differ (mostly whitespace). Seeker post: hostile 0, spam 0; self_harm
+# and distress missing (support-seeking posts, some disclosing ideation). Reply, with the seeker
+# post as parent_text: spam 0; hostile 0 only if it communicates some empathy (level >= 1 in any
+# mechanism) -- a reply with none may be dismissive or invalidating, which the taxonomy counts
+# as hostile, so it is left missing; self_harm and distress missing (peers often disclose their
+# own history). Grouped by seeker post (a post and all its replies share a split, hashed 80/10/10).
+_EPITOME_FILES = (
+    "emotional-reactions-reddit.csv",
+    "interpretations-reddit.csv",
+    "explorations-reddit.csv",
+)
+
+
+def _epitome_pairs(directory: Path) -> dict[tuple[str, str], dict]:
+    pairs: dict[tuple[str, str], dict] = {}
+    for filename in _EPITOME_FILES:
+        for record in _read_csv(directory / filename):
+            pair = pairs.setdefault((record["sp_id"], record["rp_id"]), {**record, "empathy": 0})
+            pair["empathy"] = max(pair["empathy"], int(record["level"]))
+    return pairs
+
+
+def read_epitome(directory: Path) -> Iterator[Row]:
+    seekers: set[str] = set()
+    for (seeker_id, reply_id), pair in _epitome_pairs(directory).items():
+        seeker_post = pair["seeker_post"].strip()
+        common = {"source": "epitome", "group": f"post:{seeker_id}", "split": hash_split(seeker_id)}
+        if seeker_id not in seekers:
+            seekers.add(seeker_id)
+            yield Row(
+                id=f"epitome:t3_{seeker_id}",
+                text=seeker_post,
+                **common,
+                labels=_labels(hostile=0, spam=0),
+            )
+        yield Row(
+            id=f"epitome:t1_{reply_id}",
+            text=pair["response_post"].strip(),
+            parent_text=seeker_post,
+            **common,
+            labels=_labels(hostile=0 if pair["empathy"] else None, spam=0),
+        )
+
+
 ADAPTERS: dict[str, Adapter] = {
     "sdcnl": read_sdcnl,
     "goemotions": read_goemotions,
     "dreaddit": read_dreaddit,
+    "depseverity": read_depseverity,
     "olid": read_olid,
     "toxichat": read_toxichat,
     "sms-spam": read_sms_spam,
+    "irf": read_irf,
+    "cams": read_cams,
+    "counselchat": read_counselchat,
+    "epitome": read_epitome,
 }
