@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings
+from triage.config import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, PROJECT_ROOT, Settings
+from triage.probe_config import DEFAULT_PROBES
 
 DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_PREPARED = PROJECT_ROOT / "data" / "prepared"
@@ -244,28 +245,86 @@ def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> Non
 @click.option(
     "--data",
     "data_dir",
-    type=EXISTING_DIR,
+    type=DIR,
     default=DEFAULT_PREPARED,
     show_default=True,
-    help="Prepared data (test split scored; train and dev fit the baseline).",
+    help="Prepared data (test split scored; train and dev fit the baseline). "
+    "Not needed with --probes-only.",
 )
 @click.option(
     "--out", "out_dir", type=DIR, default=None, help="Report folder (default: <bundle>/evaluation)."
 )
-def evaluate(bundle_dir: Path, data_dir: Path, out_dir: Path | None) -> None:
+@click.option(
+    "--probes",
+    is_flag=True,
+    help="After the test-split report, also run the bias and robustness probes.",
+)
+@click.option(
+    "--probes-only",
+    is_flag=True,
+    help="Run only the probes (no test split, no baseline, no --data needed; no torch).",
+)
+@click.option(
+    "--probes-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=DEFAULT_PROBES,
+    show_default=True,
+    help="Probe families, templates and limits.",
+)
+def evaluate(
+    bundle_dir: Path,
+    data_dir: Path,
+    out_dir: Path | None,
+    probes: bool,
+    probes_only: bool,
+    probes_config: Path,
+) -> None:
     """Score the test split with a bundle and a TF-IDF + LR baseline; print and write a report.
 
     Writes evaluation.json, EVALUATION.md and a reliability diagram (PNG) per label: PR-AUC,
     ROC-AUC, F1, precision and recall at the bundle's thresholds, recall at precision 0.8 and
     expected calibration error, overall and per source.
-    """
-    from triage.training.card import metrics_table
-    from triage.training.evaluate import evaluate_bundle
 
+    With --probes (or --probes-only) it also scores templated bias and robustness probes
+    (identity terms, recovery talk, hyperbole, negation, quoting, helping a friend), prints the
+    score gaps and writes probes.json and PROBES.md to the same folder. It exits with status 1
+    when a hard-limit family exceeds its limit (after writing the reports); report-only families
+    never fail.
+    """
     out_dir = out_dir or bundle_dir / "evaluation"
-    metrics = evaluate_bundle(bundle_dir, data_dir, out_dir)
-    click.echo(metrics_table(metrics))
-    click.echo(f"wrote {out_dir / 'EVALUATION.md'}")
+    if not probes_only:
+        if not data_dir.is_dir():
+            raise click.ClickException(
+                f"--data {data_dir}: expected a folder written by `triage data prepare`, found "
+                "none; prepare the data first, or pass --probes-only to run only the probes"
+            )
+        from triage.training.card import metrics_table
+        from triage.training.evaluate import evaluate_bundle
+
+        metrics = evaluate_bundle(bundle_dir, data_dir, out_dir)
+        click.echo(metrics_table(metrics))
+        click.echo(f"wrote {out_dir / 'EVALUATION.md'}")
+    if probes or probes_only:
+        _evaluate_probes(bundle_dir, probes_config, out_dir)
+
+
+def _evaluate_probes(bundle_dir: Path, config_path: Path, out_dir: Path) -> None:
+    from triage.probe_config import ProbeConfigError
+    from triage.probe_report import summary_table, write_report
+    from triage.probes import probe_bundle
+
+    try:
+        report = probe_bundle(bundle_dir, config_path, DEFAULT_CONFIG_DIR / "tiers.yaml")
+    except (ProbeConfigError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    markdown = write_report(report, out_dir)
+    click.echo(summary_table(report))
+    click.echo(f"wrote {markdown}")
+    if report.failures:
+        broken = "; ".join(
+            f"{r.name} ({', '.join(str(b) for b in r.breaches)})" for r in report.failures
+        )
+        raise click.ClickException(f"probe hard limits exceeded: {broken}")
 
 
 if __name__ == "__main__":

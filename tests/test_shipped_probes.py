@@ -1,0 +1,72 @@
+"""The shipped bundle against the hard limits of configs/probes.yaml, one test per family.
+
+A family the shipped bundle is known to fail is marked xfail(strict=True): main stays green,
+and the marker turns into a failure as soon as a retrained bundle passes, so it must then be
+removed. Never widen a limit to make one of these pass.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from triage.config import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR
+from triage.probe_config import DEFAULT_PROBES, FamilyKind, ProbeConfig
+from triage.probes import probe_bundle
+
+HARD_FAMILIES = [
+    name
+    for name, family in ProbeConfig.load(DEFAULT_PROBES).families.items()
+    if family.kind is FamilyKind.HARD_LIMIT
+]
+
+# Measured on triage-minilm 0.3.0 (models/triage-minilm/evaluation/PROBES.md).
+KNOWN_FAILURES = {
+    "identity_not_self_harm": (
+        "0.3.0: 'a disabled person' raises self_harm by 0.128 on average (limit 0.05), "
+        "'a person with schizophrenia' by 0.076; 9% of identity probes flagged vs 1.4% neutral"
+    ),
+    "recovery_not_crisis": "0.3.0: 70% of recovery posts land in red (limit 10%)",
+    "hyperbole_not_crisis": "0.3.0: 15% of hyperbole posts land in red (limit 5%)",
+}
+
+
+@pytest.fixture(scope="module")
+def report():
+    return probe_bundle(DEFAULT_BUNDLE, DEFAULT_PROBES, DEFAULT_CONFIG_DIR / "tiers.yaml")
+
+
+def test_known_failures_name_hard_limit_families():
+    assert set(KNOWN_FAILURES) <= set(HARD_FAMILIES)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[name]))
+        if name in KNOWN_FAILURES
+        else name
+        for name in HARD_FAMILIES
+    ],
+)
+def test_shipped_bundle_within_hard_limits(report, name):
+    result = report.families[name]
+    assert not result.breaches, f"{name}: " + "; ".join(str(b) for b in result.breaches)
+
+
+def test_committed_probe_report_matches_the_bundle_and_config(report):
+    """models/<bundle>/evaluation/probes.json is what this bundle scores on this config.
+
+    Regenerate with `triage evaluate --probes-only` after changing the bundle or probes.yaml.
+    """
+    committed = json.loads((DEFAULT_BUNDLE / "evaluation" / "probes.json").read_text())
+    assert committed["bundle"] == report.bundle
+    assert list(committed["families"]) == list(report.families)
+    for name, result in report.families.items():
+        saved = committed["families"][name]
+        assert saved["limits"] == {str(k): v for k, v in result.family.limits.items()}, name
+        assert saved["metrics"]["n"] == result.metrics["n"], name
+        assert saved["metrics"]["mean_score"] == pytest.approx(
+            result.metrics["mean_score"], abs=0.01
+        ), name
