@@ -105,6 +105,12 @@ def test_prepare_writes_leak_free_splits_and_a_table(tmp_path):
     assert not texts["train"] & texts["test"] and not texts["train"] & texts["dev"]
     assert not texts["dev"] & texts["test"]
     assert normalise("This exact text also appears in the test file.") in " ".join(texts["test"])
+    # near duplicates of SDCNL / Dreaddit test posts: IRF's edited copy (train), a CAMS crop,
+    # and a DepSeverity copy with one word added all follow them into test
+    test_ids = {row.id for row in load_split(tmp_path, "test")}
+    assert {"irf:88", "cams:added_CAMS_data:2"} <= test_ids
+    assert "depseverity:Reddit_depression_dataset:2" in test_ids
+    assert summary["near_duplicate_groups"] >= 2 and summary["moved_as_near_duplicate"] >= 3
     assert summary["duplicates_merged"] >= 2  # sdcnl train/test copy, goemotions/sms copy
     table = format_summary(summary["counts"])
     for source in ADAPTERS:
@@ -118,6 +124,7 @@ def test_cli_prepare_prints_the_table(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "sms-spam" in result.output and "positives/negatives" in result.output
+    assert "near-duplicate groups: " in result.output
 
 
 def test_cli_prepare_explains_a_missing_source(tmp_path):

@@ -137,15 +137,11 @@ def data_prepare(
 
     Prints a table of rows per source x split with positives/negatives per label.
     """
-    from triage.training.prepare import format_summary, prepare
+    from triage.training.prepare import format_dedup_counts, format_summary, prepare
 
     summary = prepare(source_dir, out_dir, list(only) or None, external_dir)
     click.echo(format_summary(summary["counts"]))
-    click.echo(
-        f"duplicates merged: {summary['duplicates_merged']}, label conflicts: "
-        f"{summary['label_conflicts']}, moved to a held-out split: {summary['moved_to_held_out']}, "
-        f"empty dropped: {summary['empty_dropped']}"
-    )
+    click.echo(format_dedup_counts(summary))
     click.echo(f"wrote {out_dir}")
 
 

@@ -4,7 +4,9 @@ Duplicates are found by normalised text (`rows.normalise`), across sources:
 - rows with the same text and parent are merged into one; their labels are combined, and a
   label the copies disagree on becomes missing;
 - every row whose text matches another's lands in the same split, the most held-out of the
-  copies (test before dev before train), so no text is ever in two splits.
+  copies (test before dev before train), so no text is ever in two splits;
+- so does every near duplicate (an edited copy or a crop, see `near_dups`): the members of a
+  near-duplicate group all go to the most held-out split any of them has.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from triage.labels import LABELS
 from triage.training.adapters import ADAPTERS
+from triage.training.near_dups import NearDupRules, near_duplicate_groups
 from triage.training.rows import SPLITS, Row, normalise
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,9 @@ class PrepareReport:
     duplicates_merged: int = 0
     label_conflicts: int = 0
     moved_to_held_out: int = 0
+    near_duplicate_groups: int = 0
+    near_duplicate_rows: int = 0
+    moved_as_near_duplicate: int = 0
 
 
 def _merge_labels(rows: list[Row], report: PrepareReport) -> dict[str, int | None]:
@@ -45,8 +51,12 @@ def _merge_labels(rows: list[Row], report: PrepareReport) -> dict[str, int | Non
     return merged
 
 
-def deduplicate(rows: Iterable[Row], report: PrepareReport | None = None) -> list[Row]:
-    """Merge duplicate rows and put every copy of a text into one split (see module doc)."""
+def deduplicate(
+    rows: Iterable[Row],
+    report: PrepareReport | None = None,
+    rules: NearDupRules | None = None,
+) -> list[Row]:
+    """Merge duplicate rows; put every copy and near duplicate of a text into one split."""
     report = report or PrepareReport()
     by_pair: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
@@ -73,17 +83,26 @@ def deduplicate(rows: Iterable[Row], report: PrepareReport | None = None) -> lis
             )
         )
 
-    held_out: dict[str, str] = {}
-    for row in merged:
-        key = normalise(row.text)
-        best = held_out.get(key, "train")
-        held_out[key] = min(best, row.split, key=_SPLIT_ORDER.__getitem__)
-    for row in merged:
-        target = held_out[normalise(row.text)]
-        if target != row.split:
-            report.moved_to_held_out += 1
-            row.split = target
+    report.moved_to_held_out += _same_split_for(merged, [normalise(row.text) for row in merged])
+    groups = near_duplicate_groups([row.text for row in merged], rules)
+    sizes = Counter(groups)
+    report.near_duplicate_groups = sum(size > 1 for size in sizes.values())
+    report.near_duplicate_rows = sum(size for size in sizes.values() if size > 1)
+    report.moved_as_near_duplicate = _same_split_for(merged, groups)
     return merged
+
+
+def _same_split_for(rows: list[Row], keys: list) -> int:
+    """Move every row to the most held-out split among the rows sharing its key; count moves."""
+    held_out: dict = {}
+    for row, key in zip(rows, keys, strict=True):
+        held_out[key] = min(held_out.get(key, "train"), row.split, key=_SPLIT_ORDER.__getitem__)
+    moved = 0
+    for row, key in zip(rows, keys, strict=True):
+        if held_out[key] != row.split:
+            moved += 1
+            row.split = held_out[key]
+    return moved
 
 
 # Sources fetched from a package registry (`make spam-assassin`), kept apart from the shared
@@ -172,6 +191,18 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def format_dedup_counts(summary: dict) -> str:
+    """What de-duplication did, in one paragraph under the table."""
+    return (
+        f"duplicates merged: {summary['duplicates_merged']}, label conflicts: "
+        f"{summary['label_conflicts']}, moved to a held-out split: {summary['moved_to_held_out']}, "
+        f"empty dropped: {summary['empty_dropped']}\n"
+        f"near-duplicate groups: {summary['near_duplicate_groups']} "
+        f"({summary['near_duplicate_rows']} rows), moved to a held-out split as near duplicates: "
+        f"{summary['moved_as_near_duplicate']}"
+    )
+
+
 def prepare(
     source_dir: Path,
     out_dir: Path,
@@ -195,6 +226,9 @@ def prepare(
         "duplicates_merged": report.duplicates_merged,
         "label_conflicts": report.label_conflicts,
         "moved_to_held_out": report.moved_to_held_out,
+        "near_duplicate_groups": report.near_duplicate_groups,
+        "near_duplicate_rows": report.near_duplicate_rows,
+        "moved_as_near_duplicate": report.moved_as_near_duplicate,
         "counts": summarise(rows),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -87,10 +87,13 @@ def clean_raw_tweet(text: str) -> str:
 
 # --- e-mail (SpamAssassin public corpus) --------------------------------------------------------
 _LIST_TAG = re.compile(r"^\s*(\[[^\]]{1,40}\]\s*)+")
-# Where a mailing list's or sender's footer starts: a signature delimiter, an underscore rule
-# (Mailman), or a Yahoo! Groups sponsor block. What follows is boilerplate, not the message.
+# Where a footer or a forwarded original starts: a signature delimiter, an underscore rule
+# (Mailman), the corpus's list and sponsor footers, "Original Message". What follows is
+# boilerplate or someone else's text, and it makes unrelated short mails near duplicates.
 _FOOTER = re.compile(
-    r"^(-- ?|_{10,}\s*|-{5,}.*Yahoo! Groups Sponsor.*|To unsubscribe from this group.*)$"
+    r"^(-- ?|_{10,}\s*)$|^-{3,} ?Original Message ?-{3,}|Yahoo! Groups Sponsor"
+    r"|To unsubscribe from this group|This sf\.net email is sponsored by|/mailman/listinfo/"
+    r"|You have received this message because you subscribed"
 )
 _QUOTED = re.compile(r"^\s*(>|\|>)")
 _ATTRIBUTION = re.compile(r"^.{0,120}\b(wrote|writes|posted):\s*$")
@@ -122,7 +125,7 @@ def _first_text_part(message: Message) -> str:
 def _without_quotes_and_footer(body: str) -> str:
     kept: list[str] = []
     for line in body.splitlines():
-        if _FOOTER.match(line):
+        if _FOOTER.search(line):
             break
         if not (_QUOTED.match(line) or _ATTRIBUTION.match(line)):
             kept.append(line.rstrip())
