@@ -7,6 +7,7 @@ train -> export -> score path runs in seconds with no network and no shipped wei
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -138,19 +139,119 @@ def tiny_bundle(tmp_path_factory, tiny_checkpoint, prepared_dir) -> Path:
 
 
 @pytest.fixture()
-def settings(tiny_bundle):
+def settings(tiny_bundle, tmp_path):
     from triage.config import Settings
 
     return Settings(
-        bundle_dir=tiny_bundle, max_items_per_request=4, max_text_chars=500, max_body_bytes=20_000
+        bundle_dir=tiny_bundle,
+        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
+        max_items_per_request=4,
+        max_text_chars=500,
+        max_body_bytes=20_000,
     )
 
 
 @pytest.fixture()
-def client(settings):
+def keys(settings) -> dict[str, str]:
+    """One API key per role (and a second moderator) in the settings' database."""
+    return create_keys(settings.database_url)
+
+
+def create_keys(database_url: str) -> dict[str, str]:
+    from datetime import UTC, datetime
+
+    from triage.storage.database import Database
+    from triage.storage.keys import Role, create_key
+
+    db = Database(database_url)
+    db.upgrade()
+    now = datetime.now(UTC)
+    wanted = {
+        "admin": Role.ADMIN,
+        "platform": Role.PLATFORM,
+        "alice": Role.MODERATOR,
+        "bob": Role.MODERATOR,
+    }
+    with db.write() as session:
+        made = {name: create_key(session, name, role, now).secret for name, role in wanted.items()}
+    db.dispose()
+    return made
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture()
+def client(settings, keys):
+    """A client of the app on the tiny bundle, sending the admin key unless told otherwise."""
     from fastapi.testclient import TestClient
 
     from triage.service.app import create_app
 
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), headers=bearer(keys["admin"])) as test_client:
         yield test_client
+
+
+# --- databases: the queue suite runs on SQLite and on PostgreSQL ------------------------------
+POSTGRES_URL = os.environ.get(
+    "TRIAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TABLES = ("events", "item_flags", "items", "api_keys", "moderator_prefs")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end.
+
+    Skips (with the reason shown by `pytest -ra`) when no server answers at
+    TRIAGE_TEST_POSTGRES_URL (default: the local server these machines run).
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from triage.storage.database import Database
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # any connection failure means: no server to test against
+        admin.dispose()
+        pytest.skip(
+            f"PostgreSQL not reachable at {POSTGRES_URL} ({type(error).__name__}); start it "
+            "or set TRIAGE_TEST_POSTGRES_URL"
+        )
+    name = f"triage_test_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """An empty, migrated database of each backend."""
+    from sqlalchemy import text
+
+    from triage.storage.database import Database
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'queue.db'}"
+        db = Database(url)
+        db.upgrade()
+        db.dispose()
+        return url
+    url = request.getfixturevalue("postgres_url")
+    db = Database(url)
+    with db.write() as session:
+        session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    db.dispose()
+    return url

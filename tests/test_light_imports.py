@@ -16,17 +16,21 @@ from fastapi.testclient import TestClient
 import triage.scoring
 from triage.config import Settings
 from triage.service.app import create_app
-with TestClient(create_app(Settings(bundle_dir=sys.argv[1]))) as client:
+settings = Settings(bundle_dir=sys.argv[1], database_url=sys.argv[2])
+with TestClient(create_app(settings), headers={"Authorization": "Bearer " + sys.argv[3]}) as client:
     response = client.post("/v1/score", json={"items": [{"id": "a", "text": "hello there"}]})
     assert response.status_code == 200, response.text
+    response = client.post("/v1/items", json={"items": [{"id": "a", "text": "hello there"}]})
+    assert response.status_code == 200, response.text
+    assert client.get("/v1/queue").status_code == 200
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in HEAVY_NAMES)))
 """
 )
 
 
-def test_serving_path_imports_no_training_library(tiny_bundle):
+def test_serving_path_imports_no_training_library(tiny_bundle, settings, keys):
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(tiny_bundle)],
+        [sys.executable, "-c", PROBE, str(tiny_bundle), settings.database_url, keys["admin"]],
         capture_output=True,
         text=True,
         timeout=120,

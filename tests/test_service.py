@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import bearer
 from triage.labels import LABELS, TIERS
 
 
@@ -134,13 +135,13 @@ def test_unknown_route_and_wrong_method(client):
     assert_error_shape(client.get("/v1/score"), 405, "method")
 
 
-def test_missing_model_is_503_and_not_ready(tmp_path):
+def test_missing_model_is_503_and_not_ready(settings, keys, tmp_path):
     from fastapi.testclient import TestClient
 
-    from triage.config import Settings
     from triage.service.app import create_app
 
-    with TestClient(create_app(Settings(bundle_dir=tmp_path / "nothing"))) as client:
+    no_model = settings.model_copy(update={"bundle_dir": tmp_path / "nothing"})
+    with TestClient(create_app(no_model), headers=bearer(keys["platform"])) as client:
         assert client.get("/healthz").status_code == 200
         assert_error_shape(client.get("/readyz"), 503, "model")
         assert_error_shape(
@@ -148,7 +149,7 @@ def test_missing_model_is_503_and_not_ready(tmp_path):
         )
 
 
-def test_unexpected_failure_uses_the_error_shape(settings):
+def test_unexpected_failure_uses_the_error_shape(settings, keys):
     from fastapi.testclient import TestClient
 
     from triage.service.app import create_app
@@ -156,14 +157,15 @@ def test_unexpected_failure_uses_the_error_shape(settings):
     def explode(items):
         raise RuntimeError("boom")
 
-    with TestClient(create_app(settings), raise_server_exceptions=False) as quiet:
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False, headers=bearer(keys["admin"])) as quiet:
         quiet.app.state.scorer.score = explode
         assert_error_shape(
             quiet.post("/v1/score", json={"items": [{"id": "a", "text": "hi"}]}), 500
         )
 
 
-def test_model_loads_once_at_start_up(settings, monkeypatch):
+def test_model_loads_once_at_start_up(settings, keys, monkeypatch):
     from fastapi.testclient import TestClient
 
     from triage.service import app as app_module
@@ -173,7 +175,8 @@ def test_model_loads_once_at_start_up(settings, monkeypatch):
     monkeypatch.setattr(app_module, "load_bundle", lambda path: calls.append(path) or real(path))
     application = app_module.create_app(settings)
     assert calls == []  # nothing is loaded at import or construction
-    with TestClient(application) as client:
+    with TestClient(application, headers=bearer(keys["admin"])) as client:
         for _ in range(3):
-            client.post("/v1/score", json={"items": [{"id": "a", "text": "hi"}]})
+            response = client.post("/v1/score", json={"items": [{"id": "a", "text": "hi"}]})
+            assert response.status_code == 200
     assert len(calls) == 1

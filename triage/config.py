@@ -15,6 +15,7 @@ from triage.labels import LABELS, TIERS
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = PROJECT_ROOT / "models" / "triage-minilm"
 DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'triage.db'}"
 
 
 def read_yaml(path: Path) -> dict:
@@ -42,6 +43,11 @@ class TierRules(BaseModel):
 
     rules: dict[str, dict[str, Minimum]]
     sla_minutes: dict[str, float | None]
+    unscored_sla_minutes: float = Field(60, gt=0)
+
+    def sla_for(self, tier: str | None) -> float | None:
+        """The SLA of a tier; an item without a tier (not scored) gets unscored_sla_minutes."""
+        return self.unscored_sla_minutes if tier is None else self.sla_minutes[tier]
 
     @field_validator("rules")
     @classmethod
@@ -83,6 +89,24 @@ class Settings(BaseSettings):
     onnx_threads: int = Field(2, ge=1, description="intra-op threads for ONNX Runtime")
     evidence: bool = Field(True, description="find evidence sentences for flagged labels")
     log_level: str = "INFO"
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path.db (embedded) or postgresql+psycopg://...",
+    )
+    migrate_on_start: bool = Field(
+        True, description="apply database migrations at startup (off: run `triage db upgrade`)"
+    )
+    scoring_timeout_s: float = Field(
+        10.0, gt=0, description="ingest waits this long for scores, then queues as unscored"
+    )
+    rerank_interval_s: float = Field(
+        15.0, gt=0, description="how often waiting items are re-ranked as they age"
+    )
+    rescore_interval_s: float = Field(
+        30.0, gt=0, description="how often unscored items are retried while a model is loaded"
+    )
+    queue_page_max: int = Field(200, ge=1, le=1000, description="largest page GET /v1/queue gives")
+    stats_window_hours: float = Field(168, gt=0, description="window of /v1/stats rates")
 
     @cached_property
     def tier_rules(self) -> TierRules:

@@ -10,6 +10,7 @@ above a fresh, low-confidence red one (65+5), while crisis (85+) always stays on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -42,10 +43,44 @@ def compute_priority(
         reasons.append(f"flag {label} ({scores.get(label) or 0:.2f})")
     driving = [scores[label] for label in (*flags, *RISK_LABELS) if scores.get(label) is not None]
     confidence = round(CONFIDENCE_POINTS * max(driving, default=0.0))
-    ageing = 0
-    if sla_minutes and waited_minutes > 0:
-        share = min(waited_minutes / sla_minutes, 1.0)
-        ageing = round(AGEING_POINTS * share)
-        if ageing:
-            reasons.append(f"waited {share:.0%} of the {tier.value} SLA ({sla_minutes:g} min)")
+    ageing = ageing_points(waited_minutes, sla_minutes)
+    if ageing:
+        reasons.append(_ageing_reason(waited_minutes, sla_minutes, tier.value))
     return Priority(min(100, base + confidence + ageing), tuple(reasons))
+
+
+def unscored_priority(waited_minutes: float = 0.0, sla_minutes: float | None = None) -> Priority:
+    """An item the model could not score: a person reads it soon, and it ages like any other."""
+    reasons = ["not scored (the model failed or timed out): a person must read it"]
+    ageing = ageing_points(waited_minutes, sla_minutes)
+    if ageing:
+        reasons.append(_ageing_reason(waited_minutes, sla_minutes, "unscored"))
+    return Priority(min(100, UNSCORED_PRIORITY + ageing), tuple(reasons))
+
+
+def ageing_points(waited_minutes: float, sla_minutes: float | None) -> int:
+    """0..AGEING_POINTS, growing linearly until the wait reaches the SLA (rounded half up)."""
+    if not sla_minutes or waited_minutes <= 0:
+        return 0
+    share = min(waited_minutes / sla_minutes, 1.0)
+    return math.floor(AGEING_POINTS * share + 0.5)
+
+
+def minutes_until_ageing_changes(waited_minutes: float, sla_minutes: float | None) -> float | None:
+    """How long until ageing_points() next grows; None when it never will (no SLA, or maxed).
+
+    The queue stores each item's priority and recomputes it only when this says it changed, so
+    ranking by priority stays an index scan however long the queue is.
+    """
+    if not sla_minutes:
+        return None
+    points = ageing_points(waited_minutes, sla_minutes)
+    if points >= AGEING_POINTS:
+        return None
+    next_boundary = (points + 0.5) * sla_minutes / AGEING_POINTS
+    return max(next_boundary - max(waited_minutes, 0.0), 1e-6)
+
+
+def _ageing_reason(waited_minutes: float, sla_minutes: float | None, what: str) -> str:
+    share = min(waited_minutes / (sla_minutes or 1.0), 1.0)
+    return f"waited {share:.0%} of the {what} SLA ({sla_minutes:g} min)"

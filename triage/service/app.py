@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -12,9 +13,11 @@ from triage import __version__
 from triage.bundle import BundleError, load_bundle
 from triage.config import Settings
 from triage.scoring import OnnxScorer
+from triage.service import background
 from triage.service.errors import install_error_handlers
 from triage.service.limits import BodySizeLimit
-from triage.service.routers import health, score
+from triage.service.routers import health, items, queue, score
+from triage.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(settings.database_url)
+        if settings.migrate_on_start:
+            app.state.db.upgrade()
+        app.state.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorer")
         load_scorer(app, settings)
-        yield
+        tasks = background.start(app)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            app.state.executor.shutdown(wait=False, cancel_futures=True)
+            app.state.db.dispose()
 
     app = FastAPI(
         title="triage",
@@ -56,4 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(score.router)
+    app.include_router(items.router)
+    app.include_router(queue.router)
     return app

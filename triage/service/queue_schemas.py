@@ -1,0 +1,131 @@
+"""Request and response bodies of the queue API (DESIGN.md, "Queue")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.review import EventType, Outcome
+from triage.service.schemas import EvidenceOut, ScoreItemIn
+
+DEFAULT_COMMUNITY = "default"
+
+
+class IngestItemIn(ScoreItemIn):
+    parent_id: str | None = Field(
+        None, max_length=200, description="for a reply: the platform's id of the post it answers"
+    )
+
+
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    items: list[IngestItemIn] = Field(min_length=1)
+
+
+class IngestResultOut(BaseModel):
+    item_id: int = Field(description="triage's id for the item (GET /v1/items/{item_id})")
+    id: str = Field(description="the platform's id, as sent")
+    community: str
+    created: bool = Field(description="false when this community + id was already stored")
+    scoring: str = Field(description="scored, or unscored (queued for a person; retried later)")
+    tier: str | None
+    priority: int
+    flags: list[str]
+    scores: dict[str, float | None] | None
+
+
+class IngestResponse(BaseModel):
+    results: list[IngestResultOut]
+
+
+class QueueItemOut(BaseModel):
+    item_id: int
+    id: str
+    community: str
+    text: str | None = Field(description="null once purged by the retention policy")
+    parent_text: str | None
+    thread_id: str | None
+    parent_id: str | None
+    author_id: str | None
+    received_at: datetime
+    scoring: str
+    tier: str | None
+    scores: dict[str, float | None] | None
+    flags: list[str]
+    evidence: list[EvidenceOut]
+    priority: int
+    reasons: list[str]
+    state: str
+    claimed_by: str | None
+    outcome: str | None
+    sla_minutes: float | None
+    sla_due_at: datetime | None
+
+
+class QueuePageOut(BaseModel):
+    items: list[QueueItemOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: EventType = Field(
+        description="claim, release, resolve, escalate, comment, relabel or reopen"
+    )
+    outcome: Outcome | None = Field(None, description="required for resolve")
+    labels: dict[str, int] | None = Field(None, description="relabel: {label: 0 or 1}")
+    note: str | None = Field(None, max_length=4000)
+
+
+class EventOut(BaseModel):
+    id: int
+    type: str
+    actor: str
+    actor_kind: str
+    created_at: datetime
+    outcome: str | None
+    labels: dict[str, int] | None
+    note: str | None
+    model_version: str | None
+    scores: dict[str, float | None] | None
+    tier: str | None
+    priority: int | None
+    state_after: str
+
+
+class ThreadItemOut(BaseModel):
+    item_id: int
+    id: str
+    text: str | None
+    tier: str | None
+    flags: list[str]
+    received_at: datetime
+    is_this_item: bool
+
+
+class ItemOut(QueueItemOut):
+    model_version: str | None
+    scoring_error: str | None
+    events: list[EventOut]
+    thread: list[ThreadItemOut]
+
+
+class EventResultOut(BaseModel):
+    event: EventOut
+    item: QueueItemOut
+
+
+class StatsOut(BaseModel):
+    depth: dict[str, int] = Field(description="waiting (not resolved) items per tier")
+    sla_breaches_open: dict[str, int] = Field(description="waiting items past their tier's SLA")
+    window_hours: float
+    handled: int
+    median_minutes_to_first_action: float | None
+    first_action_within_sla: float | None
+    resolved: int
+    override_rate: float | None = Field(
+        description="share of resolved items where the moderator overruled the model's flags"
+    )

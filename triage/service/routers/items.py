@@ -1,0 +1,142 @@
+"""POST /v1/items (ingest), GET /v1/items/{item_id}, POST /v1/items/{item_id}/events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+
+from triage.review import ReviewEvent, TransitionError
+from triage.service.deps import DatabaseDep, ModeratorDep, PlatformDep, SettingsDep
+from triage.service.errors import ApiError, Detail
+from triage.service.ingest import score_items
+from triage.service.queue_schemas import (
+    DEFAULT_COMMUNITY,
+    EventIn,
+    EventResultOut,
+    IngestRequest,
+    IngestResponse,
+    IngestResultOut,
+    ItemOut,
+)
+from triage.service.rendering import event_out, item_out, queue_item_out
+from triage.service.validation import check_items
+from triage.storage import queue
+from triage.storage.tables import Item
+
+router = APIRouter(prefix="/v1/items", tags=["queue"])
+
+
+def _new_item(item) -> queue.NewItem:
+    return queue.NewItem(
+        community=item.community or DEFAULT_COMMUNITY,
+        external_id=item.id,
+        text=item.text,
+        parent_external_id=item.parent_id,
+        parent_text=item.parent_text,
+        thread_id=item.thread_id,
+        author_id=item.author_id,
+    )
+
+
+def _ingest_result(item: Item, created: bool) -> IngestResultOut:
+    return IngestResultOut(
+        item_id=item.id,
+        id=item.external_id,
+        community=item.community,
+        created=created,
+        scoring="scored" if item.scoring_state == "scored" else "unscored",
+        tier=item.tier if item.scoring_state == "scored" else None,
+        priority=item.priority,
+        flags=list(item.flags or []),
+        scores=item.scores,
+    )
+
+
+@router.post("", response_model=IngestResponse, summary="Store items, then score and queue them")
+def ingest(
+    _caller: PlatformDep,
+    body: IngestRequest,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> IngestResponse:
+    """Each item is stored before it is scored; a retry of the same community + id returns the
+    stored item (`created: false`) and never makes a duplicate. If scoring fails or times out
+    the item is still queued, as `unscored`, for a person."""
+    check_items(
+        body.items,
+        settings,
+        key=lambda i: (i.community or DEFAULT_COMMUNITY, i.id),
+        key_name="community + id pairs",
+    )
+    with db.write() as session:
+        stored = queue.ingest(session, [_new_item(i) for i in body.items], datetime.now(UTC))
+    to_score = [item for item, _ in stored if item.scoring_state != "scored"]
+    score_items(
+        db,
+        to_score,
+        request.app.state.scorer,
+        settings.tier_rules,
+        request.app.state.executor,
+        settings.scoring_timeout_s,
+        unavailable_reason=f"the model is not loaded: {request.app.state.model_error}",
+    )
+    with db.read() as session:
+        results = [
+            _ingest_result(queue.get_item(session, item.id), created) for item, created in stored
+        ]
+    return IngestResponse(results=results)
+
+
+def _not_found(item_id: int) -> ApiError:
+    return ApiError(
+        404,
+        "item_not_found",
+        f"no item {item_id}",
+        [Detail("item_id", "the item_id of a stored item (POST /v1/items)", str(item_id))],
+    )
+
+
+@router.get("/{item_id}", response_model=ItemOut, summary="An item with its history and thread")
+def get_item(
+    item_id: int, _caller: ModeratorDep, db: DatabaseDep, settings: SettingsDep
+) -> ItemOut:
+    with db.read() as session:
+        try:
+            item = queue.get_item(session, item_id)
+        except queue.ItemNotFound:
+            raise _not_found(item_id) from None
+        events = queue.history(session, item_id)
+        thread = queue.thread_context(session, item)
+        return item_out(item, events, thread, settings.tier_rules)
+
+
+@router.post(
+    "/{item_id}/events",
+    response_model=EventResultOut,
+    status_code=201,
+    summary="Append a moderator event (claim, release, resolve, escalate, comment, relabel)",
+)
+def post_event(
+    item_id: int, caller: ModeratorDep, body: EventIn, db: DatabaseDep, settings: SettingsDep
+) -> EventResultOut:
+    try:
+        event = ReviewEvent(body.type, caller.name, body.outcome, body.labels, body.note)
+    except ValueError as error:
+        raise ApiError(
+            422,
+            "invalid_event",
+            str(error),
+            [Detail("body", "an event of that type with its required fields", str(error))],
+        ) from None
+    try:
+        with db.write() as session:
+            item, row = queue.append_event(session, item_id, event, datetime.now(UTC))
+    except queue.ItemNotFound:
+        raise _not_found(item_id) from None
+    except TransitionError as error:
+        raise ApiError(
+            409, "conflict", str(error), [Detail("state", error.expected, error.found)]
+        ) from None
+    return EventResultOut(event=event_out(row), item=queue_item_out(item, settings.tier_rules))

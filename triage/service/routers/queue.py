@@ -1,0 +1,93 @@
+"""GET /v1/queue (ranked, filtered, cursor-paged) and GET /v1/stats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from triage.labels import LABELS, TIERS
+from triage.review import ReviewState
+from triage.service.deps import DatabaseDep, ModeratorDep, SettingsDep
+from triage.service.errors import ApiError, Detail
+from triage.service.queue_schemas import QueuePageOut, StatsOut
+from triage.service.rendering import queue_item_out
+from triage.storage import queue
+from triage.storage.stats import queue_stats
+
+router = APIRouter(prefix="/v1", tags=["queue"])
+
+TIER_FILTERS = (*TIERS, queue.UNSCORED)
+
+
+def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"unknown {field}",
+            [Detail(field, f"one of {', '.join(choices)}", f"{value!r}")],
+        )
+
+
+def build_filter(
+    community: str | None,
+    tier: str | None,
+    label: str | None,
+    status: list[str] | None,
+    exclude_label: list[str] | None,
+) -> queue.QueueFilter:
+    _check_choice("tier", tier, TIER_FILTERS)
+    _check_choice("label", label, LABELS)
+    for value in exclude_label or []:
+        _check_choice("exclude_label", value, LABELS)
+    for value in status or []:
+        _check_choice("status", value, tuple(s.value for s in ReviewState))
+    states = tuple(ReviewState(s) for s in status) if status else queue.DEFAULT_STATES
+    return queue.QueueFilter(states, community, tier, label, tuple(exclude_label or ()))
+
+
+@router.get("/queue", response_model=QueuePageOut, summary="Waiting items, most urgent first")
+def get_queue(
+    _caller: ModeratorDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    community: str | None = None,
+    tier: Annotated[str | None, Query(description=f"one of {', '.join(TIER_FILTERS)}")] = None,
+    label: Annotated[str | None, Query(description="only items flagged with this label")] = None,
+    status: Annotated[
+        list[str] | None, Query(description="repeatable; default: open and escalated")
+    ] = None,
+    exclude_label: Annotated[
+        list[str] | None, Query(description="repeatable: hide items flagged with these labels")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: str | None = None,
+) -> QueuePageOut:
+    """Ordered by priority (tier, flags, calibrated score and time waited against the tier's
+    SLA; see triage/priority.py), then oldest first. Priorities are refreshed as items age."""
+    where = build_filter(community, tier, label, status, exclude_label)
+    limit = min(limit, settings.queue_page_max)
+    try:
+        with db.read() as session:
+            page = queue.list_queue(session, where, limit, cursor)
+    except queue.BadCursor:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "the cursor is not one this API gave",
+            [Detail("cursor", "the next_cursor of an earlier page", "an unreadable cursor")],
+        ) from None
+    return QueuePageOut(
+        items=[queue_item_out(item, settings.tier_rules) for item in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/stats", response_model=StatsOut, summary="Queue depth, SLA breaches, handling")
+def get_stats(_caller: ModeratorDep, db: DatabaseDep, settings: SettingsDep) -> StatsOut:
+    window = timedelta(hours=settings.stats_window_hours)
+    with db.read() as session:
+        stats = queue_stats(session, settings.tier_rules, datetime.now(UTC), window)
+    return StatsOut(**stats.__dict__)

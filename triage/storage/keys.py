@@ -1,0 +1,84 @@
+"""API keys with roles. A key is shown once at creation and stored only as a SHA-256 digest.
+
+Keys look like `trg_<8-char prefix>_<secret>`. The prefix finds the row; the digest of the
+whole key is then compared in constant time (hmac.compare_digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from triage.storage.tables import ApiKey
+
+KEY_PREFIX = "trg"
+
+
+class Role(StrEnum):
+    PLATFORM = "platform"  # score and ingest
+    MODERATOR = "moderator"  # queue, items, events, console
+    ADMIN = "admin"  # everything, including keys and settings
+
+    def allows(self, needed: Role) -> bool:
+        return self is Role.ADMIN or self is needed
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's name is the actor recorded in events."""
+
+    key_id: int
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class NewKey:
+    principal: Principal
+    secret: str  # the full key: shown once, never stored
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, name: str, role: Role, now: datetime) -> NewKey:
+    prefix = secrets.token_hex(4)
+    secret = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey(name=name, role=role.value, prefix=prefix, digest=digest(secret), created_at=now)
+    session.add(row)
+    session.flush()
+    return NewKey(Principal(row.id, name, role), secret)
+
+
+def verify_key(session: Session, key: str) -> Principal | None:
+    """The principal for a valid, unrevoked key; None otherwise."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    wanted = digest(key)
+    rows = session.scalars(
+        select(ApiKey).where(ApiKey.prefix == parts[1], ApiKey.revoked_at.is_(None))
+    )
+    for row in rows:
+        if hmac.compare_digest(row.digest, wanted):
+            return Principal(row.id, row.name, Role(row.role))
+    return None
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(session: Session, key_id: int, now: datetime) -> ApiKey | None:
+    row = session.get(ApiKey, key_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+    return row

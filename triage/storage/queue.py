@@ -1,0 +1,367 @@
+"""The queue's reads and writes. Each function runs inside a session the caller opened
+(`Database.read()` or `Database.write()`), so a route decides its own transaction.
+
+- ingest() stores items before anything else happens to them (idempotent on community +
+  external id), as `pending`; record_scores() / record_failure() then set their scores;
+- append_event() is the only way a review status changes: it locks the item, applies
+  review.apply_event and appends the event in the caller's transaction;
+- priority is stored and refreshed by refresh_priorities() when ageing changes it, so the queue
+  is an index scan at any depth.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from triage.config import TierRules
+from triage.labels import Tier
+from triage.priority import compute_priority, minutes_until_ageing_changes, unscored_priority
+from triage.review import (
+    EventType,
+    Outcome,
+    ReviewEvent,
+    ReviewState,
+    ReviewStatus,
+    apply_event,
+)
+from triage.storage.tables import Event, Item, ItemFlag
+
+SYSTEM = "triage"  # the actor of system events
+UNSCORED = "unscored"  # the tier filter value for items without scores
+DEFAULT_STATES = (ReviewState.OPEN, ReviewState.ESCALATED)
+
+
+class ItemNotFound(LookupError):
+    pass
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class NewItem:
+    community: str
+    external_id: str
+    text: str
+    parent_external_id: str | None = None
+    parent_text: str | None = None
+    thread_id: str | None = None
+    author_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """What the model said about an item: stored on the item and copied into each event."""
+
+    model_version: str
+    scores: dict[str, float | None]
+    flags: list[str]
+    tier: str
+    evidence: list[dict] = field(default_factory=list)
+
+
+# --- ingest and scoring ----------------------------------------------------------------------
+def ingest(session: Session, items: Sequence[NewItem], now: datetime) -> list[tuple[Item, bool]]:
+    """Store each item unless (community, external_id) is already there.
+
+    Returns (item, created) in input order. A retried or concurrent ingest of the same item
+    never creates a second row: the insert is ON CONFLICT DO NOTHING on the unique key.
+    """
+    results = []
+    for new in items:
+        values = _new_item_values(new, now)
+        statement = _insert(session)(Item).values(**values)
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["community", "external_id"]
+        ).returning(Item.id)
+        created = session.execute(statement).first() is not None
+        item = session.scalars(
+            select(Item).where(Item.community == new.community, Item.external_id == new.external_id)
+        ).one()
+        if created:
+            _add_event(session, item, ReviewEvent(EventType.INGESTED, SYSTEM), now, person=False)
+        results.append((item, created))
+    return results
+
+
+def _insert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _new_item_values(new: NewItem, now: datetime) -> dict:
+    return {
+        "community": new.community,
+        "external_id": new.external_id,
+        "text": new.text,
+        "parent_external_id": new.parent_external_id,
+        "parent_text": new.parent_text,
+        "thread_id": new.thread_id,
+        "author_id": new.author_id,
+        "received_at": now,
+        "scoring_state": "pending",
+        "flags": [],
+        "evidence": [],
+        "priority": unscored_priority().value,
+        "priority_reasons": list(unscored_priority().reasons),
+        "rerank_at": now,
+        "state": ReviewState.OPEN.value,
+        "escalated": False,
+        "updated_at": now,
+    }
+
+
+def record_scores(
+    session: Session, item_id: int, view: ModelView, rules: TierRules, now: datetime
+) -> Item:
+    item = _locked(session, item_id)
+    item.scoring_state, item.scoring_error = "scored", None
+    item.scores, item.flags, item.tier = view.scores, list(view.flags), view.tier
+    item.evidence, item.model_version = list(view.evidence), view.model_version
+    _set_flags(session, item)
+    rank(item, rules, now)
+    _add_event(session, item, ReviewEvent(EventType.SCORED, SYSTEM), now, person=False)
+    return item
+
+
+def record_failure(
+    session: Session, item_id: int, reason: str, rules: TierRules, now: datetime
+) -> Item:
+    """Scoring failed: the item stays in the queue as `unscored`, ranked for a person."""
+    item = _locked(session, item_id)
+    item.scoring_state, item.scoring_error = "unscored", reason[:400]
+    rank(item, rules, now)
+    event = ReviewEvent(EventType.SCORING_FAILED, SYSTEM, note=reason[:400])
+    _add_event(session, item, event, now, person=False)
+    return item
+
+
+def needing_scores(session: Session, older_than: datetime, limit: int) -> list[int]:
+    """Items still unscored (or left pending by a crash) to retry, oldest first."""
+    rows = session.scalars(
+        select(Item.id)
+        .where(
+            Item.scoring_state.in_(("pending", "unscored")),
+            Item.received_at <= older_than,
+            Item.text.is_not(None),
+        )
+        .order_by(Item.received_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def _set_flags(session: Session, item: Item) -> None:
+    session.execute(ItemFlag.__table__.delete().where(ItemFlag.item_id == item.id))
+    for label in item.flags:
+        session.add(ItemFlag(item_id=item.id, label=label))
+
+
+# --- ranking ---------------------------------------------------------------------------------
+def rank(item: Item, rules: TierRules, now: datetime) -> None:
+    """Recompute the stored priority (with ageing) and when it next needs recomputing."""
+    waited = max((now - item.received_at).total_seconds() / 60, 0.0)
+    sla = rules.sla_for(item.tier if item.scoring_state == "scored" else None)
+    if item.scoring_state == "scored" and item.tier is not None:
+        priority = compute_priority(Tier(item.tier), item.flags, item.scores or {}, waited, sla)
+    else:
+        priority = unscored_priority(waited, sla)
+    item.priority, item.priority_reasons = priority.value, list(priority.reasons)
+    step = minutes_until_ageing_changes(waited, sla)
+    resolved = item.state == ReviewState.RESOLVED.value
+    item.rerank_at = None if step is None or resolved else now + timedelta(minutes=step)
+
+
+def refresh_priorities(session: Session, rules: TierRules, now: datetime, limit: int = 500) -> int:
+    """Re-rank up to `limit` items whose ageing has moved on; returns how many."""
+    items = session.scalars(
+        select(Item)
+        .where(Item.rerank_at.is_not(None), Item.rerank_at <= now)
+        .order_by(Item.rerank_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for item in items:
+        rank(item, rules, now)
+    return len(items)
+
+
+# --- moderator events ------------------------------------------------------------------------
+def append_event(
+    session: Session, item_id: int, event: ReviewEvent, now: datetime
+) -> tuple[Item, Event]:
+    """Apply a moderator event to the item's status and log it, in one transaction.
+
+    The item row is locked first (FOR UPDATE on PostgreSQL; SQLite's write transactions are
+    already serial), so of two moderators claiming at once exactly one wins; the other gets
+    review.TransitionError.
+    """
+    item = _locked(session, item_id)
+    status = apply_event(status_of(item), event)
+    item.state, item.claimed_by, item.escalated = (
+        status.state.value,
+        status.claimed_by,
+        status.escalated,
+    )
+    item.outcome = status.outcome.value if status.outcome else None
+    item.relabels = status.labels
+    if item.first_action_at is None:
+        item.first_action_at = now
+    if event.type is EventType.RESOLVE:
+        item.resolved_at, item.rerank_at = now, None
+    elif event.type is EventType.REOPEN:
+        item.resolved_at, item.rerank_at = None, now
+    item.updated_at = now
+    return item, _add_event(session, item, event, now, person=True)
+
+
+def status_of(item: Item) -> ReviewStatus:
+    return ReviewStatus(
+        state=ReviewState(item.state),
+        claimed_by=item.claimed_by,
+        escalated=item.escalated,
+        outcome=Outcome(item.outcome) if item.outcome else None,
+        labels=item.relabels,
+    )
+
+
+def _add_event(
+    session: Session, item: Item, event: ReviewEvent, now: datetime, person: bool
+) -> Event:
+    row = Event(
+        item_id=item.id,
+        type=event.type.value,
+        actor=event.actor,
+        actor_kind="person" if person else "system",
+        created_at=now,
+        outcome=event.outcome.value if event.outcome else None,
+        labels=event.labels,
+        note=event.note,
+        model_version=item.model_version,
+        scores=item.scores,
+        tier=item.tier,
+        priority=item.priority,
+        state_after=item.state,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _locked(session: Session, item_id: int) -> Item:
+    item = session.scalars(select(Item).where(Item.id == item_id).with_for_update()).one_or_none()
+    if item is None:
+        raise ItemNotFound(item_id)
+    return item
+
+
+# --- reads -----------------------------------------------------------------------------------
+def get_item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise ItemNotFound(item_id)
+    return item
+
+
+def history(session: Session, item_id: int) -> list[Event]:
+    return list(session.scalars(select(Event).where(Event.item_id == item_id).order_by(Event.id)))
+
+
+def thread_context(session: Session, item: Item, limit: int = 50) -> list[Item]:
+    """The item's parent and the other items of its thread, oldest first (the item included)."""
+    conditions = []
+    if item.thread_id:
+        conditions.append(Item.thread_id == item.thread_id)
+    if item.parent_external_id:
+        conditions.append(Item.external_id == item.parent_external_id)
+    if not conditions:
+        return [item]
+    rows = session.scalars(
+        select(Item)
+        .where(Item.community == item.community, or_(*conditions, Item.id == item.id))
+        .order_by(Item.received_at, Item.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    states: tuple[ReviewState, ...] = DEFAULT_STATES
+    community: str | None = None
+    tier: str | None = None  # a Tier value, or UNSCORED
+    label: str | None = None  # only items flagged with this label
+    exclude_labels: tuple[str, ...] = ()  # a moderator's opt-outs
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[Item]
+    next_cursor: str | None
+
+
+def list_queue(
+    session: Session, where: QueueFilter, limit: int, cursor: str | None = None
+) -> QueuePage:
+    """Items by priority (highest first), then oldest first; keyset paging with `cursor`."""
+    query = select(Item).where(Item.state.in_([s.value for s in where.states]))
+    if where.community is not None:
+        query = query.where(Item.community == where.community)
+    if where.tier == UNSCORED:
+        query = query.where(Item.scoring_state != "scored")
+    elif where.tier is not None:
+        query = query.where(Item.tier == where.tier, Item.scoring_state == "scored")
+    if where.label is not None:
+        query = query.where(
+            exists().where(ItemFlag.item_id == Item.id, ItemFlag.label == where.label)
+        )
+    if where.exclude_labels:
+        query = query.where(
+            ~exists().where(ItemFlag.item_id == Item.id, ItemFlag.label.in_(where.exclude_labels))
+        )
+    if cursor:
+        priority, received_at, item_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Item.priority < priority,
+                and_(Item.priority == priority, Item.received_at > received_at),
+                and_(
+                    Item.priority == priority,
+                    Item.received_at == received_at,
+                    Item.id > item_id,
+                ),
+            )
+        )
+    query = query.order_by(Item.priority.desc(), Item.received_at, Item.id).limit(limit + 1)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return QueuePage(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def encode_cursor(item: Item) -> str:
+    raw = json.dumps([item.priority, item.received_at.isoformat(), item.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        priority, received_at, item_id = json.loads(base64.urlsafe_b64decode(padded))
+        return int(priority), datetime.fromisoformat(received_at), int(item_id)
+    except (ValueError, TypeError, binascii.Error) as error:
+        raise BadCursor(str(error)) from None
+
+
+def count_open(session: Session) -> int:
+    states = [s.value for s in (ReviewState.OPEN, ReviewState.CLAIMED, ReviewState.ESCALATED)]
+    return session.scalar(select(func.count()).select_from(Item).where(Item.state.in_(states)))

@@ -1,0 +1,182 @@
+"""The tables. Changing them means a new Alembic migration in storage/migrations/versions
+(tests/test_storage.py fails when the migrations and these tables disagree)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAME = 200  # longest id, community or actor name the API accepts
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, on SQLite (which stores naive text) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Item(Base):
+    """A post or reply as ingested, its latest scores, and its derived review status."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    community: Mapped[str] = mapped_column(String(NAME))
+    external_id: Mapped[str] = mapped_column(String(NAME))
+    text: Mapped[str | None] = mapped_column(Text)  # None once purged (retention)
+    parent_external_id: Mapped[str | None] = mapped_column(String(NAME))
+    parent_text: Mapped[str | None] = mapped_column(Text)
+    thread_id: Mapped[str | None] = mapped_column(String(NAME))
+    author_id: Mapped[str | None] = mapped_column(String(NAME))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # scoring
+    scoring_state: Mapped[str] = mapped_column(String(16))  # pending / scored / unscored
+    scoring_error: Mapped[str | None] = mapped_column(String(400))
+    scores: Mapped[dict | None] = mapped_column(JSON)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    tier: Mapped[str | None] = mapped_column(String(16))  # None while unscored
+    evidence: Mapped[list] = mapped_column(JSON, default=list)
+    model_version: Mapped[str | None] = mapped_column(String(NAME))
+    # ranking: priority is stored and refreshed when ageing changes it (see priority.py)
+    priority: Mapped[int] = mapped_column(Integer)
+    priority_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    rerank_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # derived review status (review.apply_event)
+    state: Mapped[str] = mapped_column(String(16))
+    claimed_by: Mapped[str | None] = mapped_column(String(NAME))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    relabels: Mapped[dict | None] = mapped_column(JSON)
+    first_action_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    events: Mapped[list[Event]] = relationship(
+        back_populates="item", order_by="Event.id", lazy="raise"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("community", "external_id"),
+        Index("ix_items_rerank", "rerank_at"),
+        Index("ix_items_thread", "community", "thread_id", "received_at"),
+        Index("ix_items_resolved", "resolved_at"),
+    )
+
+
+# The queue's order is priority DESC, received_at, id: indexes in that order serve it (and its
+# keyset cursor) without a sort, overall and under each filter.
+Index("ix_items_queue", Item.state, Item.priority.desc(), Item.received_at, Item.id)
+Index(
+    "ix_items_community_queue",
+    Item.community,
+    Item.state,
+    Item.priority.desc(),
+    Item.received_at,
+    Item.id,
+)
+Index("ix_items_tier_queue", Item.tier, Item.state, Item.priority.desc(), Item.received_at, Item.id)
+
+
+class ItemFlag(Base):
+    """One row per flagged label of an item, so the queue can filter by label on an index."""
+
+    __tablename__ = "item_flags"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    __table_args__ = (Index("ix_item_flags_label", "label", "item_id"),)
+
+
+class Event(Base):
+    """Append-only: never updated or deleted. Who, when, and what the model said at the time."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(NAME))
+    actor_kind: Mapped[str] = mapped_column(String(8))  # person / system
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    labels: Mapped[dict | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    # the model's view when the event happened
+    model_version: Mapped[str | None] = mapped_column(String(NAME))
+    scores: Mapped[dict | None] = mapped_column(JSON)
+    tier: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[int | None] = mapped_column(Integer)
+    state_after: Mapped[str] = mapped_column(String(16))
+
+    item: Mapped[Item] = relationship(back_populates="events", lazy="raise")
+
+    __table_args__ = (Index("ix_events_actor_time", "actor", "created_at"),)
+
+
+class ApiKey(Base):
+    """An API key, stored as a SHA-256 digest (keys are 256-bit random, so no slow hash needed)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    role: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ModeratorPrefs(Base):
+    """Per-moderator settings the console keeps: category opt-outs."""
+
+    __tablename__ = "moderator_prefs"
+
+    actor: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    opted_out: Mapped[list] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
