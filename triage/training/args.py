@@ -53,6 +53,9 @@ class TrainArgs:
     # post's labels, so a short post can score high too (see train.add_short_crops).
     short_crops: dict[str, int] = field(default_factory=dict)
     short_crop_missing: tuple[str, ...] = ()  # labels left missing on crops (post-level only)
+    # Counterfactual train rows (e.g. configs/train/counterfactuals.yaml): identity, recovery and
+    # hyperbole templates with fixed labels, disjoint from the probes (training/counterfactuals.py).
+    counterfactuals: Path | None = None
     dev_limit: int | None = 3000  # dev rows scored after each epoch (None: all)
     seed: int = 13
     threads: int | None = None  # torch CPU threads (None: torch's default)
@@ -64,6 +67,7 @@ class TrainArgs:
         self.output_dir = Path(self.output_dir)
         self.labels = tuple(self.labels)
         self.short_crop_missing = tuple(self.short_crop_missing)
+        self.counterfactuals = Path(self.counterfactuals) if self.counterfactuals else None
         problems = []
         if not self.name or "/" in self.name:
             problems.append(f"name must be a plain folder name, found {self.name!r}")
@@ -87,6 +91,10 @@ class TrainArgs:
             problems.append(f"random_parent_rate values must be 0..1: {self.random_parent_rate}")
         if set(self.short_crop_missing) - set(LABELS):
             problems.append(f"short_crop_missing: unknown labels {self.short_crop_missing}")
+        if self.counterfactuals and not self.counterfactuals.is_file():
+            problems.append(
+                f"counterfactuals: expected a YAML file, found none at {self.counterfactuals}"
+            )
         if self.labels != LABELS:
             problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
         if problems:
@@ -104,7 +112,7 @@ class TrainArgs:
         if unknown:
             raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
         data.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("data_dir", "output_dir"):
+        for key in ("data_dir", "output_dir", "counterfactuals"):
             if key in data and not Path(data[key]).is_absolute():
                 data[key] = PROJECT_ROOT / data[key]
         return cls(**data)
@@ -114,4 +122,5 @@ class TrainArgs:
         data.update(data_dir=str(self.data_dir), output_dir=str(self.output_dir))
         data["labels"] = list(self.labels)
         data["short_crop_missing"] = list(self.short_crop_missing)
+        data["counterfactuals"] = str(self.counterfactuals) if self.counterfactuals else None
         return data

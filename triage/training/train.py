@@ -30,6 +30,7 @@ from triage.training.batches import (
     sorted_batches,
     stack,
 )
+from triage.training.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.metrics import all_label_metrics, mean_pr_auc
 from triage.training.model import MultiLabelModel, new_model
 from triage.training.prepare import load_split
@@ -181,6 +182,8 @@ def train(args: TrainArgs) -> Path:
     train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
     train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
     train_rows = add_short_crops(train_rows, args.short_crops, args.seed, args.short_crop_missing)
+    if args.counterfactuals:
+        train_rows += counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
     dev_rows = load_split(args.data_dir, "dev")
     if args.dev_limit and len(dev_rows) > args.dev_limit:
         dev_rows = random.Random(args.seed).sample(dev_rows, args.dev_limit)
