@@ -30,7 +30,8 @@ $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
 venv-service: $(VENV)/.service-installed  ## install what serving needs
 venv-dev: $(VENV)/.dev-installed          ## install everything (training, tests)
 
-serve: $(VENV)/.service-installed  ## run the service on the shipped model (http://127.0.0.1:8000/docs)
+serve: $(VENV)/.service-installed  ## run the service on the shipped model with an embedded SQLite queue (http://127.0.0.1:8000)
+	$(BIN)/triage keys bootstrap --out data/local-keys.txt
 	$(BIN)/triage serve
 
 test: $(VENV)/.dev-installed  ## the default test suite (fast; slow tests excluded)

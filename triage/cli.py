@@ -325,3 +325,13 @@ def _evaluate_probes(bundle_dir: Path, config_path: Path, out_dir: Path) -> None
 
 if __name__ == "__main__":
     main()
+
+
+def _register_admin_commands() -> None:
+    from triage.cli_admin import db, keys
+
+    main.add_command(keys)
+    main.add_command(db)
+
+
+_register_admin_commands()

@@ -7,6 +7,7 @@ write transaction locks the rows it changes (SELECT ... FOR UPDATE, see queue.py
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -48,6 +49,7 @@ class Database:
 
     def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied (a no-op on an up-to-date database)."""
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise here
         from alembic import command
 
         command.upgrade(alembic_config(str(self.url.render_as_string(hide_password=False))), "head")

@@ -1,0 +1,132 @@
+"""`triage keys ...` and `triage db ...`: the operator's commands (registered in cli.py)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from triage.config import Settings
+
+DATABASE_OPTION = click.option(
+    "--database",
+    "database_url",
+    default=None,
+    help="SQLAlchemy URL (default: TRIAGE_DATABASE_URL, else the embedded SQLite file).",
+)
+
+
+def _database(url: str | None):
+    from triage.storage.database import Database
+
+    db = Database(url or Settings().database_url)
+    db.upgrade()
+    return db
+
+
+@click.group()
+def keys() -> None:
+    """Create, list and revoke API keys (roles: platform, moderator, admin).
+
+    A key is shown once, when it is created; only its SHA-256 digest is stored.
+    """
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who holds the key; recorded as the actor of events.")
+@click.option(
+    "--role",
+    type=click.Choice(["platform", "moderator", "admin"]),
+    required=True,
+    help="platform: score and ingest; moderator: queue and console; admin: everything.",
+)
+@DATABASE_OPTION
+def keys_create(name: str, role: str, database_url: str | None) -> None:
+    """Create a key and print it once."""
+    from triage.storage.keys import Role, create_key
+
+    db = _database(database_url)
+    with db.write() as session:
+        made = create_key(session, name, Role(role), datetime.now(UTC))
+    click.echo(f"created key {made.principal.key_id} for {name} ({role}); shown only now:")
+    click.echo(made.secret)
+
+
+@keys.command("list")
+@DATABASE_OPTION
+def keys_list(database_url: str | None) -> None:
+    """List keys (id, name, role, created, revoked); never the keys themselves."""
+    from triage.storage.keys import list_keys
+
+    db = _database(database_url)
+    with db.read() as session:
+        rows = list_keys(session)
+    click.echo(f"{'id':>4}  {'name':<24} {'role':<10} {'created':<20} revoked")
+    for row in rows:
+        revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M") if row.revoked_at else "-"
+        created = row.created_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{row.id:>4}  {row.name:<24} {row.role:<10} {created:<20} {revoked}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+@DATABASE_OPTION
+def keys_revoke(key_id: int, database_url: str | None) -> None:
+    """Revoke key KEY_ID (see `triage keys list`); it stops working at once."""
+    from triage.storage.keys import revoke_key
+
+    db = _database(database_url)
+    with db.write() as session:
+        row = revoke_key(session, key_id, datetime.now(UTC))
+    if row is None:
+        raise click.ClickException(f"no key {key_id}; see `triage keys list`")
+    click.echo(f"revoked key {key_id} ({row.name}, {row.role})")
+
+
+@keys.command("bootstrap")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write the new keys to (created with mode 0600).",
+)
+@DATABASE_OPTION
+def keys_bootstrap(out_path: Path, database_url: str | None) -> None:
+    """For a first local run: if the database has no keys, create one per role into OUT.
+
+    Does nothing when keys exist already, so `make serve` can call it every time.
+    """
+    from triage.storage.keys import Role, create_key, list_keys
+
+    db = _database(database_url)
+    with db.write() as session:
+        if list_keys(session):
+            click.echo(f"keys exist already (see `triage keys list`; first run wrote {out_path})")
+            return
+        now = datetime.now(UTC)
+        made = [create_key(session, f"local-{role.value}", role, now) for role in Role]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        for key in made:
+            handle.write(f"{key.principal.role.value}\t{key.principal.name}\t{key.secret}\n")
+    click.echo(
+        f"created one key per role for local use: {out_path} (sign in to the console with "
+        "the moderator or admin key)"
+    )
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@DATABASE_OPTION
+def db_upgrade(database_url: str | None) -> None:
+    """Apply pending migrations (run once per deploy when TRIAGE_MIGRATE_ON_START=false)."""
+    _database(database_url)
+    click.echo("database is up to date")
