@@ -22,6 +22,12 @@ DEFAULT_PROBES = DEFAULT_CONFIG_DIR / "probes.yaml"
 SLOT = "{term}"
 
 
+def fill_template(template: str, phrase: str) -> str:
+    """Put a term into a template's {term}, capitalised when the template starts with it."""
+    text = template.replace(SLOT, phrase)
+    return text[0].upper() + text[1:] if template.startswith(SLOT) else text
+
+
 class ProbeConfigError(ValueError):
     """The probes file is missing or does not match the schema; the message says where."""
 

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from triage.labels import RISK_LABELS, Tier
-from triage.probe_config import SLOT, Family, FamilyKind, ProbeConfig, TermSets
+from triage.probe_config import Family, FamilyKind, ProbeConfig, TermSets, fill_template
 from triage.scoring import ScoreInput, ScoreResult
 
 log = logging.getLogger(__name__)
@@ -84,11 +84,6 @@ class ProbeReport:
 
 
 # -- expansion ----------------------------------------------------------------------------------
-def _fill(template: str, phrase: str) -> str:
-    text = template.replace(SLOT, phrase)
-    return text[0].upper() + text[1:] if template.startswith(SLOT) else text
-
-
 def expand_family(name: str, family: Family, terms: TermSets) -> list[Probe]:
     """Templates x terms (probe and reference groups), or the probe and reference of each pair."""
     if family.pairs:
@@ -105,7 +100,15 @@ def expand_family(name: str, family: Family, terms: TermSets) -> list[Probe]:
     if family.reference_terms:
         groups.append((REFERENCE, family.reference_terms))
     return [
-        Probe(name, group, f"t{i}", _fill(template.text, phrase), template.parent, phrase, category)
+        Probe(
+            name,
+            group,
+            f"t{i}",
+            fill_template(template.text, phrase),
+            template.parent,
+            phrase,
+            category,
+        )
         for group, term_set in groups
         for category, phrases in terms[term_set].items()
         for i, template in enumerate(family.templates)
