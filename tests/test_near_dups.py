@@ -71,3 +71,20 @@ def test_rules_reject_nonsense():
         NearDupRules(min_jaccard=0)
     with pytest.raises(ValueError, match="min_crop_shingles"):
         NearDupRules(min_crop_shingles=0)
+
+
+def test_a_re_annotating_source_follows_the_primary_copy_split():
+    # IRF re-annotates SDCNL: its official test must not pull SDCNL's training post into test
+    rows = [
+        Row(id="s", text=POST, source="sdcnl", group="s", split="train", labels={"self_harm": 1}),
+        Row(id="i", text=EDITED, source="irf", group="i", split="test", labels={"distress": 1}),
+        Row(id="e", text=POST, source="irf", group="e", split="test", labels={"distress": 1}),
+        Row(id="c", text=CROP, source="cams", group="c", split="dev"),
+    ]
+    merged = {row.id: row for row in deduplicate(rows)}
+    assert set(merged) == {"s", "i", "c"}  # the exact IRF copy merged into SDCNL's row
+    assert {row.split for row in merged.values()} == {"train"}
+    assert merged["s"].labels["distress"] == 1 and merged["s"].labels["self_harm"] == 1
+    # without a primary copy, the most held-out deferring split still wins
+    alone = deduplicate([rows[1], rows[3]])
+    assert {row.split for row in alone} == {"test"}

@@ -7,6 +7,8 @@ Duplicates are found by normalised text (`rows.normalise`), across sources:
   copies (test before dev before train), so no text is ever in two splits;
 - so does every near duplicate (an edited copy or a crop, see `near_dups`): the members of a
   near-duplicate group all go to the most held-out split any of them has.
+The exception: a source in DEFERRING_SOURCES (one that re-annotates another source's posts)
+follows the split of the primary copies when a group has any.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from triage.training.rows import SPLITS, Row, normalise
 log = logging.getLogger(__name__)
 
 _SPLIT_ORDER = {"test": 0, "dev": 1, "train": 2}
+# Sources that re-annotate posts of another source here (DepSeverity: Dreaddit's texts; CAMS and
+# IRF: SDCNL's posts, and each other's). Where one of their texts is a copy or near duplicate of
+# a primary source's, the primary source's split decides, so that IRF's official test split,
+# drawn from SDCNL's train split, does not pull SDCNL's self-harm training posts into test.
+DEFERRING_SOURCES = frozenset({"depseverity", "irf", "cams"})
 _PLACEHOLDERS = {"", "removed", "deleted"}
 
 
@@ -67,10 +74,12 @@ def deduplicate(
         by_pair[(key, normalise(row.parent_text or ""))].append(row)
 
     merged: list[Row] = []
+    primary: list[bool] = []
     for copies in by_pair.values():
         first = copies[0]
         report.duplicates_merged += len(copies) - 1
-        split = min((row.split for row in copies), key=_SPLIT_ORDER.__getitem__)
+        split = _held_out_split(copies, [row.source not in DEFERRING_SOURCES for row in copies])
+        primary.append(any(row.source not in DEFERRING_SOURCES for row in copies))
         merged.append(
             Row(
                 id=first.id,
@@ -83,20 +92,31 @@ def deduplicate(
             )
         )
 
-    report.moved_to_held_out += _same_split_for(merged, [normalise(row.text) for row in merged])
+    texts = [normalise(row.text) for row in merged]
+    report.moved_to_held_out += _same_split_for(merged, texts, primary)
     groups = near_duplicate_groups([row.text for row in merged], rules)
     sizes = Counter(groups)
     report.near_duplicate_groups = sum(size > 1 for size in sizes.values())
     report.near_duplicate_rows = sum(size for size in sizes.values() if size > 1)
-    report.moved_as_near_duplicate = _same_split_for(merged, groups)
+    report.moved_as_near_duplicate = _same_split_for(merged, groups, primary)
     return merged
 
 
-def _same_split_for(rows: list[Row], keys: list) -> int:
-    """Move every row to the most held-out split among the rows sharing its key; count moves."""
-    held_out: dict = {}
-    for row, key in zip(rows, keys, strict=True):
-        held_out[key] = min(held_out.get(key, "train"), row.split, key=_SPLIT_ORDER.__getitem__)
+def _held_out_split(rows: list[Row], primary: list[bool]) -> str:
+    """The most held-out split among the primary rows, or among all if none is primary."""
+    deciding = [row for row, first_hand in zip(rows, primary, strict=True) if first_hand] or rows
+    return min((row.split for row in deciding), key=_SPLIT_ORDER.__getitem__)
+
+
+def _same_split_for(rows: list[Row], keys: list, primary: list[bool]) -> int:
+    """Give every row the split `_held_out_split` picks among the rows sharing its key."""
+    members: dict = defaultdict(list)
+    for index, key in enumerate(keys):
+        members[key].append(index)
+    held_out = {
+        key: _held_out_split([rows[i] for i in indices], [primary[i] for i in indices])
+        for key, indices in members.items()
+    }
     moved = 0
     for row, key in zip(rows, keys, strict=True):
         if held_out[key] != row.split:
@@ -170,7 +190,8 @@ def summarise(rows: Iterable[Row]) -> dict[str, dict[str, dict[str, dict[str, in
 
 def format_summary(summary: dict) -> str:
     """A plain table: one line per source x split, `pos/neg` per label, `-` where missing."""
-    header = f"{'source':<12} {'split':<5} {'rows':>6}  " + "  ".join(
+    width = max([12, *(len(source) for source in summary)])
+    header = f"{'source':<{width}} {'split':<5} {'rows':>6}  " + "  ".join(
         f"{name:>13}" for name in LABELS
     )
     lines = [header, "-" * len(header)]
@@ -184,7 +205,7 @@ def format_summary(summary: dict) -> str:
                 value = cell.get(name)
                 counts.append(f"{value.get('pos', 0)}/{value.get('neg', 0)}" if value else "-")
             lines.append(
-                f"{source:<12} {split:<5} {cell['_rows']['n']:>6}  "
+                f"{source:<{width}} {split:<5} {cell['_rows']['n']:>6}  "
                 + "  ".join(f"{c:>13}" for c in counts)
             )
     lines.append("(each label cell: positives/negatives; '-' = label missing for that source)")
