@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from triage.labels import LABELS
 from triage.training.args import TrainArgs
 from triage.training.batches import bucketed_batches, label_matrix
 from triage.training.rows import Row
@@ -48,6 +49,23 @@ def test_positive_weights_are_capped_and_ignore_missing():
     weights = positive_weights(targets, mask, cap=5.0)
     assert weights[2] == pytest.approx(1.0)  # hostile: 5 positives, 5 negatives
     assert np.all(weights >= 1.0) and np.all(weights <= 5.0)
+
+
+def test_per_label_positive_weight_caps():
+    rows = [
+        Row(id=str(i), text="t", source="s", group="g", split="train", labels={"spam": int(i < 2)})
+        for i in range(42)
+    ]  # 2 positives, 40 negatives: weight 20 before capping
+    targets, mask = label_matrix(rows)
+    args = TrainArgs(name="x", pos_weight_cap=5.0, pos_weight_caps={"spam": 12.0})
+    caps = np.asarray(args.label_pos_weight_caps())
+    weights = dict(zip(LABELS, positive_weights(targets, mask, caps), strict=True))
+    assert weights["spam"] == pytest.approx(12.0)
+    assert positive_weights(targets, mask, 5.0)[LABELS.index("spam")] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="pos_weight_caps: unknown labels"):
+        TrainArgs(name="x", pos_weight_caps={"toxic": 3.0})
+    with pytest.raises(ValueError, match="must be >= 1"):
+        TrainArgs(name="x", pos_weight_caps={"spam": 0.5})
 
 
 def test_bucketed_batches_cover_every_row_once_with_similar_lengths():

@@ -45,6 +45,9 @@ class TrainArgs:
     warmup_ratio: float = 0.06
     freeze_layers: int = 0  # freeze the embeddings and this many lowest encoder layers
     pos_weight_cap: float = 5.0  # positives of a rare label weigh up to this much more
+    # Per-label overrides of pos_weight_cap, e.g. {self_harm: 10}: with every source in, some
+    # labels have 50-100 negatives per positive, and one cap cannot suit them all.
+    pos_weight_caps: dict[str, float] = field(default_factory=dict)
     per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
     # Share of a source's parentless train rows given a random parent (another source's post),
     # so that "has a parent" does not become a cue for "not hostile" (see train.add_random_parents).
@@ -89,6 +92,11 @@ class TrainArgs:
             problems.append(f"device must be auto, cpu or cuda, found {self.device!r}")
         if any(not 0 <= rate <= 1 for rate in self.random_parent_rate.values()):
             problems.append(f"random_parent_rate values must be 0..1: {self.random_parent_rate}")
+        if set(self.pos_weight_caps) - set(LABELS):
+            problems.append(f"pos_weight_caps: unknown labels {sorted(self.pos_weight_caps)}")
+        caps = [self.pos_weight_cap, *self.pos_weight_caps.values()]
+        if any(not cap >= 1 for cap in caps):
+            problems.append(f"pos_weight_cap(s) must be >= 1, found {caps}")
         if set(self.short_crop_missing) - set(LABELS):
             problems.append(f"short_crop_missing: unknown labels {self.short_crop_missing}")
         if self.counterfactuals and not self.counterfactuals.is_file():
@@ -99,6 +107,10 @@ class TrainArgs:
             problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
         if problems:
             raise ValueError("invalid training config: " + "; ".join(problems))
+
+    def label_pos_weight_caps(self) -> tuple[float, ...]:
+        """The positive-weight cap of each label, in LABELS order."""
+        return tuple(self.pos_weight_caps.get(name, self.pos_weight_cap) for name in LABELS)
 
     @property
     def run_dir(self) -> Path:

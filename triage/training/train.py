@@ -110,7 +110,8 @@ def add_short_crops(
     return rows + extra
 
 
-def positive_weights(targets: np.ndarray, mask: np.ndarray, cap: float) -> np.ndarray:
+def positive_weights(targets: np.ndarray, mask: np.ndarray, cap: float | np.ndarray) -> np.ndarray:
+    """negatives / positives per label, clipped to [1, cap] (cap: one value or one per label)."""
     positives = (targets * mask).sum(axis=0)
     negatives = ((1 - targets) * mask).sum(axis=0)
     return np.clip(negatives / np.maximum(positives, 1.0), 1.0, cap).astype(np.float32)
@@ -191,7 +192,8 @@ def train(args: TrainArgs) -> Path:
 
     encoded = encode_rows(encoder, train_rows)
     targets, mask = label_matrix(train_rows)
-    pos_weight = torch.from_numpy(positive_weights(targets, mask, args.pos_weight_cap)).to(device)
+    caps = np.asarray(args.label_pos_weight_caps())
+    pos_weight = torch.from_numpy(positive_weights(targets, mask, caps)).to(device)
 
     model = new_model(encoder_dir, len(LABELS)).to(device)
     model.freeze_lower(args.freeze_layers)
