@@ -88,3 +88,20 @@ def test_a_re_annotating_source_follows_the_primary_copy_split():
     # without a primary copy, the most held-out deferring split still wins
     alone = deduplicate([rows[1], rows[3]])
     assert {row.split for row in alone} == {"test"}
+
+
+def test_a_moved_row_takes_its_own_group_along():
+    rows = [
+        Row(id="a", text=POST, source="toxichat", group="thread:1", split="test"),
+        Row(id="b", text=EDITED, source="dreaddit", group="post:9", split="train"),
+        Row(id="c", text=OTHER, source="dreaddit", group="post:9", split="train"),
+        Row(
+            id="d",
+            text="Another post entirely, by someone else.",
+            source="x",
+            group="post:5",
+            split="train",
+        ),
+    ]
+    merged = {row.id: row for row in deduplicate(rows)}
+    assert [merged[i].split for i in "abcd"] == ["test", "test", "test", "train"]

@@ -120,3 +120,13 @@ def _rarest(shingle_set: frozenset[int], frequency: Counter[int], rules: NearDup
     """The text's rarest 5-grams that any near duplicate of it must hit (prefix filtering)."""
     rarest = sorted(shingle_set, key=lambda s: (frequency[s], s))
     return set(rarest[: _probe_size(len(rarest), rules)])
+
+
+def join_by_key(groups: Sequence[int], keys: Sequence[str]) -> list[int]:
+    """Merge the groups of items that share a key (a source's author, thread or post group)."""
+    joined = _UnionFind(len(groups))
+    first_with: dict[object, int] = {}
+    for index, (group, key) in enumerate(zip(groups, keys, strict=True)):
+        joined.union(index, group)
+        joined.union(index, first_with.setdefault(key, index))
+    return [joined.find(index) for index in range(len(groups))]

@@ -6,7 +6,8 @@ Duplicates are found by normalised text (`rows.normalise`), across sources:
 - every row whose text matches another's lands in the same split, the most held-out of the
   copies (test before dev before train), so no text is ever in two splits;
 - so does every near duplicate (an edited copy or a crop, see `near_dups`): the members of a
-  near-duplicate group all go to the most held-out split any of them has.
+  near-duplicate group all go to the most held-out split any of them has, and take the rest of
+  their own group (author, thread, post) along, so a group still never straddles splits.
 The exception: a source in DEFERRING_SOURCES (one that re-annotates another source's posts)
 follows the split of the primary copies when a group has any.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from triage.labels import LABELS
 from triage.training.adapters import ADAPTERS
-from triage.training.near_dups import NearDupRules, near_duplicate_groups
+from triage.training.near_dups import NearDupRules, join_by_key, near_duplicate_groups
 from triage.training.rows import SPLITS, Row, normalise
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,9 @@ def deduplicate(
     sizes = Counter(groups)
     report.near_duplicate_groups = sum(size > 1 for size in sizes.values())
     report.near_duplicate_rows = sum(size for size in sizes.values() if size > 1)
-    report.moved_as_near_duplicate = _same_split_for(merged, groups, primary)
+    # a row moved with its near duplicate takes its own group (author, thread, post) along
+    joined = join_by_key(groups, [row.group for row in merged])
+    report.moved_as_near_duplicate = _same_split_for(merged, joined, primary)
     return merged
 
 
@@ -219,8 +222,8 @@ def format_dedup_counts(summary: dict) -> str:
         f"{summary['label_conflicts']}, moved to a held-out split: {summary['moved_to_held_out']}, "
         f"empty dropped: {summary['empty_dropped']}\n"
         f"near-duplicate groups: {summary['near_duplicate_groups']} "
-        f"({summary['near_duplicate_rows']} rows), moved to a held-out split as near duplicates: "
-        f"{summary['moved_as_near_duplicate']}"
+        f"({summary['near_duplicate_rows']} rows), rows moved to their near duplicates' (and "
+        f"their own group's) split: {summary['moved_as_near_duplicate']}"
     )
 
 
