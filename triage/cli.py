@@ -335,3 +335,12 @@ def _register_admin_commands() -> None:
 
 
 _register_admin_commands()
+
+
+def _register_annotation_commands() -> None:
+    from triage.cli_annotations import annotations
+
+    data.add_command(annotations)
+
+
+_register_annotation_commands()

@@ -70,6 +70,22 @@ class Tier(StrEnum):
 TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
 
 
+class CoruminationLevel(StrEnum):
+    """The annotated corumination scale (docs/annotation/corumination.md), least first."""
+
+    NONE = "none"
+    SOME = "some"
+    STRONG = "strong"
+
+    @property
+    def positive(self) -> bool:
+        """The binary label used for training and evaluation: some or strong."""
+        return self is not CoruminationLevel.NONE
+
+
+CORUMINATION_LEVELS: tuple[str, ...] = tuple(level.value for level in CoruminationLevel)
+
+
 def check_labels(names: list[str] | tuple[str, ...], where: str) -> None:
     """Raise ValueError unless `names` is exactly LABELS, in order."""
     if tuple(names) != LABELS:

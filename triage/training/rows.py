@@ -7,9 +7,37 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
-from triage.labels import LABELS
+from triage.labels import CORUMINATION_LEVELS, LABELS, TIERS
 
 SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class Annotation:
+    """The project's own labels for a row (docs/annotation/), attached by id; None = not annotated.
+
+    `evidence` is the character span [start, end) of `Row.text` behind a crisis or red tier.
+    """
+
+    tier: str | None = None
+    evidence: tuple[int, int] | None = None
+    corumination: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tier is not None and self.tier not in TIERS:
+            raise ValueError(f"annotation tier must be one of {TIERS}, found {self.tier!r}")
+        if self.corumination is not None and self.corumination not in CORUMINATION_LEVELS:
+            raise ValueError(
+                f"annotation corumination must be one of {CORUMINATION_LEVELS}, "
+                f"found {self.corumination!r}"
+            )
+        if self.evidence is not None:
+            start, end = self.evidence
+            if not 0 <= start < end:
+                raise ValueError(
+                    f"annotation evidence must be a span 0 <= start < end, found {self.evidence}"
+                )
+            self.evidence = (int(start), int(end))
 
 
 @dataclass
@@ -23,6 +51,7 @@ class Row:
     split: str
     parent_text: str | None = None
     labels: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(LABELS))
+    annotation: Annotation | None = None  # written to JSON only when present
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -33,10 +62,16 @@ class Row:
         self.labels = {name: self.labels.get(name) for name in LABELS}
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if self.annotation is None:
+            del data["annotation"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Row:
+        annotation = data.get("annotation")
+        if isinstance(annotation, dict):
+            data = {**data, "annotation": Annotation(**annotation)}
         return cls(**data)
 
 
