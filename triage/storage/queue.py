@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,6 +115,7 @@ def _new_item_values(new: NewItem, now: datetime) -> dict:
         "priority_reasons": list(unscored_priority().reasons),
         "rerank_at": now,
         "state": ReviewState.OPEN.value,
+        "waiting": True,
         "escalated": False,
         "updated_at": now,
     }
@@ -207,11 +208,8 @@ def append_event(
     """
     item = _locked(session, item_id)
     status = apply_event(status_of(item), event)
-    item.state, item.claimed_by, item.escalated = (
-        status.state.value,
-        status.claimed_by,
-        status.escalated,
-    )
+    item.state, item.waiting = status.state.value, status.needs_review
+    item.claimed_by, item.escalated = status.claimed_by, status.escalated
     item.outcome = status.outcome.value if status.outcome else None
     item.relabels = status.labels
     if item.first_action_at is None:
@@ -313,13 +311,16 @@ def list_queue(
     session: Session, where: QueueFilter, limit: int, cursor: str | None = None
 ) -> QueuePage:
     """Items by priority (highest first), then oldest first; keyset paging with `cursor`."""
-    query = select(Item).where(Item.state.in_([s.value for s in where.states]))
+    if set(where.states) == set(DEFAULT_STATES):
+        query = select(Item).where(Item.waiting == true())
+    else:
+        query = select(Item).where(Item.state.in_([s.value for s in where.states]))
     if where.community is not None:
         query = query.where(Item.community == where.community)
     if where.tier == UNSCORED:
-        query = query.where(Item.scoring_state != "scored")
+        query = query.where(Item.tier.is_(None))  # only unscored items have no tier
     elif where.tier is not None:
-        query = query.where(Item.tier == where.tier, Item.scoring_state == "scored")
+        query = query.where(Item.tier == where.tier)
     if where.label is not None:
         query = query.where(
             exists().where(ItemFlag.item_id == Item.id, ItemFlag.label == where.label)

@@ -81,6 +81,9 @@ class Item(Base):
     rerank_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # derived review status (review.apply_event)
     state: Mapped[str] = mapped_column(String(16))
+    # state is open or escalated: what the default queue shows. Kept as its own column so that
+    # one equality leads the queue indexes (state IN (...) would force a sort of every row).
+    waiting: Mapped[bool] = mapped_column(Boolean)
     claimed_by: Mapped[str | None] = mapped_column(String(NAME))
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(40))
@@ -102,17 +105,12 @@ class Item(Base):
 
 
 # The queue's order is priority DESC, received_at, id: indexes in that order serve it (and its
-# keyset cursor) without a sort, overall and under each filter.
-Index("ix_items_queue", Item.state, Item.priority.desc(), Item.received_at, Item.id)
-Index(
-    "ix_items_community_queue",
-    Item.community,
-    Item.state,
-    Item.priority.desc(),
-    Item.received_at,
-    Item.id,
-)
-Index("ix_items_tier_queue", Item.tier, Item.state, Item.priority.desc(), Item.received_at, Item.id)
+# keyset cursor) without a sort, for the default view and under each filter.
+_ORDER = (Item.priority.desc(), Item.received_at, Item.id)
+Index("ix_items_waiting_queue", Item.waiting, *_ORDER)
+Index("ix_items_community_queue", Item.community, Item.waiting, *_ORDER)
+Index("ix_items_tier_queue", Item.tier, Item.waiting, *_ORDER)
+Index("ix_items_state_queue", Item.state, *_ORDER)
 
 
 class ItemFlag(Base):

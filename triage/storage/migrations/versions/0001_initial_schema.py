@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 14:51:13.678805
+Create Date: 2026-11-25 15:01:37.222589
 """
 
 import sqlalchemy as sa
@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("priority_reasons", sa.JSON(), nullable=False),
         sa.Column("rerank_at", UtcDateTime(), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("waiting", sa.Boolean(), nullable=False),
         sa.Column("claimed_by", sa.String(length=200), nullable=True),
         sa.Column("escalated", sa.Boolean(), nullable=False),
         sa.Column("outcome", sa.String(length=40), nullable=True),
@@ -69,22 +70,27 @@ def upgrade() -> None:
     with op.batch_alter_table("items", schema=None) as batch_op:
         batch_op.create_index(
             "ix_items_community_queue",
-            ["community", "state", sa.literal_column("priority DESC"), "received_at", "id"],
-            unique=False,
-        )
-        batch_op.create_index(
-            "ix_items_queue",
-            ["state", sa.literal_column("priority DESC"), "received_at", "id"],
+            ["community", "waiting", sa.literal_column("priority DESC"), "received_at", "id"],
             unique=False,
         )
         batch_op.create_index("ix_items_rerank", ["rerank_at"], unique=False)
         batch_op.create_index("ix_items_resolved", ["resolved_at"], unique=False)
         batch_op.create_index(
+            "ix_items_state_queue",
+            ["state", sa.literal_column("priority DESC"), "received_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
             "ix_items_thread", ["community", "thread_id", "received_at"], unique=False
         )
         batch_op.create_index(
             "ix_items_tier_queue",
-            ["tier", "state", sa.literal_column("priority DESC"), "received_at", "id"],
+            ["tier", "waiting", sa.literal_column("priority DESC"), "received_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_items_waiting_queue",
+            ["waiting", sa.literal_column("priority DESC"), "received_at", "id"],
             unique=False,
         )
 
@@ -145,11 +151,12 @@ def downgrade() -> None:
     op.drop_table("events")
     op.drop_table("moderator_prefs")
     with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_waiting_queue")
         batch_op.drop_index("ix_items_tier_queue")
         batch_op.drop_index("ix_items_thread")
+        batch_op.drop_index("ix_items_state_queue")
         batch_op.drop_index("ix_items_resolved")
         batch_op.drop_index("ix_items_rerank")
-        batch_op.drop_index("ix_items_queue")
         batch_op.drop_index("ix_items_community_queue")
 
     op.drop_table("items")
