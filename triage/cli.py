@@ -323,24 +323,18 @@ def _evaluate_probes(bundle_dir: Path, config_path: Path, out_dir: Path) -> None
         raise click.ClickException(f"probe hard limits exceeded: {broken}")
 
 
-if __name__ == "__main__":
-    main()
-
-
-def _register_admin_commands() -> None:
-    from triage.cli_admin import db, keys
+def _register_subcommands() -> None:
+    """Command groups that live in their own modules (cli_admin, cli_annotations)."""
+    from triage.cli_admin import db, export_feedback, keys
+    from triage.cli_annotations import annotations
 
     main.add_command(keys)
     main.add_command(db)
-
-
-_register_admin_commands()
-
-
-def _register_annotation_commands() -> None:
-    from triage.cli_annotations import annotations
-
     data.add_command(annotations)
+    data.add_command(export_feedback)
 
 
-_register_annotation_commands()
+_register_subcommands()
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from triage.config import Settings
+from triage.config import PROJECT_ROOT, Settings
 
 DATABASE_OPTION = click.option(
     "--database",
@@ -130,3 +130,28 @@ def db_upgrade(database_url: str | None) -> None:
     """Apply pending migrations (run once per deploy when TRIAGE_MIGRATE_ON_START=false)."""
     _database(database_url)
     click.echo("database is up to date")
+
+
+@click.command("export-feedback")
+@DATABASE_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "data" / "external" / "feedback",
+    show_default=True,
+    help="Folder for feedback.jsonl; `triage data prepare` reads it from --external.",
+)
+def export_feedback(database_url: str | None, out_dir: Path) -> None:
+    """Write moderator outcomes and relabels as training rows (source "feedback").
+
+    `triage data prepare` then puts them next to the public datasets, and `triage train` learns
+    from them. Items whose text was purged are left out.
+    """
+    from triage.training.feedback import FEEDBACK_FILE
+    from triage.training.feedback import export_feedback as write_rows
+
+    db = _database(database_url)
+    with db.read() as session:
+        count = write_rows(session, out_dir)
+    click.echo(f"wrote {count} feedback rows to {out_dir / FEEDBACK_FILE}")

