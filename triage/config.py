@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage.labels import LABELS, TIERS
@@ -107,6 +107,31 @@ class Settings(BaseSettings):
     )
     queue_page_max: int = Field(200, ge=1, le=1000, description="largest page GET /v1/queue gives")
     stats_window_hours: float = Field(168, gt=0, description="window of /v1/stats rates")
+    # moderator console (triage/service/routers/console.py)
+    secret_key: SecretStr | None = Field(
+        None,
+        description="signs console session cookies (>= 32 characters); unset: generated "
+        "once into secret_key_file",
+    )
+    secret_key_file: Path = Field(
+        PROJECT_ROOT / "data" / "console-secret.key",
+        description="where the generated console secret is kept when secret_key is unset",
+    )
+    session_hours: float = Field(8, gt=0, le=168, description="console sign-in lifetime")
+    cookie_secure: bool | None = Field(
+        None, description="Secure flag of the session cookie; unset: set when served over https"
+    )
+    locale: str = Field(
+        "en",
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$",
+        description="default locale of crisis resources (configs/resources/<locale>.yaml)",
+    )
+    community_locales: dict[str, str] = Field(
+        default_factory=dict, description="community -> locale, where it differs from `locale`"
+    )
+    break_nudge_after: int = Field(
+        5, ge=1, description="high-risk items handled in an hour before a break is suggested"
+    )
 
     @cached_property
     def tier_rules(self) -> TierRules:

@@ -16,7 +16,7 @@ from triage.scoring import OnnxScorer
 from triage.service import background
 from triage.service.errors import install_error_handlers
 from triage.service.limits import BodySizeLimit
-from triage.service.routers import health, items, queue, score
+from triage.service.routers import console, health, items, queue, score
 from triage.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -72,4 +72,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(score.router)
     app.include_router(items.router)
     app.include_router(queue.router)
+    console.install(app)
     return app

@@ -1,0 +1,309 @@
+"""The moderator console at `/`: the ranked queue, an item with its thread and history, the
+moderator's actions, and their category opt-outs. Server-rendered; console.js adds keyboard
+shortcuts, SLA countdowns and the reveal of blurred text.
+
+Every read and write goes through triage/storage (the same functions as the JSON API), and
+nothing here removes or hides a post from the community: the console shows, ranks and records.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from triage.labels import LABELS
+from triage.resources import ResourcesError, load_resources
+from triage.review import EventType, Outcome, ReviewEvent, TransitionError
+from triage.service.console_auth import (
+    CheckedModerator,
+    ConsoleError,
+    Moderator,
+    ModeratorSession,
+    console_error,
+)
+from triage.service.console_views import STATIC_DIR, render, sensitive_reason
+from triage.service.errors import ApiError, Detail
+from triage.service.rendering import item_out, queue_item_out
+from triage.service.routers import console_signin
+from triage.service.routers.queue import TIER_FILTERS, build_filter
+from triage.storage import moderators, queue
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+STATUSES = (
+    ("", "waiting (open and escalated)"),
+    ("open", "open"),
+    ("escalated", "escalated"),
+    ("claimed", "claimed"),
+    ("resolved", "resolved"),
+)
+CONSOLE_EVENTS = ("claim", "release", "resolve", "escalate", "comment", "reopen")
+OUTCOME_TEXT = {
+    Outcome.NO_ACTION: "No action needed",
+    Outcome.SUPPORTED: "Supported the person",
+    Outcome.ESCALATED_TO_CRISIS_TEAM: "Escalated to the crisis team",
+    Outcome.CONFIRMED_SPAM: "Confirmed spam",
+    Outcome.CONFIRMED_HOSTILE: "Confirmed hostile",
+    Outcome.FALSE_POSITIVE: "False positive: the flags were wrong",
+}
+DONE = {
+    "claim": "Claimed: you are working on item {item}.",
+    "release": "Released item {item} back to the queue.",
+    "resolve": "Resolved item {item}.",
+    "escalate": "Escalated item {item}.",
+    "comment": "Comment added to item {item}.",
+    "reopen": "Reopened item {item}.",
+    "saved": "Preferences saved.",
+}
+
+
+def _message(done: str | None, item: int | None) -> str | None:
+    return DONE[done].format(item=item) if done in DONE else None
+
+
+def page_context(request: Request, moderator: Moderator, **extra) -> dict:
+    """What every console page shows: who is signed in, and their recent high-risk exposure."""
+    settings = request.app.state.settings
+    with request.app.state.db.read() as session:
+        handled = moderators.high_risk_handled(session, moderator.name, datetime.now(UTC))
+    return {
+        "moderator": moderator,
+        "csrf": moderator.csrf,
+        "high_risk_handled": handled,
+        "nudge_after": settings.break_nudge_after,
+        "nudge": handled >= settings.break_nudge_after,
+        **extra,
+    }
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+@router.get("/")
+def queue_page(
+    request: Request,
+    moderator: ModeratorSession,
+    community: str | None = None,
+    tier: str | None = None,
+    label: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    show_all: bool = False,
+    done: str | None = None,
+    item: int | None = None,
+) -> Response:
+    filters = {
+        "community": _blank_to_none(community),
+        "tier": _blank_to_none(tier),
+        "label": _blank_to_none(label),
+        "status": _blank_to_none(status),
+    }
+    with request.app.state.db.read() as session:
+        opted_out = moderators.opt_outs(session, moderator.name)
+    page = _queue_page(request, filters, [] if show_all else list(opted_out), cursor)
+    rules = request.app.state.settings.tier_rules
+    context = page_context(
+        request,
+        moderator,
+        items=[queue_item_out(row, rules) for row in page.items],
+        first_page=not cursor,
+        first_url=_queue_url(filters, show_all),
+        next_url=_queue_url(filters, show_all, page.next_cursor) if page.next_cursor else None,
+        filters={key: value or "" for key, value in filters.items()},
+        show_all=show_all,
+        opted_out=opted_out,
+        tiers=TIER_FILTERS,
+        labels=LABELS,
+        statuses=STATUSES,
+        now=datetime.now(UTC),
+        message=_message(done, item),
+    )
+    return render(request, "queue.html", context)
+
+
+def _queue_page(
+    request: Request, filters: dict, exclude: list[str], cursor: str | None
+) -> queue.QueuePage:
+    """queue.list_queue with the API's own filter checks; errors become console errors."""
+    statuses = [filters["status"]] if filters["status"] else None
+    try:
+        where = build_filter(
+            filters["community"], filters["tier"], filters["label"], statuses, exclude
+        )
+        with request.app.state.db.read() as session:
+            return queue.list_queue(session, where, PAGE_SIZE, _blank_to_none(cursor))
+    except ApiError as error:
+        raise ConsoleError.from_api(error) from None
+    except queue.BadCursor:
+        raise ConsoleError(
+            422,
+            "invalid_request",
+            "that page link is no longer valid",
+            [Detail("cursor", "the next-page link of an earlier page", "an unreadable cursor")],
+        ) from None
+
+
+def _queue_url(filters: dict, show_all: bool, cursor: str | None = None) -> str:
+    params = {key: value for key, value in filters.items() if value}
+    if show_all:
+        params["show_all"] = "1"
+    if cursor:
+        params["cursor"] = cursor
+    return "/?" + urlencode(params) if params else "/"
+
+
+def _resources(request: Request, community: str):
+    settings = request.app.state.settings
+    locale = settings.community_locales.get(community, settings.locale)
+    try:
+        return load_resources(settings.config_dir, locale), None
+    except ResourcesError as error:
+        return None, str(error)
+
+
+def _not_found(item_id: int) -> ConsoleError:
+    return ConsoleError(
+        404,
+        "item_not_found",
+        f"no item {item_id}",
+        [Detail("item_id", "the id of a stored item", str(item_id))],
+    )
+
+
+@router.get("/items/{item_id}")
+def item_page(
+    request: Request,
+    item_id: int,
+    moderator: ModeratorSession,
+    done: str | None = None,
+) -> Response:
+    rules = request.app.state.settings.tier_rules
+    with request.app.state.db.read() as session:
+        try:
+            row = queue.get_item(session, item_id)
+        except queue.ItemNotFound:
+            raise _not_found(item_id) from None
+        view = item_out(
+            row, queue.history(session, item_id), queue.thread_context(session, row), rules
+        )
+    resources, resources_error = _resources(request, view.community)
+    context = page_context(
+        request,
+        moderator,
+        item=view,
+        parent_reason=_parent_reason(view),
+        outcomes=OUTCOME_TEXT,
+        resources=resources,
+        resources_error=resources_error,
+        now=datetime.now(UTC),
+        message=_message(done, item_id),
+    )
+    return render(request, "item.html", context)
+
+
+def _parent_reason(view) -> str | None:
+    """The parent's text is shown plainly only when its own stored item is known to be safe."""
+    for other in view.thread:
+        if view.parent_id is not None and other.id == view.parent_id:
+            return sensitive_reason(other.tier, other.flags)
+    return "the post this replies to was not scored here: it may hold self-harm content"
+
+
+def _event_from_form(form, actor: str) -> ReviewEvent:
+    kind = str(form.get("type") or "")
+    if kind not in CONSOLE_EVENTS:
+        raise ConsoleError(
+            422,
+            "invalid_event",
+            "unknown action",
+            [Detail("type", f"one of {', '.join(CONSOLE_EVENTS)}", repr(kind[:40]))],
+        )
+    outcome = str(form.get("outcome") or "") or None
+    if outcome is not None and outcome not in {o.value for o in Outcome}:
+        raise ConsoleError(
+            422,
+            "invalid_event",
+            "unknown outcome",
+            [
+                Detail(
+                    "outcome", f"one of {', '.join(o.value for o in Outcome)}", repr(outcome[:40])
+                )
+            ],
+        )
+    note = str(form.get("note") or "").strip()[:4000] or None
+    try:
+        return ReviewEvent(
+            EventType(kind), actor, Outcome(outcome) if outcome else None, None, note
+        )
+    except ValueError as error:
+        raise ConsoleError(
+            422,
+            "invalid_event",
+            str(error),
+            [
+                Detail(
+                    "outcome" if kind == "resolve" else "type",
+                    "an outcome for a resolve",
+                    str(error),
+                )
+            ],
+        ) from None
+
+
+@router.post("/items/{item_id}/events")
+async def post_event(request: Request, item_id: int, moderator: CheckedModerator) -> Response:
+    event = _event_from_form(await request.form(), moderator.name)
+    try:
+        with request.app.state.db.write() as session:
+            queue.append_event(session, item_id, event, datetime.now(UTC))
+    except queue.ItemNotFound:
+        raise _not_found(item_id) from None
+    except TransitionError as error:
+        raise ConsoleError(
+            409, "conflict", str(error), [Detail("state", error.expected, error.found)]
+        ) from None
+    kind = event.type.value
+    if event.type in (EventType.RESOLVE, EventType.ESCALATE):
+        return RedirectResponse(f"/?done={kind}&item={item_id}", status_code=303)
+    return RedirectResponse(f"/items/{item_id}?done={kind}", status_code=303)
+
+
+@router.get("/preferences")
+def preferences_page(request: Request, moderator: ModeratorSession, done: str | None = None):
+    with request.app.state.db.read() as session:
+        opted_out = moderators.opt_outs(session, moderator.name)
+    context = page_context(
+        request, moderator, labels=LABELS, opted_out=opted_out, message=_message(done, None)
+    )
+    return render(request, "preferences.html", context)
+
+
+@router.post("/preferences")
+async def save_preferences(request: Request, moderator: CheckedModerator) -> Response:
+    chosen = [str(value) for value in (await request.form()).getlist("opt_out")]
+    unknown = [value for value in chosen if value not in LABELS]
+    if unknown:
+        raise ConsoleError(
+            422,
+            "invalid_request",
+            "unknown category",
+            [Detail("opt_out", f"some of {', '.join(LABELS)}", repr(unknown[0][:40]))],
+        )
+    with request.app.state.db.write() as session:
+        moderators.set_opt_outs(session, moderator.name, chosen, datetime.now(UTC))
+    return RedirectResponse("/preferences?done=saved", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the console on the app: its pages, its static files, its error pages."""
+    app.include_router(console_signin.router)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(ConsoleError, console_error)
