@@ -24,8 +24,11 @@ SCORES = {
 
 
 @pytest.fixture()
-def console(tiny_bundle, tmp_path):
-    """(client, keys, database) of the app on a fresh SQLite file; nudge after 2 items."""
+def console(tmp_path):
+    """(client, keys, database) of the app on a fresh SQLite file; nudge after 2 items.
+
+    No model: the console only reads and writes the queue, so items are stored with chosen
+    scores by put() and the app runs without a bundle (scoring would answer 503)."""
     from fastapi.testclient import TestClient
 
     from triage.service.app import create_app
@@ -33,7 +36,10 @@ def console(tiny_bundle, tmp_path):
     url = f"sqlite:///{tmp_path / 'console.db'}"
     keys = create_keys(url)
     settings = Settings(
-        bundle_dir=tiny_bundle, database_url=url, secret_key="k" * 40, break_nudge_after=2
+        bundle_dir=tmp_path / "no-model",
+        database_url=url,
+        secret_key="k" * 40,
+        break_nudge_after=2,
     )
     with TestClient(create_app(settings)) as client:
         yield client, keys, client.app.state.db
