@@ -40,13 +40,21 @@ _TEMPLATES = {
 }
 
 
+def _tier(positive: str | None, template: str) -> str:
+    """The tier an annotator would give a fixture post (crisis for the one with means and a
+    note, red for other self-harm, amber for distress, green otherwise)."""
+    if positive == "self_harm":
+        return "crisis" if "pills" in template else "red"
+    return "amber" if positive == "distress" else "green"
+
+
 def _row(split: str, n: int, positive: str | None, template: str) -> dict:
     labels = {name: 0 for name in LABELS}
     labels["corumination"] = None
     if positive:
         labels[positive] = 1
     parent = "has anyone else felt this way?" if positive == "hostile" else None
-    return {
+    row = {
         "id": f"{split}-{n}",
         "text": template.format(n=n),
         "parent_text": parent,
@@ -55,6 +63,9 @@ def _row(split: str, n: int, positive: str | None, template: str) -> dict:
         "split": split,
         "labels": labels,
     }
+    if n % 2 == 0:  # half the posts are annotated with a tier, as by docs/annotation/
+        row["annotation"] = {"tier": _tier(positive, template)}
+    return row
 
 
 def run_cli(*args: object):

@@ -327,6 +327,21 @@ def test_cursor_paging_visits_every_item_once_in_order(db, queue_app):
     assert keys == sorted(keys)
 
 
+def test_uncertain_tier_keeps_its_reason_through_re_ranking(db, queue_app):
+    from triage.priority import UNCERTAIN_REASON
+
+    client, _ = queue_app
+    now = datetime.now(UTC)
+    with db.write() as session:
+        ((item, _),) = queue.ingest(session, [queue.NewItem("c", "u1", "text")], now)
+        view = queue.ModelView("m:1", {"self_harm": 0.3}, [], "amber", tier_uncertain=True)
+        queue.record_scores(session, item.id, view, RULES, now)
+    with db.write() as session:
+        assert queue.refresh_priorities(session, RULES, now + timedelta(hours=1)) == 1
+    (listed,) = client.get("/v1/queue").json()["items"]
+    assert listed["tier"] == "amber" and UNCERTAIN_REASON in listed["reasons"]
+
+
 # --- stats -----------------------------------------------------------------------------------
 def test_stats(db, queue_app):
     client, _ = queue_app

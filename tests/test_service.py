@@ -57,7 +57,13 @@ def test_score_contract(client):
         assert 0 <= result["priority"] <= 100
         assert set(result["flags"]) <= set(LABELS)
         for span in result["evidence"]:
-            assert span["label"] in result["flags"] and 0 <= span["start"] < span["end"]
+            # a flag's sentence, or the sentence behind a crisis or red tier
+            assert span["label"] in (*result["flags"], result["tier"])
+            assert 0 <= span["start"] < span["end"]
+        # the tiny bundle has a tier head: P(tier >= amber / red / crisis), monotone
+        cuts = result["tier_scores"]
+        assert list(cuts) == ["amber", "red", "crisis"]
+        assert cuts["amber"] >= cuts["red"] >= cuts["crisis"]
 
 
 def test_openapi_docs_are_served(client):

@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from triage.labels import LABELS, check_labels
+from triage.calibration import Calibration
+from triage.labels import LABELS, TIER_OUTPUTS, check_labels
+from triage.tiers import OrdinalTierModel
 
 BUNDLE_FORMAT = 1
 MODEL_FILE = "model.onnx"
@@ -30,17 +30,6 @@ class BundleError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """Platt scaling of one label's logit: p = sigmoid(scale * logit + bias), fitted on dev."""
-
-    scale: float = 1.0
-    bias: float = 0.0
-
-    def apply(self, logits: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.scale * logits + self.bias)))
-
-
-@dataclass(frozen=True)
 class Bundle:
     path: Path
     name: str
@@ -50,6 +39,8 @@ class Bundle:
     max_length: int
     thresholds: dict[str, float]
     calibration: dict[str, Calibration]
+    outputs: tuple[str, ...] = LABELS  # LABELS, then TIER_OUTPUTS when it has a tier head
+    tier_model: OrdinalTierModel | None = None  # None: tiers come from configs/tiers.yaml rules
     info: dict = field(default_factory=dict, repr=False)  # the whole bundle.json
 
     @property
@@ -97,6 +88,13 @@ def load_bundle(path: Path) -> Bundle:
     if expected and sha256(path / MODEL_FILE) != expected:
         raise BundleError(f"bundle {path}: {MODEL_FILE} does not match the checksum in bundle.json")
     trained = tuple(info.get("trained_labels", LABELS))
+    outputs = tuple(info.get("outputs", LABELS))
+    if outputs not in (LABELS, LABELS + TIER_OUTPUTS):
+        raise BundleError(
+            f"bundle {path}: outputs {list(outputs)} are neither the labels nor the labels and "
+            f"the tier cuts {list(TIER_OUTPUTS)}; re-export it with this version of triage"
+        )
+    tier_model = info.get("tier_model")
     return Bundle(
         path=path,
         name=info["name"],
@@ -106,5 +104,7 @@ def load_bundle(path: Path) -> Bundle:
         max_length=int(info["max_length"]),
         thresholds={k: float(v) for k, v in info["thresholds"].items()},
         calibration={k: Calibration(**v) for k, v in info.get("calibration", {}).items()},
+        outputs=outputs,
+        tier_model=OrdinalTierModel.from_json(tier_model) if tier_model else None,
         info=info,
     )

@@ -18,6 +18,7 @@ from triage.probe_config import DEFAULT_PROBES
 DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 DEFAULT_PREPARED = PROJECT_ROOT / "data" / "prepared"
 DEFAULT_EXTERNAL = PROJECT_ROOT / "data" / "external"
+DEFAULT_ANNOTATIONS = PROJECT_ROOT / "annotations"
 DIR = click.Path(file_okay=False, path_type=Path)
 EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -126,12 +127,24 @@ def data() -> None:
     "a source missing there is skipped with a warning.",
 )
 @click.option(
+    "--annotations",
+    "annotations_dir",
+    type=DIR,
+    default=DEFAULT_ANNOTATIONS,
+    show_default=True,
+    help="The project's annotations (risk tiers, corumination), attached to rows by id.",
+)
+@click.option(
     "--only",
     multiple=True,
     help="Use only these sources (repeatable). Default: every known source.",
 )
 def data_prepare(
-    source_dir: Path, out_dir: Path, external_dir: Path, only: tuple[str, ...]
+    source_dir: Path,
+    out_dir: Path,
+    external_dir: Path,
+    annotations_dir: Path,
+    only: tuple[str, ...],
 ) -> None:
     """Map the public datasets into one schema, de-duplicate across sources, split without leaks.
 
@@ -139,9 +152,10 @@ def data_prepare(
     """
     from triage.training.prepare import format_dedup_counts, format_summary, prepare
 
-    summary = prepare(source_dir, out_dir, list(only) or None, external_dir)
+    summary = prepare(source_dir, out_dir, list(only) or None, external_dir, annotations_dir)
     click.echo(format_summary(summary["counts"]))
     click.echo(format_dedup_counts(summary))
+    click.echo(f"annotated rows per split: {summary['annotated']}")
     click.echo(f"wrote {out_dir}")
 
 

@@ -69,6 +69,12 @@ class Tier(StrEnum):
 
 TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
 
+# The ordinal tier output (issue 6): one cumulative logit per cut, P(tier >= amber / red / crisis),
+# learnt next to the labels on the shared encoder. A model's outputs are LABELS then these.
+TIER_CUTS: tuple[Tier, ...] = (Tier.AMBER, Tier.RED, Tier.CRISIS)
+TIER_OUTPUTS: tuple[str, ...] = tuple(f"tier>={cut.value}" for cut in TIER_CUTS)
+OUTPUTS: tuple[str, ...] = LABELS + TIER_OUTPUTS
+
 
 class CoruminationLevel(StrEnum):
     """The annotated corumination scale (docs/annotation/corumination.md), least first."""

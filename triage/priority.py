@@ -21,6 +21,7 @@ LABEL_BASE = {"hostile": 35, "corumination": 30, "spam": 15, "self_harm": 40, "d
 CONFIDENCE_POINTS = 10
 AGEING_POINTS = 30
 UNSCORED_PRIORITY = 60  # an item the model could not score is reviewed by a person soon
+UNCERTAIN_REASON = "uncertain self-harm risk: routed to amber for a person to read"
 
 
 @dataclass(frozen=True)

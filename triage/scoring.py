@@ -19,10 +19,10 @@ import onnxruntime as ort
 from triage.bundle import Bundle
 from triage.config import TierRules
 from triage.encoding import PairEncoder, pad
-from triage.labels import LABELS, Tier
-from triage.priority import compute_priority
+from triage.labels import LABELS, TIER_CUTS, Tier
+from triage.priority import UNCERTAIN_REASON, compute_priority
 from triage.text import sentence_spans
-from triage.tiers import assign_tier
+from triage.tiers import assign_tier, ordinal_tier
 
 MAX_EVIDENCE_SENTENCES = 24
 
@@ -50,6 +50,7 @@ class ScoreResult:
     priority: int
     reasons: tuple[str, ...] = ()
     evidence: list[Evidence] = field(default_factory=list)
+    tier_scores: dict[str, float] | None = None  # P(tier >= amber / red / crisis), tier head only
 
 
 class OnnxScorer:
@@ -70,15 +71,17 @@ class OnnxScorer:
 
     # -- model ------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], parents: Sequence[str | None]) -> np.ndarray:
-        """(n, n_labels) raw logits, each row computed alone (batch-invariant)."""
+        """(n, n_outputs) raw logits (labels, then tier cuts), each row computed alone."""
         encoded = self.encoder.encode_batch(list(texts), list(parents))
         rows = [self.session.run(["logits"], pad([enc]))[0][0] for enc in encoded]
-        return np.asarray(rows, dtype=np.float32).reshape(len(encoded), len(LABELS))
+        return np.asarray(rows, dtype=np.float32).reshape(len(encoded), len(self.bundle.outputs))
 
     def probabilities(self, texts: Sequence[str], parents: Sequence[str | None]) -> np.ndarray:
-        """Calibrated probabilities; NaN for labels this bundle was not trained on."""
-        logits = self.logits(texts, parents)
-        probs = np.full_like(logits, np.nan)
+        """Calibrated label probabilities; NaN for labels this bundle was not trained on."""
+        return self._label_probabilities(self.logits(texts, parents))
+
+    def _label_probabilities(self, logits: np.ndarray) -> np.ndarray:
+        probs = np.full((len(logits), len(LABELS)), np.nan, dtype=np.float64)
         for j, label in enumerate(LABELS):
             if self._trained[j]:
                 calibration = self.bundle.calibration.get(label)
@@ -87,12 +90,22 @@ class OnnxScorer:
                 )
         return probs
 
+    def _cut_probabilities(self, logits: np.ndarray) -> np.ndarray | None:
+        """(n, 3) monotone P(tier >= amber, red, crisis), or None without a tier head."""
+        model = self.bundle.tier_model
+        return model.cut_probabilities(logits[:, len(LABELS) :]) if model else None
+
     # -- results ----------------------------------------------------------------------------
     def score(self, items: Sequence[ScoreInput]) -> list[ScoreResult]:
-        probs = self.probabilities([i.text for i in items], [i.parent_text for i in items])
-        return [self._result(item, row) for item, row in zip(items, probs, strict=True)]
+        logits = self.logits([i.text for i in items], [i.parent_text for i in items])
+        probs = self._label_probabilities(logits)
+        cuts = self._cut_probabilities(logits)
+        return [
+            self._result(item, probs[n], None if cuts is None else cuts[n])
+            for n, item in enumerate(items)
+        ]
 
-    def _result(self, item: ScoreInput, row: np.ndarray) -> ScoreResult:
+    def _result(self, item: ScoreInput, row: np.ndarray, cuts: np.ndarray | None) -> ScoreResult:
         scores = {
             label: None if np.isnan(p) else round(float(p), 4)
             for label, p in zip(LABELS, row, strict=True)
@@ -102,24 +115,53 @@ class OnnxScorer:
             for label in LABELS
             if scores[label] is not None and scores[label] >= self.bundle.thresholds[label]
         ]
-        tier = assign_tier(scores, self.tier_rules, self.bundle.thresholds)
+        tier, uncertain, tier_scores = self._tier(scores, cuts)
         priority = compute_priority(tier, flags, scores)
-        evidence = self._evidence(item, flags) if self.evidence and flags else []
-        return ScoreResult(item.id, scores, flags, tier, priority.value, priority.reasons, evidence)
+        reasons = priority.reasons
+        if uncertain:
+            reasons = (*reasons, UNCERTAIN_REASON)
+        evidence = self._evidence(item, flags, tier) if self.evidence else []
+        return ScoreResult(
+            item.id, scores, flags, tier, priority.value, reasons, evidence, tier_scores
+        )
 
-    def _evidence(self, item: ScoreInput, flags: list[str]) -> list[Evidence]:
-        """For each flag, the sentence that on its own scores highest for that label."""
+    def _tier(
+        self, scores: dict[str, float | None], cuts: np.ndarray | None
+    ) -> tuple[Tier, bool, dict[str, float] | None]:
+        if cuts is None or self.bundle.tier_model is None:
+            return assign_tier(scores, self.tier_rules, self.bundle.thresholds), False, None
+        decision = ordinal_tier(cuts, self.bundle.tier_model)
+        tier_scores = {
+            cut.value: round(float(p), 4) for cut, p in zip(TIER_CUTS, cuts, strict=True)
+        }
+        return decision.tier, decision.uncertain, tier_scores
+
+    def _evidence(self, item: ScoreInput, flags: list[str], tier: Tier) -> list[Evidence]:
+        """For each flag (and a crisis or red tier), the sentence that on its own scores highest.
+
+        A tier's evidence is the sentence with the highest P(tier >= red) when the bundle has a
+        tier head, else the one with the highest self_harm score.
+        """
+        urgent = tier in (Tier.CRISIS, Tier.RED)
+        if not flags and not urgent:
+            return []
         spans = sentence_spans(item.text)[:MAX_EVIDENCE_SENTENCES]
         if not spans:
             return []
+        targets = [*flags, *([tier.value] if urgent else [])]
         if len(spans) == 1:
-            return [Evidence(label, *spans[0]) for label in flags]
+            return [Evidence(target, *spans[0]) for target in targets]
         sentences = [item.text[start:end] for start, end in spans]
-        probs = self.probabilities(sentences, [item.parent_text] * len(sentences))
-        found = []
-        for label in flags:
-            best = int(np.nanargmax(probs[:, LABELS.index(label)]))
-            found.append(Evidence(label, *spans[best]))
+        logits = self.logits(sentences, [item.parent_text] * len(sentences))
+        probs = self._label_probabilities(logits)
+        cuts = self._cut_probabilities(logits)
+        found = [
+            Evidence(label, *spans[int(np.nanargmax(probs[:, LABELS.index(label)]))])
+            for label in flags
+        ]
+        if urgent:
+            column = cuts[:, 1] if cuts is not None else probs[:, LABELS.index("self_harm")]
+            found.append(Evidence(tier.value, *spans[int(np.nanargmax(column))]))
         return found
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 
 from triage.config import TierRules
+from triage.priority import UNCERTAIN_REASON
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
 from triage.storage import queue
 from triage.storage.database import Database
@@ -29,6 +30,8 @@ def model_view(scorer: OnnxScorer, result: ScoreResult) -> queue.ModelView:
         flags=list(result.flags),
         tier=result.tier.value,
         evidence=[{"label": e.label, "start": e.start, "end": e.end} for e in result.evidence],
+        tier_scores=result.tier_scores,
+        tier_uncertain=UNCERTAIN_REASON in result.reasons,
     )
 
 

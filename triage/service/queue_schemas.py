@@ -52,6 +52,9 @@ class QueueItemOut(BaseModel):
     received_at: datetime
     scoring: str
     tier: str | None
+    tier_scores: dict[str, float] | None = Field(
+        None, description="P(tier >= amber / red / crisis) when the model has a tier head"
+    )
     scores: dict[str, float | None] | None
     flags: list[str]
     evidence: list[EvidenceOut]

@@ -34,6 +34,7 @@ def queue_item_out(item: Item, rules: TierRules) -> QueueItemOut:
         received_at=item.received_at,
         scoring="scored" if tier else "unscored",
         tier=tier,
+        tier_scores=item.tier_scores,
         scores=item.scores,
         flags=list(item.flags or []),
         evidence=[EvidenceOut(**e) for e in item.evidence or []],

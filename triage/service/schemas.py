@@ -30,7 +30,7 @@ class ModelInfo(BaseModel):
 
 
 class EvidenceOut(BaseModel):
-    label: str
+    label: str = Field(description="a flagged label, or the tier (crisis, red) it supports")
     start: int = Field(description="character offset into text, inclusive")
     end: int = Field(description="character offset into text, exclusive")
 
@@ -45,6 +45,11 @@ class ScoreResultOut(BaseModel):
     priority: int = Field(ge=0, le=100)
     reasons: list[str] = Field(description="why this priority, for the moderator")
     evidence: list[EvidenceOut]
+    tier_scores: dict[str, float] | None = Field(
+        None,
+        description="calibrated P(tier >= amber / red / crisis) from the ordinal tier head; "
+        "null for a bundle without one (tiers then come from configs/tiers.yaml rules)",
+    )
 
 
 class ScoreResponse(BaseModel):

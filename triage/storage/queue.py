@@ -24,7 +24,12 @@ from sqlalchemy.orm import Session
 
 from triage.config import TierRules
 from triage.labels import Tier
-from triage.priority import compute_priority, minutes_until_ageing_changes, unscored_priority
+from triage.priority import (
+    UNCERTAIN_REASON,
+    compute_priority,
+    minutes_until_ageing_changes,
+    unscored_priority,
+)
 from triage.review import (
     EventType,
     Outcome,
@@ -68,6 +73,8 @@ class ModelView:
     flags: list[str]
     tier: str
     evidence: list[dict] = field(default_factory=list)
+    tier_scores: dict[str, float] | None = None
+    tier_uncertain: bool = False  # amber because of the uncertain band of the tier head
 
 
 # --- ingest and scoring ----------------------------------------------------------------------
@@ -116,6 +123,7 @@ def _new_item_values(new: NewItem, now: datetime) -> dict:
         "rerank_at": now,
         "state": ReviewState.OPEN.value,
         "waiting": True,
+        "tier_uncertain": False,
         "escalated": False,
         "updated_at": now,
     }
@@ -128,6 +136,7 @@ def record_scores(
     item.scoring_state, item.scoring_error = "scored", None
     item.scores, item.flags, item.tier = view.scores, list(view.flags), view.tier
     item.evidence, item.model_version = list(view.evidence), view.model_version
+    item.tier_scores, item.tier_uncertain = view.tier_scores, view.tier_uncertain
     _set_flags(session, item)
     rank(item, rules, now)
     _add_event(session, item, ReviewEvent(EventType.SCORED, SYSTEM), now, person=False)
@@ -177,6 +186,8 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
     else:
         priority = unscored_priority(waited, sla)
     item.priority, item.priority_reasons = priority.value, list(priority.reasons)
+    if item.tier_uncertain:
+        item.priority_reasons.append(UNCERTAIN_REASON)
     step = minutes_until_ageing_changes(waited, sla)
     resolved = item.state == ReviewState.RESOLVED.value
     item.rerank_at = None if step is None or resolved else now + timedelta(minutes=step)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -73,6 +74,10 @@ class Item(Base):
     scores: Mapped[dict | None] = mapped_column(JSON)
     flags: Mapped[list] = mapped_column(JSON, default=list)
     tier: Mapped[str | None] = mapped_column(String(16))  # None while unscored
+    tier_scores: Mapped[dict | None] = mapped_column(JSON)  # P(tier >= cut), tier head only
+    tier_uncertain: Mapped[bool] = mapped_column(  # amber because the tier head was unsure
+        Boolean, default=False, server_default=false()
+    )
     evidence: Mapped[list] = mapped_column(JSON, default=list)
     model_version: Mapped[str | None] = mapped_column(String(NAME))
     # ranking: priority is stored and refreshed when ageing changes it (see priority.py)

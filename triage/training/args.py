@@ -48,6 +48,9 @@ class TrainArgs:
     # Per-label overrides of pos_weight_cap, e.g. {self_harm: 10}: with every source in, some
     # labels have 50-100 negatives per positive, and one cap cannot suit them all.
     pos_weight_caps: dict[str, float] = field(default_factory=dict)
+    # Loss weight of a tier cut from an annotated post (docs/annotation/self_harm_tiers.md),
+    # against 1 for cuts implied by binary labels: a few hundred posts against tens of thousands.
+    tier_annotation_weight: float = 5.0
     per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
     # Share of a source's parentless train rows given a random parent (another source's post),
     # so that "has a parent" does not become a cue for "not hostile" (see train.add_random_parents).
@@ -88,6 +91,10 @@ class TrainArgs:
             problems.append(f"patience must be >= 1 or null, found {self.patience}")
         if self.freeze_layers < 0:
             problems.append(f"freeze_layers must be >= 0, found {self.freeze_layers}")
+        if self.tier_annotation_weight <= 0:
+            problems.append(
+                f"tier_annotation_weight must be > 0, found {self.tier_annotation_weight}"
+            )
         if self.device not in {"auto", "cpu", "cuda"}:
             problems.append(f"device must be auto, cpu or cuda, found {self.device!r}")
         if any(not 0 <= rate <= 1 for rate in self.random_parent_rate.values()):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from triage.bundle import Calibration
 from triage.config import read_yaml
@@ -17,6 +17,10 @@ class ThresholdPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     target_recall: dict[str, float] = {}
+    # The ordinal tier head (training/tier_fit.py): crisis + red posts called crisis or red.
+    tier_urgent_recall: float = Field(0.95, gt=0, le=1)
+    # ... and the share the uncertain band (routed to amber, not green) must reach.
+    tier_uncertain_recall: float = Field(0.99, gt=0, le=1)
 
     @field_validator("target_recall")
     @classmethod

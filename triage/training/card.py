@@ -84,6 +84,47 @@ def source_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def tier_section(tiers: dict | None) -> str:
+    """The tier report (training/tier_eval.py) as Markdown: the head against the rule baseline."""
+    if not tiers:
+        return "No annotated test posts: the tier report was not computed.\n"
+    rows = []
+    for name, title in (
+        ("tier_head", "ordinal tier head"),
+        ("baseline_binary_flag_rule", "baseline: configs/tiers.yaml rule on the self_harm flag"),
+    ):
+        m = tiers.get(name)
+        if m:
+            rows.append(
+                f"| {title} | {m['macro_f1']:.3f} | {m['macro_f1_non_green']:.3f} | "
+                f"{m['urgent_recall']:.3f} | {m['urgent_ppv']:.3f} | "
+                + " / ".join(f"{m['f1'][t]:.2f}" for t in m["confusion"]["order"])
+                + " |"
+            )
+    first = tiers.get("tier_head") or tiers["baseline_binary_flag_rule"]
+    order = first["confusion"]["order"]
+    matrix = "\n".join(
+        f"| {gold} | " + " | ".join(str(v) for v in values) + " |"
+        for gold, values in zip(
+            order, first["confusion"]["rows_annotated_cols_predicted"], strict=True
+        )
+    )
+    uncertain = first.get("uncertain_routed_to_amber")
+    return (
+        f"{first['posts']} annotated test posts ({first['urgent_posts']} crisis or red).\n\n"
+        "| model | macro-F1 (4 tiers) | macro-F1 (non-green) | urgent recall | urgent PPV | "
+        "F1 crisis / red / amber / green |\n|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\nConfusion of the shipped tiers (rows: annotated, columns: predicted):\n\n"
+        f"| | {' | '.join(order)} |\n|---|{'---|' * len(order)}\n{matrix}\n"
+        + (
+            f"\n{uncertain} posts were routed to amber by the uncertain band.\n"
+            if uncertain
+            else ""
+        )
+    )
+
+
 def model_card(info: dict) -> str:
     training = info.get("training", {})
     args = training.get("args", {})
@@ -147,6 +188,15 @@ ONNX parity on {parity["texts"]} held-out texts: fp32 max |logit diff| {parity["
 (tolerance {parity.get("int8_p99_tolerance", "n/a")}), mean {parity["int8_mean_abs_prob_diff"]:.4f}
 (tolerance {parity["int8_mean_tolerance"]}); int8 vs fp32 PR-AUC gap at most
 {max(parity.get("int8_vs_fp32_pr_auc_gap", {}).values(), default=float("nan")):.4f} (tolerance {parity.get("pr_auc_tolerance", "n/a")}).
+
+## Risk tiers (issue 6)
+An ordinal output on the same encoder gives calibrated P(tier >= amber / red / crisis), trained
+on the annotated posts of `annotations/` (guideline `docs/annotation/self_harm_tiers.md`) and
+the cuts the binary labels imply; the cut-off on P(>= red) is set on the annotated dev posts for
+urgent recall >= {(info.get("tier_model") or {}).get("urgent_recall", "n/a")}, and posts in the band below it (down to the cut-off for
+recall {(info.get("tier_model") or {}).get("uncertain_recall", "n/a")}) go to amber as "uncertain" instead of green.
+
+{tier_section(info["metrics"].get("tiers"))}
 
 ## Limits
 {LIMITS}

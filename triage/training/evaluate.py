@@ -23,6 +23,7 @@ from triage.training.calibrate import ThresholdPolicy, choose_threshold, known_b
 from triage.training.metrics import all_label_metrics
 from triage.training.prepare import load_split
 from triage.training.rows import Row
+from triage.training.tier_eval import tier_report
 
 Scored = tuple[np.ndarray, Mapping[str, float]]  # probabilities (n, labels), thresholds
 
@@ -96,12 +97,13 @@ def reliability_diagram(probs: np.ndarray, targets: np.ndarray, label: str, path
 
 
 def markdown_report(bundle_name: str, version: str, metrics: dict, plots: list[str]) -> str:
-    from triage.training.card import metrics_table, source_table
+    from triage.training.card import metrics_table, source_table, tier_section
 
     images = "\n".join(f"![reliability {name}]({name})" for name in plots)
     return (
         f"# Evaluation: {bundle_name} {version} (test split)\n\n"
         f"{metrics_table(metrics)}\n\nPer source:\n\n{source_table(metrics)}\n\n"
+        f"## Risk tiers (annotated test posts)\n\n{tier_section(metrics.get('tiers'))}\n"
         f"## Reliability diagrams\n\n{images}\n"
     )
 
@@ -110,7 +112,8 @@ def evaluate_bundle(
     bundle_dir: Path, data_dir: Path, out_dir: Path, config_dir: Path = DEFAULT_CONFIG_DIR
 ) -> dict:
     bundle = load_bundle(bundle_dir)
-    scorer = OnnxScorer(bundle, TierRules.load(config_dir / "tiers.yaml"), evidence=False)
+    rules = TierRules.load(config_dir / "tiers.yaml")
+    scorer = OnnxScorer(bundle, rules, evidence=False)
     splits = tuple(load_split(data_dir, s) for s in ("train", "dev", "test"))
     policy = ThresholdPolicy.load(config_dir / "thresholds.yaml")
     test_rows = splits[2]
@@ -123,6 +126,7 @@ def evaluate_bundle(
         },
         trained=bundle.trained_labels,
     )
+    metrics["tiers"] = tier_report(scorer, test_rows, rules)
     out_dir.mkdir(parents=True, exist_ok=True)
     targets, mask = label_matrix(test_rows)
     plots = []

@@ -41,8 +41,9 @@ from triage.bundle import (
 )
 from triage.config import DEFAULT_CONFIG_DIR, TierRules
 from triage.encoding import PairEncoder, pad
-from triage.labels import LABELS, check_labels
+from triage.labels import LABELS, OUTPUTS, check_labels
 from triage.scoring import OnnxScorer
+from triage.tiers import OrdinalTierModel
 from triage.training.batches import encode_rows, label_matrix
 from triage.training.calibrate import (
     ThresholdPolicy,
@@ -52,10 +53,12 @@ from triage.training.calibrate import (
 )
 from triage.training.card import model_card
 from triage.training.evaluate import baseline_probabilities, compare, scorer_probabilities
-from triage.training.model import load_checkpoint
+from triage.training.model import LabelOutputsOnly, load_checkpoint
 from triage.training.onnx_export import build_int8, onnx_logits, torch_logits
 from triage.training.prepare import load_split
 from triage.training.rows import Row
+from triage.training.tier_eval import tier_report
+from triage.training.tier_fit import fit_tier_model
 from triage.training.train import predict_logits
 
 log = logging.getLogger(__name__)
@@ -119,7 +122,8 @@ def fit_calibration(
 
 
 def calibrated(logits: np.ndarray, calibration: dict[str, Calibration]) -> np.ndarray:
-    probs = np.full(logits.shape, np.nan)
+    """Label probabilities (n, len(LABELS)) from logits whose first columns are the labels."""
+    probs = np.full((len(logits), len(LABELS)), np.nan)
     for j, label in enumerate(LABELS):
         if label in calibration:
             probs[:, j] = calibration[label].apply(logits[:, j])
@@ -201,21 +205,40 @@ class Fitted:
     thresholds: dict[str, float]
     policy: ThresholdPolicy
     parity_batches: list[dict[str, np.ndarray]]
+    outputs: tuple[str, ...] = LABELS
+    tier_model: OrdinalTierModel | None = None
 
 
 def fit(args: ExportArgs) -> Fitted:
     model, meta = load_checkpoint(args.checkpoint)
     check_labels(meta["labels"], f"checkpoint {args.checkpoint}")
+    outputs = tuple(meta["outputs"])
     encoder = PairEncoder.from_file(args.checkpoint / TOKENIZER_FILE, meta["max_length"])
     splits = tuple(load_split(args.data_dir, s) for s in ("train", "dev", "test"))
     labels = trained_labels(splits[0])
     dev_logits = predict_logits(model, encode_rows(encoder, splits[1]), progress=True)
     policy = ThresholdPolicy.load(args.config_dir / "thresholds.yaml")
     calibration, thresholds = fit_calibration(dev_logits, splits[1], labels, policy)
+    tier_model = None
+    if outputs == OUTPUTS:
+        tier_model = fit_tier_model(dev_logits[:, len(LABELS) :], splits[1], policy)
+    if tier_model is None and outputs != LABELS:
+        outputs = LABELS  # no usable tier head: export the label outputs only
+        model = LabelOutputsOnly(model, len(LABELS))
     sample = random.Random(args.seed).sample(splits[2], min(args.parity_samples, len(splits[2])))
     batches = [pad([e]) for e in encode_rows(encoder, sample)]
     return Fitted(
-        model, encoder, meta["max_length"], splits, labels, calibration, thresholds, policy, batches
+        model,
+        encoder,
+        meta["max_length"],
+        splits,
+        labels,
+        calibration,
+        thresholds,
+        policy,
+        batches,
+        outputs,
+        tier_model,
     )
 
 
@@ -248,10 +271,12 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
         "name": args.name,
         "version": args.version,
         "labels": list(LABELS),
+        "outputs": list(fitted.outputs),
         "trained_labels": list(fitted.labels),
         "max_length": fitted.max_length,
         "thresholds": fitted.thresholds,
         "calibration": {k: vars(v) for k, v in fitted.calibration.items()},
+        "tier_model": fitted.tier_model.to_json() if fitted.tier_model else None,
         "files": {
             "model": MODEL_FILE,
             "tokenizer": TOKENIZER_FILE,
@@ -265,9 +290,8 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
     }
     _write_json(out / BUNDLE_FILE, info)
 
-    scorer = OnnxScorer(
-        load_bundle(out), TierRules.load(args.config_dir / "tiers.yaml"), evidence=False
-    )
+    rules = TierRules.load(args.config_dir / "tiers.yaml")
+    scorer = OnnxScorer(load_bundle(out), rules, evidence=False)
     info["metrics"] = evaluate_all(
         fitted.model,
         fitted.encoder,
@@ -277,6 +301,7 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
         fitted.splits,
         fitted.policy,
     )
+    info["metrics"]["tiers"] = tier_report(scorer, fitted.splits[2], rules)
     info["parity"]["int8_vs_fp32_pr_auc_gap"] = check_pr_auc_parity(info["metrics"])
     info["parity"]["pr_auc_tolerance"] = INT8_PR_AUC_TOL
     info["data"] = _data_summary(args.data_dir)

@@ -1,4 +1,8 @@
-"""The multi-task model: one shared encoder, mean pooling, one logit per label."""
+"""The multi-task model: one shared encoder, mean pooling, one logit per output.
+
+Outputs are the labels, then (when trained with tiers) the ordinal tier cuts: see
+triage/labels.py OUTPUTS. The checkpoint's triage_model.json lists them.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,15 @@ META_FILE = "triage_model.json"
 
 
 class MultiLabelModel(nn.Module):
-    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1) -> None:
+    def __init__(self, encoder: nn.Module, num_outputs: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.config.hidden_size, num_labels)
+        self.head = nn.Linear(encoder.config.hidden_size, num_outputs)
+
+    @property
+    def num_outputs(self) -> int:
+        return self.head.out_features
 
     def forward(
         self,
@@ -44,18 +52,38 @@ class MultiLabelModel(nn.Module):
             for param in layer.parameters():
                 param.requires_grad = False
 
-    def save(self, folder: Path, labels: tuple[str, ...], max_length: int) -> None:
+    def save(
+        self, folder: Path, labels: tuple[str, ...], outputs: tuple[str, ...], max_length: int
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.encoder.save_pretrained(folder / "encoder")
         torch.save(self.head.state_dict(), folder / HEAD_FILE)
-        meta = {"labels": list(labels), "max_length": max_length}
+        meta = {"labels": list(labels), "outputs": list(outputs), "max_length": max_length}
         (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def new_model(encoder_dir: Path, num_labels: int) -> MultiLabelModel:
+class LabelOutputsOnly(nn.Module):
+    """A trained model with its extra outputs (the tier cuts) cut off, for export."""
+
+    def __init__(self, model: MultiLabelModel, keep: int) -> None:
+        super().__init__()
+        self.model, self.keep = model, keep
+        self.encoder = model.encoder
+
+    @property
+    def num_outputs(self) -> int:
+        return self.keep
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+    ) -> torch.Tensor:
+        return self.model(input_ids, attention_mask, token_type_ids)[:, : self.keep]
+
+
+def new_model(encoder_dir: Path, num_outputs: int) -> MultiLabelModel:
     # Eager attention exports to an ONNX graph whose attention blocks ORT can fuse.
     encoder = AutoModel.from_pretrained(encoder_dir, attn_implementation="eager")
-    return MultiLabelModel(encoder, num_labels)
+    return MultiLabelModel(encoder, num_outputs)
 
 
 def load_checkpoint(folder: Path) -> tuple[MultiLabelModel, dict]:
@@ -64,7 +92,8 @@ def load_checkpoint(folder: Path) -> tuple[MultiLabelModel, dict]:
     encoder = AutoModel.from_pretrained(
         folder / "encoder", config=config, attn_implementation="eager"
     )
-    model = MultiLabelModel(encoder, len(meta["labels"]))
+    meta.setdefault("outputs", meta["labels"])  # checkpoints from before the tier outputs
+    model = MultiLabelModel(encoder, len(meta["outputs"]))
     model.head.load_state_dict(torch.load(folder / HEAD_FILE, weights_only=True))
     model.eval()
     return model, meta

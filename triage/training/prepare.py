@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.labels import LABELS
+from triage.labels import LABELS, CoruminationLevel
 from triage.training.adapters import ADAPTERS
 from triage.training.near_dups import NearDupRules, join_by_key, near_duplicate_groups
 from triage.training.rows import SPLITS, Row, normalise
@@ -154,7 +154,7 @@ def _source_directory(
             f"source {name!r} expected at {where}; run `make {name}` to fetch it, or pass "
             "--external with the folder that holds it"
         )
-    log.warning("skipping %s: not found at %s (run `make %s` to fetch it)", name, where, name)
+    log.warning("skipping %s: not found at %s (run `make %s` to make it)", name, where, name)
     return None
 
 
@@ -228,17 +228,42 @@ def format_dedup_counts(summary: dict) -> str:
     )
 
 
+def apply_annotations(rows: list[Row], annotations_dir: Path) -> dict[str, dict[str, int]]:
+    """Attach the project's annotations (annotations/*.csv) to rows by id, and turn each
+    annotated reply pair's corumination level into the corumination label (some or strong: 1).
+
+    Returns annotated rows per kind and split."""
+    from triage.training.annotations import attach_annotations
+
+    attach_annotations(rows, annotations_dir)
+    counts: dict[str, Counter] = {"tier": Counter(), "corumination": Counter()}
+    for row in rows:
+        if row.annotation is None:
+            continue
+        if row.annotation.tier:
+            counts["tier"][row.split] += 1
+        if row.annotation.corumination:
+            level = CoruminationLevel(row.annotation.corumination)
+            row.labels["corumination"] = int(level.positive)
+            counts["corumination"][row.split] += 1
+    log.info("annotated rows: %s", {k: dict(v) for k, v in counts.items()})
+    return {kind: dict(by_split) for kind, by_split in counts.items()}
+
+
 def prepare(
     source_dir: Path,
     out_dir: Path,
     sources: Iterable[str] | None = None,
     external_dir: Path | None = None,
+    annotations_dir: Path | None = None,
 ) -> dict:
     """Read, de-duplicate and split; write train/dev/test.jsonl and summary.json to out_dir.
 
-    `external_dir` holds the sources fetched from package registries (EXTERNAL_SOURCES)."""
+    `external_dir` holds the sources fetched from package registries (EXTERNAL_SOURCES);
+    `annotations_dir` the project's own annotations (tiers, corumination), attached by row id."""
     report = PrepareReport()
     rows = deduplicate(read_sources(source_dir, sources or None, report, external_dir), report)
+    annotated = apply_annotations(rows, annotations_dir) if annotations_dir else {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
         with (out_dir / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
@@ -254,6 +279,7 @@ def prepare(
         "near_duplicate_groups": report.near_duplicate_groups,
         "near_duplicate_rows": report.near_duplicate_rows,
         "moved_as_near_duplicate": report.moved_as_near_duplicate,
+        "annotated": annotated,
         "counts": summarise(rows),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -20,13 +20,14 @@ import torch
 from tqdm.auto import tqdm
 
 from triage.encoding import Encoded, PairEncoder
-from triage.labels import LABELS
+from triage.labels import LABELS, OUTPUTS
 from triage.text import sentence_spans
 from triage.training.args import TrainArgs, resolve_encoder
 from triage.training.batches import (
     bucketed_batches,
     encode_rows,
     label_matrix,
+    output_matrix,
     sorted_batches,
     stack,
 )
@@ -125,10 +126,10 @@ def to_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str, 
 def predict_logits(
     model: MultiLabelModel, encoded: Sequence[Encoded], batch_size: int = 64, progress: bool = False
 ) -> np.ndarray:
-    """Logits for every encoding, in input order (batched by length for speed)."""
+    """Logits of every output (labels, then tier cuts), in input order (batched by length)."""
     model.eval()
     device = next(model.parameters()).device
-    out = np.zeros((len(encoded), len(LABELS)), dtype=np.float32)
+    out = np.zeros((len(encoded), model.num_outputs), dtype=np.float32)
     batches = list(sorted_batches(encoded, batch_size))
     for indices in tqdm(batches, desc="scoring", disable=not progress, leave=False):
         logits = model(**to_device(stack(encoded, indices), device))
@@ -144,7 +145,7 @@ def evaluate_split(
     model: MultiLabelModel, encoder: PairEncoder, rows: list[Row]
 ) -> dict[str, dict[str, float]]:
     targets, mask = label_matrix(rows)
-    probs = sigmoid(predict_logits(model, encode_rows(encoder, rows)))
+    probs = sigmoid(predict_logits(model, encode_rows(encoder, rows))[:, : len(LABELS)])
     return all_label_metrics(probs, targets, mask, {})
 
 
@@ -191,11 +192,12 @@ def train(args: TrainArgs) -> Path:
     log.info("train rows %d %s", len(train_rows), dict(Counter(r.source for r in train_rows)))
 
     encoded = encode_rows(encoder, train_rows)
-    targets, mask = label_matrix(train_rows)
-    caps = np.asarray(args.label_pos_weight_caps())
-    pos_weight = torch.from_numpy(positive_weights(targets, mask, caps)).to(device)
+    targets, mask = output_matrix(train_rows, args.tier_annotation_weight)
+    tier_caps = (args.pos_weight_cap,) * (len(OUTPUTS) - len(LABELS))
+    caps = np.asarray(args.label_pos_weight_caps() + tier_caps)
+    pos_weight = torch.from_numpy(positive_weights(targets, mask > 0, caps)).to(device)
 
-    model = new_model(encoder_dir, len(LABELS)).to(device)
+    model = new_model(encoder_dir, len(OUTPUTS)).to(device)
     model.freeze_lower(args.freeze_layers)
     optimizer = make_optimizer(model, args)
     rng = random.Random(args.seed)
@@ -234,7 +236,7 @@ def train(args: TrainArgs) -> Path:
         log.info("epoch %d step %d: dev mean PR-AUC %.4f", epoch, step, score)
         if score > best_score:
             best_score, best_epoch = score, epoch
-            model.save(args.run_dir / BEST_DIR, LABELS, args.max_length)
+            model.save(args.run_dir / BEST_DIR, LABELS, OUTPUTS, args.max_length)
             shutil.copy(encoder_dir / "tokenizer.json", args.run_dir / BEST_DIR / "tokenizer.json")
         elif args.patience is not None and epoch - best_epoch >= args.patience:
             log.info("early stop: no dev improvement for %d epoch(s)", args.patience)
@@ -246,7 +248,8 @@ def train(args: TrainArgs) -> Path:
         "steps": step,
         "train_rows": len(train_rows),
         "train_rows_per_source": dict(Counter(r.source for r in train_rows)),
-        "pos_weight": dict(zip(LABELS, pos_weight.tolist(), strict=True)),
+        "pos_weight": dict(zip(OUTPUTS, pos_weight.tolist(), strict=True)),
+        "annotated_train_rows": sum(1 for r in train_rows if r.annotation is not None),
         "history": history,
         "best_epoch": best_epoch,
         "wall_seconds": round(time.time() - started, 1),

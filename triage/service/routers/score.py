@@ -27,6 +27,7 @@ def to_response(result: ScoreResult) -> ScoreResultOut:
         priority=result.priority,
         reasons=list(result.reasons),
         evidence=[EvidenceOut(label=e.label, start=e.start, end=e.end) for e in result.evidence],
+        tier_scores=result.tier_scores,
     )
 
 
