@@ -30,3 +30,12 @@ def test_label_metrics_at_threshold():
     m = label_metrics(np.array([0.9, 0.4, 0.6, 0.1]), np.array([1, 1, 0, 0]), threshold=0.5)
     assert (m["precision"], m["recall"], m["f1"]) == (0.5, 0.5, 0.5)
     assert m["n"] == 4 and m["positives"] == 2
+
+
+def test_macro_f1_averages_both_classes():
+
+
+    probs = np.array([0.9, 0.8, 0.2, 0.1, 0.7])
+    targets = np.array([1, 0, 1, 0, 0])
+    # at 0.5: tp 1, fp 2, fn 1, tn 1 -> F1(pos) 0.4, F1(neg) 0.4
+    assert label_metrics(probs, targets, 0.5)["macro_f1"] == pytest.approx(0.4)

@@ -38,6 +38,9 @@ def label_metrics(probs: np.ndarray, targets: np.ndarray, threshold: float) -> d
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / positives if positives else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    tn = int((~predicted & (targets == 0)).sum())
+    fn = positives - tp
+    f1_negative = 2 * tn / (2 * tn + fn + fp) if tn + fn + fp else 0.0
     both = 0 < positives < len(targets)
     return {
         "n": int(len(targets)),
@@ -48,6 +51,7 @@ def label_metrics(probs: np.ndarray, targets: np.ndarray, threshold: float) -> d
         "precision": precision,
         "recall": recall,
         "f1": f1,
+        "macro_f1": (f1 + f1_negative) / 2,  # mean F1 of both classes, as OLID reports
         "recall_at_precision_0.8": recall_at_precision(probs, targets, 0.8) if both else 0.0,
         "ece": expected_calibration_error(probs, targets),
     }
