@@ -20,6 +20,9 @@ TIER_BASE = {Tier.CRISIS: 85, Tier.RED: 65, Tier.AMBER: 40, Tier.GREEN: 5}
 LABEL_BASE = {"hostile": 35, "corumination": 30, "spam": 15, "self_harm": 40, "distress": 25}
 CONFIDENCE_POINTS = 10
 AGEING_POINTS = 30
+# Only crisis reaches 100: without this a confident red item near its SLA (65+10+25) would tie
+# with a crisis item that waited as long, at the cap (tests/test_properties.py found it).
+BELOW_CRISIS_CEILING = 99
 UNSCORED_PRIORITY = 60  # an item the model could not score is reviewed by a person soon
 UNCERTAIN_REASON = "uncertain self-harm risk: routed to amber for a person to read"
 
@@ -47,7 +50,8 @@ def compute_priority(
     ageing = ageing_points(waited_minutes, sla_minutes)
     if ageing:
         reasons.append(_ageing_reason(waited_minutes, sla_minutes, tier.value))
-    return Priority(min(100, base + confidence + ageing), tuple(reasons))
+    ceiling = 100 if tier is Tier.CRISIS else BELOW_CRISIS_CEILING
+    return Priority(min(ceiling, base + confidence + ageing), tuple(reasons))
 
 
 def unscored_priority(waited_minutes: float = 0.0, sla_minutes: float | None = None) -> Priority:
