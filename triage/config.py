@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_items_per_request: int = Field(64, ge=1, le=10_000)
+    max_thread_posts: int = Field(
+        200, ge=2, le=10_000, description="most posts POST /v1/threads/score takes in one thread"
+    )
     max_text_chars: int = Field(20_000, ge=1)
     max_body_bytes: int = Field(2_000_000, ge=1_000)
     onnx_threads: int = Field(2, ge=1, description="intra-op threads for ONNX Runtime")

@@ -16,7 +16,7 @@ from triage.scoring import OnnxScorer
 from triage.service import background
 from triage.service.errors import install_error_handlers
 from triage.service.limits import BodySizeLimit
-from triage.service.routers import console, health, items, queue, score
+from triage.service.routers import console, health, items, queue, score, threads
 from triage.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(score.router)
+    app.include_router(threads.router)
     app.include_router(items.router)
     app.include_router(queue.router)
     console.install(app)
