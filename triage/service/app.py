@@ -15,6 +15,7 @@ from triage.config import Settings
 from triage.scoring import OnnxScorer
 from triage.service import background
 from triage.service.errors import install_error_handlers
+from triage.service.faults import ScoringFaults
 from triage.service.limits import BodySizeLimit
 from triage.service.routers import console, health, items, queue, score, threads
 from triage.storage.database import Database
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.scorer = None
     app.state.model_error = "the model is still loading"
+    app.state.faults = ScoringFaults()  # recent scoring failures, reported by /readyz
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)

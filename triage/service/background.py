@@ -46,6 +46,7 @@ def rescore_once(app: FastAPI) -> int:
         settings.tier_rules,
         app.state.executor,
         settings.scoring_timeout_s,
+        faults=app.state.faults,
     )
     return len(items)
 

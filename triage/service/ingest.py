@@ -8,6 +8,7 @@ and the background retry (background.py) scores it once a model answers again.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from triage.config import TierRules
 from triage.priority import UNCERTAIN_REASON
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
+from triage.service.faults import MODEL_NOT_LOADED, TIMEOUT, ScoringFaults
 from triage.storage import queue
 from triage.storage.database import Database
 from triage.storage.tables import Item
@@ -43,23 +45,36 @@ def score_items(
     executor: Executor,
     timeout_s: float,
     unavailable_reason: str = "the model is not loaded",
+    faults: ScoringFaults | None = None,
 ) -> None:
-    """Score stored items and record the scores, or record why they could not be scored."""
+    """Score stored items and record the scores, or record why they could not be scored (on
+    the items, and as a fault in `faults` for /readyz)."""
     if not items:
         return
     inputs = [ScoreInput(str(item.id), item.text or "", item.parent_text) for item in items]
     results: list[ScoreResult] | None = None
     if scorer is None:
-        reason = unavailable_reason
+        reason, kind = unavailable_reason, MODEL_NOT_LOADED
     else:
         future = executor.submit(scorer.score, inputs)
         try:
             results = future.result(timeout=timeout_s)
+            if len(results) != len(inputs):
+                raise ValueError(f"{len(results)} results for {len(inputs)} items")
         except FutureTimeout:
             reason = f"scoring took longer than {timeout_s:g} s (TRIAGE_SCORING_TIMEOUT_S)"
+            kind = TIMEOUT
         except Exception as error:  # any scorer fault sends the item to a person, not to /dev/null
-            reason = f"the scorer failed: {type(error).__name__}"
-            log.exception("scoring failed for %d items", len(items))
+            kind = type(error).__name__
+            reason = f"the scorer failed: {kind}"
+            # the frames, not the message: a message may quote the post (no raw text in logs)
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error("scoring failed for %d items: %s\n%s", len(items), kind, frames)
+    if faults is not None:
+        if results is None:
+            faults.failed(kind, len(items))
+        else:
+            faults.succeeded()
     now = datetime.now(UTC)
     with db.write() as session:
         if results is None:

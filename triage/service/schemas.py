@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from triage.labels import TIERS
@@ -57,6 +59,26 @@ class ScoreResponse(BaseModel):
     results: list[ScoreResultOut]
 
 
+class ScoringFaultsOut(BaseModel):
+    message: str = Field(description="e.g. '3 scoring failures in the last 5 minutes (...)'")
+    failures: int = Field(ge=1, description="scoring attempts that failed within the window")
+    items: int = Field(ge=0, description="items those attempts queued unscored for a person")
+    window_minutes: float
+    last_error: str = Field(
+        description="kind of the last fault: TimeoutError, ModelNotLoaded or the scorer's "
+        "exception type (never its message)"
+    )
+    last_failure_at: datetime
+    last_success_at: datetime | None
+
+
 class Health(BaseModel):
     status: str
     model: ModelInfo | None = None
+
+
+class Readiness(Health):
+    status: str = Field(description="ready, or degraded when scoring failed recently")
+    faults: ScoringFaultsOut | None = Field(
+        None, description="recent scoring faults (null when none): their items wait unscored"
+    )

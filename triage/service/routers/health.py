@@ -1,11 +1,19 @@
-"""Liveness and readiness."""
+"""Liveness and readiness.
+
+/readyz is 503 only while no model is loaded: then nothing can be scored, and an orchestrator
+should keep traffic away and page someone. A loaded model that failed or timed out recently
+leaves it at 200 with status `degraded` and the faults: that replica still stores every item
+(the failed ones wait `unscored` for a person) and scores the rest, so taking it out of
+rotation would turn a partial fault into an outage of ingest.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
 from triage.service.errors import ApiError, Detail
-from triage.service.schemas import Health, ModelInfo
+from triage.service.faults import FaultSummary
+from triage.service.schemas import Health, ModelInfo, Readiness, ScoringFaultsOut
 
 router = APIRouter(tags=["health"])
 
@@ -15,16 +23,34 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, summary="The model is loaded and can score")
-def readyz(request: Request) -> Health:
+def faults_out(summary: FaultSummary) -> ScoringFaultsOut:
+    return ScoringFaultsOut(
+        message=summary.message,
+        failures=summary.failures,
+        items=summary.items,
+        window_minutes=summary.window_minutes,
+        last_error=summary.last_kind,
+        last_failure_at=summary.last_at,
+        last_success_at=summary.last_success_at,
+    )
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="The model is loaded and can score (503 when it is not; `degraded` after faults)",
+)
+def readyz(request: Request) -> Readiness:
     scorer = request.app.state.scorer
+    summary = request.app.state.faults.summary()
     if scorer is None:
-        raise ApiError(
-            503,
-            "not_ready",
-            "the model is not loaded",
-            [Detail("model", "a loaded model bundle", request.app.state.model_error or "none")],
-        )
-    return Health(
-        status="ready", model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version)
+        error = request.app.state.model_error or "none"
+        details = [Detail("model", "a loaded model bundle", error)]
+        if summary is not None:
+            details.append(Detail("scoring", "no recent scoring failures", summary.message))
+        raise ApiError(503, "not_ready", "the model is not loaded", details)
+    return Readiness(
+        status="ready" if summary is None else "degraded",
+        model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version),
+        faults=faults_out(summary) if summary is not None else None,
     )

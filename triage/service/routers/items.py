@@ -81,6 +81,7 @@ def ingest(
         request.app.state.executor,
         settings.scoring_timeout_s,
         unavailable_reason=f"the model is not loaded: {request.app.state.model_error}",
+        faults=request.app.state.faults,
     )
     with db.read() as session:
         results = [
