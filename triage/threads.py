@@ -113,9 +113,13 @@ class ThreadScore:
     replies: list[ReplySignals] = field(default_factory=list)
     drivers: list[Driver] = field(default_factory=list)
 
-    def turns_label(self) -> str:
-        """`turns 3, 5` (counted from 1, the opening post) for a moderator's reason line."""
-        turns = sorted(d.index + 1 for d in self.drivers)
+    def driver_turns(self, first_turn: int = 1) -> list[int]:
+        """The drivers' turn numbers, counting the first post as `first_turn`."""
+        return sorted(first_turn + d.index for d in self.drivers)
+
+    def turns_label(self, first_turn: int = 1) -> str:
+        """`turns 3, 5` (the opening post is turn 1) for a moderator's reason line."""
+        turns = self.driver_turns(first_turn)
         return ("turn " if len(turns) == 1 else "turns ") + ", ".join(map(str, turns))
 
 

@@ -18,6 +18,7 @@ from triage.config import TierRules
 from triage.priority import UNCERTAIN_REASON
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
 from triage.service.faults import MODEL_NOT_LOADED, TIMEOUT, ScoringFaults
+from triage.service.thread_queue import corumination_threshold, record_thread_scores
 from triage.storage import queue
 from triage.storage.database import Database
 from triage.storage.tables import Item
@@ -84,3 +85,5 @@ def score_items(
         else:
             for item, result in zip(items, results, strict=True):
                 queue.record_scores(session, item.id, model_view(scorer, result), rules, now)
+            threshold = corumination_threshold(scorer)
+            record_thread_scores(session, [item.id for item in items], threshold, rules, now)

@@ -40,6 +40,17 @@ class IngestResponse(BaseModel):
     results: list[IngestResultOut]
 
 
+class ThreadCoruminationOut(BaseModel):
+    score: float | None = Field(description="the thread's corumination score when this reply came")
+    flagged: bool = Field(description="score at or over the model's corumination threshold")
+    threshold: float | None
+    turns: list[int] = Field(description="the driving turns (1 = the thread's oldest stored post)")
+    ids: list[str] = Field(description="the platform's ids of those posts")
+    posts: int = Field(description="stored posts of the thread that were read")
+    reason: str | None = Field(description="why score is null")
+    summary: str | None = Field(description="the reason line the queue shows when flagged")
+
+
 class QueueItemOut(BaseModel):
     item_id: int
     id: str
@@ -58,6 +69,9 @@ class QueueItemOut(BaseModel):
     scores: dict[str, float | None] | None
     flags: list[str]
     evidence: list[EvidenceOut]
+    thread_corumination: ThreadCoruminationOut | None = Field(
+        None, description="for a reply in a thread: its thread's corumination (POST /v1/items)"
+    )
     priority: int
     reasons: list[str]
     state: str

@@ -38,6 +38,7 @@ def queue_item_out(item: Item, rules: TierRules) -> QueueItemOut:
         scores=item.scores,
         flags=list(item.flags or []),
         evidence=[EvidenceOut(**e) for e in item.evidence or []],
+        thread_corumination=item.thread_corumination,
         priority=item.priority,
         reasons=list(item.priority_reasons or []),
         state=item.state,

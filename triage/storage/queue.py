@@ -188,6 +188,9 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
     item.priority, item.priority_reasons = priority.value, list(priority.reasons)
     if item.tier_uncertain:
         item.priority_reasons.append(UNCERTAIN_REASON)
+    thread = item.thread_corumination or {}
+    if thread.get("flagged"):  # explains, does not re-rank: see triage/service/thread_queue.py
+        item.priority_reasons.append(thread["summary"])
     step = minutes_until_ageing_changes(waited, sla)
     resolved = item.state == ReviewState.RESOLVED.value
     item.rerank_at = None if step is None or resolved else now + timedelta(minutes=step)
@@ -241,6 +244,11 @@ def status_of(item: Item) -> ReviewStatus:
         outcome=Outcome(item.outcome) if item.outcome else None,
         labels=item.relabels,
     )
+
+
+def add_system_event(session: Session, item: Item, event: ReviewEvent, now: datetime) -> Event:
+    """Log what the system did to an item (e.g. retention) without changing its status."""
+    return _add_event(session, item, event, now, person=False)
 
 
 def _add_event(
@@ -301,6 +309,39 @@ def thread_context(session: Session, item: Item, limit: int = 50) -> list[Item]:
         .limit(limit)
     )
     return list(rows)
+
+
+def thread_so_far(session: Session, item: Item, limit: int) -> tuple[list[Item], int]:
+    """The items of `item`'s thread received up to it (it included), oldest first: the last
+    `limit` of them, and how many earlier ones that leaves out."""
+    same_thread = and_(Item.community == item.community, Item.thread_id == item.thread_id)
+    up_to_item = or_(
+        Item.received_at < item.received_at,
+        and_(Item.received_at == item.received_at, Item.id <= item.id),
+    )
+    rows = list(
+        session.scalars(
+            select(Item)
+            .where(same_thread, up_to_item)
+            .order_by(Item.received_at.desc(), Item.id.desc())
+            .limit(limit)
+        )
+    )
+    left_out = 0
+    if len(rows) == limit:
+        oldest = rows[-1]
+        left_out = session.scalar(
+            select(func.count())
+            .select_from(Item)
+            .where(
+                same_thread,
+                or_(
+                    Item.received_at < oldest.received_at,
+                    and_(Item.received_at == oldest.received_at, Item.id < oldest.id),
+                ),
+            )
+        )
+    return rows[::-1], left_out
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,8 @@ class Item(Base):
     )
     evidence: Mapped[list] = mapped_column(JSON, default=list)
     model_version: Mapped[str | None] = mapped_column(String(NAME))
+    # a reply's thread corumination when it was scored (triage/threads.py; service/thread_queue.py)
+    thread_corumination: Mapped[dict | None] = mapped_column(JSON)
     # ranking: priority is stored and refreshed when ageing changes it (see priority.py)
     priority: Mapped[int] = mapped_column(Integer)
     priority_reasons: Mapped[list] = mapped_column(JSON, default=list)
