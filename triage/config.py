@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(2_000_000, ge=1_000)
     onnx_threads: int = Field(2, ge=1, description="intra-op threads for ONNX Runtime")
     evidence: bool = Field(True, description="find evidence sentences for flagged labels")
+    micro_batching: bool = Field(
+        False,
+        description="merge concurrent scoring calls (score, ingest, retries) into one scorer "
+        "call; each item is still run alone, so scores never depend on other requests",
+    )
+    batch_window_ms: float = Field(
+        2.0, ge=0, le=1000, description="how long an idle micro-batcher waits for more calls"
+    )
+    batch_max_items: int = Field(
+        64, ge=1, le=4096, description="items a micro-batch collects before it stops waiting"
+    )
     log_level: str = "INFO"
     database_url: str = Field(
         DEFAULT_DATABASE_URL,

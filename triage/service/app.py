@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from triage.bundle import BundleError, load_bundle
 from triage.config import Settings
 from triage.scoring import OnnxScorer
 from triage.service import background
+from triage.service.batcher import MicroBatcher
 from triage.service.errors import install_error_handlers
 from triage.service.faults import ScoringFaults
 from triage.service.limits import BodySizeLimit
@@ -38,6 +39,13 @@ def load_scorer(app: FastAPI, settings: Settings) -> None:
         log.error("model not loaded: %s", error)
 
 
+def scoring_executor(settings: Settings) -> Executor:
+    """Where scorer calls run: a micro-batcher that merges concurrent calls, or a thread pool."""
+    if settings.micro_batching:
+        return MicroBatcher(settings.batch_window_ms / 1000, settings.batch_max_items)
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorer")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -46,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Database(settings.database_url)
         if settings.migrate_on_start:
             app.state.db.upgrade()
-        app.state.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorer")
+        app.state.executor = scoring_executor(settings)
         load_scorer(app, settings)
         tasks = background.start(app)
         try:

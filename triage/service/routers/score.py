@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
 
-from triage.scoring import ScoreInput, ScoreResult
+from fastapi import APIRouter, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from triage.config import Settings
+from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
 from triage.service.deps import PlatformDep, ScorerDep, SettingsDep
 from triage.service.schemas import (
     EvidenceOut,
@@ -31,17 +35,30 @@ def to_response(result: ScoreResult) -> ScoreResultOut:
     )
 
 
+async def run_scorer(
+    app: FastAPI, scorer: OnnxScorer, items: list[ScoreInput], settings: Settings
+) -> list[ScoreResult]:
+    """Off the event loop: through the micro-batcher when it is on, else on a request thread."""
+    if settings.micro_batching:
+        return await asyncio.wrap_future(app.state.executor.submit(scorer.score, items))
+    return await run_in_threadpool(scorer.score, items)
+
+
 @router.post("/score", response_model=ScoreResponse, summary="Score posts without storing them")
-def score(
-    _caller: PlatformDep, request: ScoreRequest, scorer: ScorerDep, settings: SettingsDep
+async def score(
+    _caller: PlatformDep,
+    body: ScoreRequest,
+    request: Request,
+    scorer: ScorerDep,
+    settings: SettingsDep,
 ) -> ScoreResponse:
     """Calibrated scores, flags, risk tier, priority and evidence spans for each item.
 
     Nothing is stored. A bad request is refused whole (4xx), never half-scored.
     """
-    check_items(request.items, settings)
-    items = [ScoreInput(i.id, i.text, i.parent_text) for i in request.items]
-    results = scorer.score(items)
+    check_items(body.items, settings)
+    items = [ScoreInput(i.id, i.text, i.parent_text) for i in body.items]
+    results = await run_scorer(request.app, scorer, items, settings)
     return ScoreResponse(
         model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version),
         results=[to_response(r) for r in results],
