@@ -15,6 +15,7 @@ from triage.config import Settings
 from triage.scoring import OnnxScorer
 from triage.service import background
 from triage.service.batcher import MicroBatcher
+from triage.service.error_docs import AUTHENTICATED, error_responses
 from triage.service.errors import install_error_handlers
 from triage.service.faults import ScoringFaults
 from triage.service.limits import BodySizeLimit
@@ -79,9 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    app.include_router(score.router)
-    app.include_router(threads.router)
-    app.include_router(items.router)
-    app.include_router(queue.router)
+    app.include_router(score.router, responses=error_responses(*AUTHENTICATED, 413, 503))
+    app.include_router(threads.router, responses=error_responses(*AUTHENTICATED, 413, 503))
+    app.include_router(items.router, responses=error_responses(*AUTHENTICATED, 413))
+    app.include_router(queue.router, responses=error_responses(*AUTHENTICATED))
     console.install(app)
     return app

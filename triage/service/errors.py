@@ -117,6 +117,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     )
 
 
+BODY_PARSE_ERROR = "There was an error parsing the body"  # fastapi.routing's 400
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404:
         error = ApiError(
@@ -132,6 +135,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
             "method_not_allowed",
             "this route does not take that method",
             [Detail("method", f"one of: {allowed}", request.method)],
+        )
+    elif exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+        # FastAPI answers 400 for a JSON body that is not UTF-8 but 422 for other bad JSON:
+        # both are the same mistake, so both get the 422 that README and the spec document
+        error = ApiError(
+            422,
+            "invalid_request",
+            "the request body is not valid: check body",
+            [Detail("body", _EXPECTED["json_invalid"], "a body that is not UTF-8 JSON")],
         )
     else:
         error = ApiError(

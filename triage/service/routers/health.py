@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from triage.service.error_docs import error_responses
 from triage.service.errors import ApiError, Detail
 from triage.service.faults import FaultSummary
 from triage.service.schemas import Health, ModelInfo, Readiness, ScoringFaultsOut
@@ -38,6 +39,7 @@ def faults_out(summary: FaultSummary) -> ScoringFaultsOut:
 @router.get(
     "/readyz",
     response_model=Readiness,
+    responses=error_responses(503),
     summary="The model is loaded and can score (503 when it is not; `degraded` after faults)",
 )
 def readyz(request: Request) -> Readiness:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 
 from triage.review import ReviewEvent, TransitionError
 from triage.service.deps import DatabaseDep, ModeratorDep, PlatformDep, SettingsDep
+from triage.service.error_docs import error_responses
 from triage.service.errors import ApiError, Detail
 from triage.service.ingest import score_items
 from triage.service.queue_schemas import (
@@ -25,6 +27,9 @@ from triage.storage import queue
 from triage.storage.tables import Item
 
 router = APIRouter(prefix="/v1/items", tags=["queue"])
+# item ids are PostgreSQL `integer`s: a larger number is refused (422) before it reaches the
+# database, which would otherwise fail on it (SQLite: OverflowError past 2**63; found by fuzzing)
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1, description="triage's id of a stored item")]
 
 
 def _new_item(item) -> queue.NewItem:
@@ -99,9 +104,14 @@ def _not_found(item_id: int) -> ApiError:
     )
 
 
-@router.get("/{item_id}", response_model=ItemOut, summary="An item with its history and thread")
+@router.get(
+    "/{item_id}",
+    response_model=ItemOut,
+    responses=error_responses(404),
+    summary="An item with its history and thread",
+)
 def get_item(
-    item_id: int, _caller: ModeratorDep, db: DatabaseDep, settings: SettingsDep
+    item_id: ItemId, _caller: ModeratorDep, db: DatabaseDep, settings: SettingsDep
 ) -> ItemOut:
     with db.read() as session:
         try:
@@ -117,10 +127,11 @@ def get_item(
     "/{item_id}/events",
     response_model=EventResultOut,
     status_code=201,
+    responses=error_responses(404, 409),
     summary="Append a moderator event (claim, release, resolve, escalate, comment, relabel)",
 )
 def post_event(
-    item_id: int, caller: ModeratorDep, body: EventIn, db: DatabaseDep, settings: SettingsDep
+    item_id: ItemId, caller: ModeratorDep, body: EventIn, db: DatabaseDep, settings: SettingsDep
 ) -> EventResultOut:
     try:
         event = ReviewEvent(body.type, caller.name, body.outcome, body.labels, body.note)
