@@ -1,0 +1,268 @@
+"""Load on the running service over loopback (issue 5, point 10).
+
+    .venv/bin/python bench/load.py [--workers 1] [--batching off|on] [--evidence on|off]
+    .venv/bin/python bench/load.py --matrix          # every combination of the three
+
+Starts the real server (uvicorn subprocess, the shipped bundle, a fresh SQLite file, a platform
+key made with the storage API), then drives it with an async HTTP client (httpx): POST
+/v1/score with one real post per request at concurrency 1, 16 and 64, and POST /v1/items (one
+post each, unique ids) at concurrency 16. Each scenario stops after --requests requests or
+--seconds seconds, whichever comes first. Prints requests/s, p50/p95/p99 latency and every
+non-2xx answer or transport error. The target (issue 5): >= 150 single-item requests/s at
+concurrency 16 with p99 < 100 ms and no errors, on 2 cores.
+
+The client runs on the same machine and takes its share of the CPU; the figures are what a
+caller on the same host sees. The per-key rate limit is raised far above the offered load (a
+load generator with one key is not what it is for) but stays switched on, so its cost counts.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# bench/queue.py would shadow the standard library's queue (asyncio's backends import it).
+sys.path = [p for p in sys.path if not p.endswith("bench")]
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.storage.database import Database
+from triage.storage.keys import Role, create_key
+
+PREPARED_TEST = PROJECT_ROOT / "data" / "prepared" / "test.jsonl"
+SCENARIOS = (("score", 1), ("score", 16), ("score", 64), ("ingest", 16))
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    workers: int = 1
+    batching: bool = False
+    evidence: bool = True
+
+    def label(self) -> str:
+        return (
+            f"workers={self.workers} batching={'on' if self.batching else 'off'} "
+            f"evidence={'on' if self.evidence else 'off'}"
+        )
+
+
+@dataclass
+class Outcome:
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+
+def load_texts(path: Path, n: int, seed: int = 0) -> list[str]:
+    """Top-level test posts of 20-120 words, as bench/inference.py times."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    texts = [
+        r["text"] for r in rows if not r.get("parent_text") and 20 <= len(r["text"].split()) <= 120
+    ]
+    random.Random(seed).shuffle(texts)
+    return texts[:n]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def platform_key(database_url: str) -> str:
+    db = Database(database_url)
+    db.upgrade()
+    with db.write() as session:
+        key = create_key(session, "load-bench", Role.PLATFORM, datetime.now(UTC)).secret
+    db.dispose()
+    return key
+
+
+def start_server(config: ServerConfig, database_url: str, bundle: Path, port: int, log):
+    env = {
+        **os.environ,
+        "TRIAGE_DATABASE_URL": database_url,
+        "TRIAGE_BUNDLE_DIR": str(bundle),
+        "TRIAGE_MIGRATE_ON_START": "false",  # done once above; workers must not race on it
+        "TRIAGE_RERANK_INTERVAL_S": "3600",
+        "TRIAGE_MICRO_BATCHING": str(config.batching).lower(),
+        "TRIAGE_EVIDENCE": str(config.evidence).lower(),
+        "TRIAGE_RATE_LIMITS": json.dumps({"platform": {"per_minute": 1e7, "burst": 100_000}}),
+        "TRIAGE_LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "triage.service.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(config.workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    server.kill()
+    log.seek(0)
+    raise RuntimeError(f"the server did not become ready:\n{log.read().decode()[-3000:]}")
+
+
+def request_body(kind: str, n: int, text: str, run: str) -> tuple[str, dict]:
+    if kind == "score":
+        return "/v1/score", {"items": [{"id": f"s{n}", "text": text}]}
+    item = {"id": f"{run}-{n}", "text": text, "community": "load-bench", "thread_id": f"t{n % 50}"}
+    return "/v1/items", {"items": [item]}
+
+
+async def drive(
+    base: str, key: str, kind: str, concurrency: int, texts: list[str], requests: int,
+    seconds: float, run: str,
+) -> Outcome:  # fmt: skip
+    outcome = Outcome()
+    counter = itertools.count()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=30
+    ) as client:
+        deadline = time.monotonic() + seconds
+
+        async def worker() -> None:
+            while time.monotonic() < deadline:
+                n = next(counter)
+                if n >= requests:
+                    return
+                path, body = request_body(kind, n, texts[n % len(texts)], run)
+                started = time.perf_counter()
+                try:
+                    response = await client.post(path, json=body)
+                except httpx.HTTPError as error:
+                    outcome.error(type(error).__name__)
+                    continue
+                outcome.latencies.append(time.perf_counter() - started)
+                if response.status_code >= 300:
+                    outcome.error(f"HTTP {response.status_code}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        outcome.elapsed = time.perf_counter() - started
+    return outcome
+
+
+def print_row(config: ServerConfig, kind: str, concurrency: int, outcome: Outcome) -> dict:
+    ms = np.asarray(outcome.latencies) * 1000
+    done = len(ms)
+    rate = done / outcome.elapsed if outcome.elapsed else 0.0
+    p50, p95, p99 = (np.percentile(ms, q) if done else float("nan") for q in (50, 95, 99))
+    errors = sum(outcome.errors.values())
+    detail = ", ".join(f"{k} x{v}" for k, v in outcome.errors.items()) or "0"
+    endpoint = "/v1/score" if kind == "score" else "/v1/items"
+    print(
+        f"| {config.label()} | {endpoint} | {concurrency} | {done} | {rate:.1f} | {p50:.1f} | "
+        f"{p95:.1f} | {p99:.1f} | {detail} |",
+        flush=True,
+    )
+    return {
+        "config": config.label(),
+        "endpoint": endpoint,
+        "concurrency": concurrency,
+        "requests": done,
+        "rps": rate,
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "errors": errors,
+    }
+
+
+def run_config(config: ServerConfig, args, texts: list[str]) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="triage-load-") as folder:
+        url = f"sqlite:///{Path(folder) / 'load.db'}"
+        key = platform_key(url)
+        port = free_port()
+        with tempfile.TemporaryFile() as log:
+            server = start_server(config, url, args.bundle, port, log)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                warm = drive(base, key, "score", 4, texts, 40, 30, "warm")
+                asyncio.run(warm)
+                for n, (kind, concurrency) in enumerate(SCENARIOS):
+                    outcome = asyncio.run(
+                        drive(base, key, kind, concurrency, texts, args.requests, args.seconds,
+                              f"run{n}")
+                    )  # fmt: skip
+                    rows.append(print_row(config, kind, concurrency, outcome))
+            finally:
+                server.terminate()
+                try:
+                    server.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+    return rows
+
+
+def configs(args) -> list[ServerConfig]:
+    if args.matrix:
+        return [
+            ServerConfig(workers, batching, evidence)
+            for workers in (1, 2)
+            for batching in (False, True)
+            for evidence in (True, False)
+        ]
+    return [ServerConfig(args.workers, args.batching == "on", args.evidence == "on")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
+    parser.add_argument("--data", type=Path, default=PREPARED_TEST)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--batching", choices=["on", "off"], default="off")
+    parser.add_argument("--evidence", choices=["on", "off"], default="on")
+    parser.add_argument("--matrix", action="store_true", help="workers x batching x evidence")
+    parser.add_argument("--requests", type=int, default=1500, help="per scenario, at most")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per scenario, at most")
+    parser.add_argument("--posts", type=int, default=512)
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    texts = load_texts(args.data, args.posts)
+    load = os.getloadavg()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(texts)} posts; bundle {args.bundle}"
+    )
+    print(
+        "| server | endpoint | concurrency | requests | req/s | p50 ms | p95 ms | p99 ms | errors |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = [row for config in configs(args) for row in run_config(config, args, texts)]
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
