@@ -52,14 +52,25 @@ def main(log_level: str) -> None:
     help=f"Model bundle folder (default: TRIAGE_BUNDLE_DIR or {DEFAULT_BUNDLE.name}).",
 )
 def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
-    """Run the HTTP service (scoring API, health checks, OpenAPI docs at /docs)."""
+    """Run the HTTP service (scoring API, health checks, OpenAPI docs at /docs).
+
+    Logs are JSON lines on stdout (level: TRIAGE_LOG_LEVEL), one `triage.access` line per
+    request with its request id; never post text or keys.
+    """
     import uvicorn
 
     from triage.service.app import create_app
+    from triage.service.logs import logging_config
 
     overrides = {"host": host, "port": port, "bundle_dir": bundle}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=logging_config(settings.log_level),
+        access_log=False,  # uvicorn's prints raw paths; the service logs route templates
+    )
 
 
 @main.command("score-file")

@@ -28,7 +28,7 @@ def _database(url: str | None):
 
 @click.group()
 def keys() -> None:
-    """Create, list and revoke API keys (roles: platform, moderator, admin).
+    """Create, list and revoke API keys (roles: platform, moderator, admin, metrics).
 
     A key is shown once, when it is created; only its SHA-256 digest is stored.
     """
@@ -38,9 +38,10 @@ def keys() -> None:
 @click.option("--name", required=True, help="Who holds the key; recorded as the actor of events.")
 @click.option(
     "--role",
-    type=click.Choice(["platform", "moderator", "admin"]),
+    type=click.Choice(["platform", "moderator", "admin", "metrics"]),
     required=True,
-    help="platform: score and ingest; moderator: queue and console; admin: everything.",
+    help="platform: score and ingest; moderator: queue and console; admin: everything; "
+    "metrics: GET /metrics only (for a Prometheus scraper).",
 )
 @DATABASE_OPTION
 def keys_create(name: str, role: str, database_url: str | None) -> None:
@@ -107,7 +108,8 @@ def keys_bootstrap(out_path: Path, database_url: str | None) -> None:
             click.echo(f"keys exist already (see `triage keys list`; first run wrote {out_path})")
             return
         now = datetime.now(UTC)
-        made = [create_key(session, f"local-{role.value}", role, now) for role in Role]
+        roles = (Role.PLATFORM, Role.MODERATOR, Role.ADMIN)
+        made = [create_key(session, f"local-{role.value}", role, now) for role in roles]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:

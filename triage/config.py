@@ -74,6 +74,25 @@ class TierRules(BaseModel):
         return cls.model_validate(read_yaml(path))
 
 
+class RateLimit(BaseModel):
+    """A token bucket: `burst` requests at once, refilled at `per_minute`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_minute: float = Field(gt=0, description="sustained requests per minute")
+    burst: int = Field(ge=1, description="requests allowed at once after a quiet spell")
+
+
+RoleName = Literal["platform", "moderator", "admin", "metrics"]
+# Generous for a platform's ingest client, tighter for people and scrapers; per replica.
+DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
+    "platform": RateLimit(per_minute=6000, burst=600),
+    "moderator": RateLimit(per_minute=600, burst=120),
+    "admin": RateLimit(per_minute=6000, burst=600),
+    "metrics": RateLimit(per_minute=60, burst=10),
+}
+
+
 class Settings(BaseSettings):
     """Service and CLI settings; every field can be set as TRIAGE_<NAME> in the environment."""
 
@@ -146,6 +165,37 @@ class Settings(BaseSettings):
     break_nudge_after: int = Field(
         5, ge=1, description="high-risk items handled in an hour before a break is suggested"
     )
+
+    # limits per API key (triage/service/ratelimit.py); state is per replica
+    rate_limit_enabled: bool = Field(True, description="answer 429 past a key's rate limit")
+    rate_limits: dict[RoleName, RateLimit] = Field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS),
+        description='per role, e.g. {"platform": {"per_minute": 1200, "burst": 100}}; '
+        "roles left out keep their default",
+    )
+    sign_in_rate: RateLimit = Field(
+        RateLimit(per_minute=10, burst=10),
+        description="console sign-in attempts per client address",
+    )
+    # observability (triage/service/metrics.py)
+    metrics_refresh_s: float = Field(
+        15.0, ge=0, description="queue gauges of /metrics are re-read at most this often"
+    )
+    # privacy (triage/storage/retention.py)
+    retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="purge the text of items resolved more than this many days ago "
+        "(scores, outcomes and history stay); unset: keep text",
+    )
+    purge_interval_s: float = Field(
+        3600.0, gt=0, description="how often the service purges when retention_days is set"
+    )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _every_role(cls, limits: dict[str, RateLimit]) -> dict[str, RateLimit]:
+        return {**DEFAULT_RATE_LIMITS, **limits}
 
     @cached_property
     def tier_rules(self) -> TierRules:

@@ -13,7 +13,7 @@ from triage import __version__
 from triage.bundle import BundleError, load_bundle
 from triage.config import Settings
 from triage.scoring import OnnxScorer
-from triage.service import background
+from triage.service import background, observability
 from triage.service.batcher import MicroBatcher
 from triage.service.error_docs import AUTHENTICATED, error_responses
 from triage.service.errors import install_error_handlers
@@ -31,9 +31,10 @@ def load_scorer(app: FastAPI, settings: Settings) -> None:
     app.state.model_error = None
     try:
         bundle = load_bundle(settings.bundle_dir)
-        app.state.scorer = OnnxScorer(
+        scorer = OnnxScorer(
             bundle, settings.tier_rules, threads=settings.onnx_threads, evidence=settings.evidence
         )
+        app.state.scorer = observability.measured(scorer, app)
         log.info("loaded model %s %s from %s", bundle.name, bundle.version, bundle.path)
     except (BundleError, FileNotFoundError, ValueError, OSError) as error:
         app.state.model_error = str(error)
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.faults = ScoringFaults()  # recent scoring failures, reported by /readyz
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    observability.install(app, settings)  # request ids, logs, metrics, rate limits: outermost
     app.include_router(health.router)
     app.include_router(score.router, responses=error_responses(*AUTHENTICATED, 413, 503))
     app.include_router(threads.router, responses=error_responses(*AUTHENTICATED, 413, 503))

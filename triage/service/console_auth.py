@@ -68,7 +68,9 @@ async def console_error(request: Request, error: ConsoleError) -> Response:
     if isinstance(error, SignInRequired) and request.method == "GET":
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
-    return render(request, "error.html", {"error": error}, status_code=error.status)
+    page = render(request, "error.html", {"error": error}, status_code=error.status)
+    page.headers.update(error.headers)
+    return page
 
 
 def console_secret(request: Request) -> bytes:
@@ -119,6 +121,7 @@ def current_moderator(request: Request) -> Moderator:
         revoked = row is None or row.revoked_at is not None
     if revoked or principal is None:
         raise SignInRequired("a session whose API key was revoked")
+    request.state.principal = principal  # for the access log: key id and name, never the key
     if not principal.role.allows(Role.MODERATOR):
         raise ConsoleError(
             403,

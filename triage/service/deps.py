@@ -65,7 +65,35 @@ def get_principal(request: Request) -> Principal:
             [Detail("Authorization", "a valid, unrevoked API key", "an unknown or revoked key")],
         )
     request.state.principal = principal
+    check_rate(request, principal)
     return principal
+
+
+def check_rate(request: Request, principal: Principal) -> None:
+    """429 with Retry-After once the key has used up its bucket (Settings.rate_limits)."""
+    settings: Settings = request.app.state.settings
+    if not settings.rate_limit_enabled:
+        return
+    limit = settings.rate_limits[principal.role.value]
+    wait = request.app.state.rate_limiter.check(
+        ("key", principal.key_id), limit.per_minute, limit.burst
+    )
+    if wait:
+        request.app.state.metrics.rate_limited.labels("api_key").inc()
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many requests with this API key; retry in {wait} s",
+            [
+                Detail(
+                    "Authorization",
+                    f"at most {limit.per_minute:g} requests a minute, {limit.burst} at once, "
+                    f"for a {principal.role.value} key (TRIAGE_RATE_LIMITS)",
+                    "more requests than that",
+                )
+            ],
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def require(role: Role) -> Callable[..., Principal]:
@@ -88,3 +116,4 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 PlatformDep = Annotated[Principal, Depends(require(Role.PLATFORM))]
 ModeratorDep = Annotated[Principal, Depends(require(Role.MODERATOR))]
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]
+MetricsDep = Annotated[Principal, Depends(require(Role.METRICS))]

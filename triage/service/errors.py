@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from triage.service.logs import log_failure, route_template
+
 log = logging.getLogger(__name__)
 
 
@@ -28,9 +30,17 @@ class Detail:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Sequence[Detail]) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Sequence[Detail],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, list(details)
+        self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -42,7 +52,8 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
             "details": [asdict(d) for d in error.details],
         }
     }
-    return JSONResponse(body, status_code=error.status, headers=headers)
+    merged = {**error.headers, **(headers or {})}
+    return JSONResponse(body, status_code=error.status, headers=merged)
 
 
 def describe(value: object) -> str:
@@ -155,16 +166,19 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return error_response(error, headers=exc.headers)
 
 
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(
-        ApiError(
-            500,
-            "internal_error",
-            "the server failed; this is a bug",
-            [Detail(None, "a successful response", f"an internal {type(exc).__name__}")],
-        )
+def internal_error(exc: BaseException) -> ApiError:
+    return ApiError(
+        500,
+        "internal_error",
+        "the server failed; this is a bug",
+        [Detail(None, "a successful response", f"an internal {type(exc).__name__}")],
     )
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # type and frames only: an exception's message may quote the request (logs.py)
+    log_failure(log, "unhandled error on %s %s", exc, request.method, route_template(request.scope))
+    return error_response(internal_error(exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:

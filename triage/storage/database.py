@@ -21,17 +21,25 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 class Database:
+    """hide_parameters: a database error's message (and SQL logged at INFO) would otherwise
+    carry the statement's parameters, i.e. post text, into logs."""
+
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             _ensure_sqlite_folder(self.url.database)
             self.engine = create_engine(
-                self.url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}
+                self.url,
+                echo=echo,
+                hide_parameters=True,
+                connect_args={"check_same_thread": False, "timeout": 10},
             )
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True)
+            self.engine = create_engine(
+                self.url, echo=echo, pool_pre_ping=True, hide_parameters=True
+            )
         self._reads = sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(triage_write=True)
         self._writes = sessionmaker(writer, expire_on_commit=False)

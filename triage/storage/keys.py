@@ -25,6 +25,7 @@ class Role(StrEnum):
     PLATFORM = "platform"  # score and ingest
     MODERATOR = "moderator"  # queue, items, events, console
     ADMIN = "admin"  # everything, including keys and settings
+    METRICS = "metrics"  # GET /metrics only: what a Prometheus scraper holds
 
     def allows(self, needed: Role) -> bool:
         return self is Role.ADMIN or self is needed

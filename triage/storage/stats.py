@@ -35,9 +35,8 @@ def _tier_key(tier: str | None, scoring_state: str) -> str:
     return tier if scoring_state == "scored" and tier else UNSCORED
 
 
-def queue_stats(
-    session: Session, rules: TierRules, now: datetime, window: timedelta = timedelta(days=7)
-) -> QueueStats:
+def waiting_depth(session: Session) -> dict[str, int]:
+    """Not-yet-resolved items per tier (and unscored): one grouped count."""
     depth = dict.fromkeys((*TIERS, UNSCORED), 0)
     rows = session.execute(
         select(Item.tier, Item.scoring_state, func.count())
@@ -46,7 +45,11 @@ def queue_stats(
     )
     for tier, scoring_state, count in rows:
         depth[_tier_key(tier, scoring_state)] += count
+    return depth
 
+
+def sla_breaches(session: Session, rules: TierRules, now: datetime) -> dict[str, int]:
+    """Not-yet-resolved items already past their tier's SLA: one count per tier."""
     breaches = dict.fromkeys((*TIERS, UNSCORED), 0)
     for key in breaches:
         sla = rules.sla_for(None if key == UNSCORED else key)
@@ -60,7 +63,14 @@ def queue_stats(
         else:
             query = query.where(Item.tier == key, Item.scoring_state == "scored")
         breaches[key] = session.scalar(query) or 0
+    return breaches
 
+
+def queue_stats(
+    session: Session, rules: TierRules, now: datetime, window: timedelta = timedelta(days=7)
+) -> QueueStats:
+    depth = waiting_depth(session)
+    breaches = sla_breaches(session, rules, now)
     since = now - window
     acted = session.execute(
         select(Item.received_at, Item.first_action_at, Item.tier, Item.scoring_state)

@@ -63,8 +63,36 @@ def _refused(status: int, code: str, message: str, expected: str, found: str) ->
     return ConsoleError(status, code, message, [Detail("api_key", expected, found)])
 
 
+def _check_sign_in_rate(request: Request) -> None:
+    """Attempts per client address (Settings.sign_in_rate): slows down key guessing and
+    floods. Behind a proxy the address is the proxy's unless uvicorn trusts its headers."""
+    settings = request.app.state.settings
+    if not settings.rate_limit_enabled:
+        return
+    address = request.client.host if request.client else "unknown"
+    limit = settings.sign_in_rate
+    wait = request.app.state.sign_in_limiter.check(address, limit.per_minute, limit.burst)
+    if wait:
+        request.app.state.metrics.rate_limited.labels("sign_in").inc()
+        raise ConsoleError(
+            429,
+            "rate_limited",
+            f"too many sign-in attempts from your address; try again in {wait} s",
+            [
+                Detail(
+                    "api_key",
+                    f"at most {limit.per_minute:g} sign-in attempts a minute "
+                    "(TRIAGE_SIGN_IN_RATE)",
+                    "more attempts than that",
+                )
+            ],
+            headers={"Retry-After": str(wait)},
+        )
+
+
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
+    _check_sign_in_rate(request)
     form = await request.form()
     session = read_session(request)
     token = form.get(cs.CSRF_FIELD)
@@ -90,6 +118,7 @@ async def sign_in(request: Request) -> Response:
             f"a {principal.role.value} key",
         )
     else:
+        request.state.principal = principal  # for the access log (never the key)
         signed_in = cs.new_session(
             principal.key_id, time.time(), request.app.state.settings.session_hours * 3600
         )
