@@ -350,12 +350,13 @@ def _evaluate_probes(bundle_dir: Path, config_path: Path, out_dir: Path) -> None
 
 def _register_subcommands() -> None:
     """Command groups that live in their own modules (cli_admin, cli_annotations)."""
-    from triage.cli_admin import db, export_feedback, keys
+    from triage.cli_admin import db, export_feedback, keys, purge
     from triage.cli_annotations import annotations
     from triage.cli_corumination import evaluate_corumination
 
     main.add_command(keys)
     main.add_command(db)
+    main.add_command(purge)
     main.add_command(evaluate_corumination)
     data.add_command(annotations)
     data.add_command(export_feedback)

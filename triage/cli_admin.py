@@ -157,3 +157,33 @@ def export_feedback(database_url: str | None, out_dir: Path) -> None:
     with db.read() as session:
         count = write_rows(session, out_dir)
     click.echo(f"wrote {count} feedback rows to {out_dir / FEEDBACK_FILE}")
+
+
+@click.command("purge")
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Purge the text of items resolved more than this many days ago "
+    "(default: TRIAGE_RETENTION_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="Only count the items that would be purged.")
+@DATABASE_OPTION
+def purge(days: float | None, dry_run: bool, database_url: str | None) -> None:
+    """Retention: remove the post text (and parent text) of long-resolved items.
+
+    Scores, flags, tier, outcome and the whole event history stay; each purged item gets a
+    `text_purged` event. Purged items are left out of feedback export. The service runs the
+    same purge every TRIAGE_PURGE_INTERVAL_S when TRIAGE_RETENTION_DAYS is set.
+    """
+    from triage.storage.retention import purge as run_purge
+
+    days = days if days is not None else Settings().retention_days
+    if days is None:
+        raise click.ClickException(
+            "how many days to keep text: expected --days N or TRIAGE_RETENTION_DAYS, found neither"
+        )
+    result = run_purge(_database(database_url), days, datetime.now(UTC), dry_run=dry_run)
+    cutoff = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
+    verb = "would purge" if dry_run else "purged"
+    click.echo(f"{verb} the text of {result.items} items resolved before {cutoff}")

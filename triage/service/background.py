@@ -13,10 +13,12 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from triage.service.ingest import score_items
-from triage.storage import queue
+from triage.service.logs import log_failure
+from triage.storage import queue, retention
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 32
+PURGE_FIRST_AFTER_S = 60.0
 
 
 def rerank_once(app: FastAPI) -> int:
@@ -51,15 +53,24 @@ def rescore_once(app: FastAPI) -> int:
     return len(items)
 
 
-async def _every(seconds: float, work, app: FastAPI) -> None:
+def purge_once(app: FastAPI) -> int:
+    """Retention (TRIAGE_RETENTION_DAYS): purge the text of long-resolved items."""
+    result = retention.purge(app.state.db, app.state.settings.retention_days, datetime.now(UTC))
+    app.state.metrics.purged.inc(result.items)
+    return result.items
+
+
+async def _every(seconds: float, work, app: FastAPI, first_after: float | None = None) -> None:
+    delay = seconds if first_after is None else first_after
     while True:
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(delay)
+        delay = seconds
         try:
             count = await run_in_threadpool(work, app)
             if count:
                 log.info("%s: %d items", work.__name__, count)
-        except Exception:  # a failed round is logged and retried next round
-            log.exception("%s failed", work.__name__)
+        except Exception as error:  # a failed round is logged and retried next round
+            log_failure(log, "%s failed", error, work.__name__)
 
 
 def start(app: FastAPI) -> list[asyncio.Task]:
@@ -67,4 +78,15 @@ def start(app: FastAPI) -> list[asyncio.Task]:
     return [
         asyncio.create_task(_every(settings.rerank_interval_s, rerank_once, app)),
         asyncio.create_task(_every(settings.rescore_interval_s, rescore_once, app)),
+        *_retention_task(app),
     ]
+
+
+def _retention_task(app: FastAPI) -> list[asyncio.Task]:
+    """Hourly (TRIAGE_PURGE_INTERVAL_S) when TRIAGE_RETENTION_DAYS is set; first a minute after
+    start, so a service restarted more often than the interval still purges."""
+    settings = app.state.settings
+    if settings.retention_days is None:
+        return []
+    first = min(PURGE_FIRST_AFTER_S, settings.purge_interval_s)
+    return [asyncio.create_task(_every(settings.purge_interval_s, purge_once, app, first))]
