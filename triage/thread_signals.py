@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -107,15 +108,21 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 def repetition(texts: Sequence[str]) -> list[tuple[float, int | None]]:
     """Per turn: the highest similarity to any earlier turn, and that turn's index.
 
-    Turn 0 has no earlier turn: (0.0, None). Quadratic in the turns; at the API's limit of a few
-    hundred short posts that is well under a millisecond per pair.
+    Turn 0 has no earlier turn: (0.0, None). An inverted index counts shared words, so only
+    turns that share a word are compared (a 200-post thread takes a few milliseconds).
     """
     words = [content_words(text) for text in texts]
+    turns_with: dict[str, list[int]] = defaultdict(list)
     found: list[tuple[float, int | None]] = []
     for i, current in enumerate(words):
+        shared: dict[int, int] = defaultdict(int)
+        for word in current:
+            for j in turns_with[word]:
+                shared[j] += 1
+            turns_with[word].append(i)
         best, where = 0.0, None
-        for j in range(i):
-            value = similarity(current, words[j])
+        for j in sorted(shared):
+            value = shared[j] / math.sqrt(len(current) * len(words[j]))
             if value > best:
                 best, where = value, j
         found.append((best, where))
