@@ -61,6 +61,20 @@ def test_repetition_finds_the_most_similar_earlier_turn():
     assert found[3][1] == 1 and found[3][0] == pytest.approx(1.0)
 
 
+def test_repetition_matches_comparing_every_pair():
+    import random
+
+    rng = random.Random(7)
+    vocabulary = [f"topic{n}" for n in range(40)]
+    texts = [" ".join(rng.choices(vocabulary, k=rng.randint(0, 12))) for _ in range(60)]
+    words = [content_words(text) for text in texts]
+    for i, (value, where) in enumerate(repetition(texts)):
+        pairs = [similarity(words[i], words[j]) for j in range(i)]
+        best = max(pairs, default=0.0)
+        assert value == pytest.approx(best)
+        assert where == (pairs.index(best) if best > 0 else None)
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
