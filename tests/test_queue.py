@@ -154,7 +154,7 @@ def test_scorer_timeout_queues_the_item_unscored(queue_app):
     assert "longer than 2 s" in item["scoring_error"]
 
 
-def test_missing_model_still_stores_and_the_retry_scores_later(queue_app):
+def test_missing_model_still_stores_and_the_retry_scores_later(queue_app, db):
     from triage.service.background import rescore_once
 
     client, keys = queue_app
@@ -164,9 +164,11 @@ def test_missing_model_still_stores_and_the_retry_scores_later(queue_app):
     assert result["scoring"] == "unscored"
     assert rescore_once(client.app) == 0  # no model yet: nothing retried
     client.app.state.scorer = scorer
-    client.app.state.settings = client.app.state.settings.model_copy(
-        update={"scoring_timeout_s": 0.001}  # so the item counts as old enough to retry
-    )
+    assert rescore_once(client.app) == 0  # too fresh: its own ingest may still be scoring it
+    with db.write() as session:  # received long enough ago to be retried
+        session.query(Item).filter_by(id=result["item_id"]).update(
+            {"received_at": datetime.now(UTC) - timedelta(minutes=5)}
+        )
     assert rescore_once(client.app) == 1
     item = client.get(f"/v1/items/{result['item_id']}").json()
     assert item["scoring"] == "scored" and item["events"][-1]["type"] == "scored"
