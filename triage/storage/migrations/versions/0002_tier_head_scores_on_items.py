@@ -15,11 +15,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("tier_scores", sa.JSON(), nullable=True))
-        batch_op.add_column(
-            sa.Column("tier_uncertain", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # Plain ADD COLUMN, not batch mode: on SQLite batch mode rebuilt the table and recreated the
+    # queue indexes without their DESC (migration 0004 repairs databases that went through that).
+    op.add_column("items", sa.Column("tier_scores", sa.JSON(), nullable=True))
+    op.add_column(
+        "items",
+        sa.Column("tier_uncertain", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:

@@ -15,8 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("items", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("thread_corumination", sa.JSON(), nullable=True))
+    op.add_column("items", sa.Column("thread_corumination", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
