@@ -117,6 +117,7 @@ def start_server(database_url: str, port: int) -> subprocess.Popen:
         "TRIAGE_DATABASE_URL": database_url,
         "TRIAGE_PORT": str(port),
         "TRIAGE_RERANK_INTERVAL_S": "3600",
+        "TRIAGE_RATE_LIMIT_ENABLED": "false",  # one key, thousands of requests: not a limit test
     }
     log = tempfile.TemporaryFile()
     server = subprocess.Popen(

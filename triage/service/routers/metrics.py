@@ -7,6 +7,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from triage.service.deps import MetricsDep
+from triage.service.error_docs import AUTHENTICATED, error_responses
 
 router = APIRouter(tags=["observability"])
 
@@ -15,6 +16,7 @@ router = APIRouter(tags=["observability"])
     "/metrics",
     response_class=PlainTextResponse,
     summary="Prometheus metrics (a metrics or admin key)",
+    responses=error_responses(*AUTHENTICATED),
 )
 def metrics(_caller: MetricsDep, request: Request) -> PlainTextResponse:
     """Request latency per route, requests by status, scores per label, queue depth and SLA
