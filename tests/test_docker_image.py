@@ -3,7 +3,8 @@ extra alone into a fresh virtualenv, laid out as the Dockerfile lays out /app an
 by an unprivileged user with the Dockerfile's own ENV, checked with its own HEALTHCHECK.
 
 The two tests that install are slow (the service's dependencies come from the package index,
-about 20 s here); the Dockerfile's own checks are fast. The image itself is not built: the development machines have no Docker engine.
+about 20 s here); the Dockerfile's own checks are fast. The image itself is not built: the
+development machines have no Docker engine.
 """
 
 from __future__ import annotations
