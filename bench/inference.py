@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/inference.py [--n 512] [--levers] [--checkpoint runs/triage-minilm/best]
 
+The int8 model is built from the checkpoint exactly as `triage export` builds it (so the
+checkpoint and the timed model are one model even when the shipped bundle comes from another
+run); the bundle lends its tokenizer and calibration. --bundle-model times the bundle's own file.
+
 One command, one child process per backend (so each peak RSS is that backend's own), run one
 after the other on the same posts: top-level test posts (data/prepared/test.jsonl) of 20-120
 words, drawn with a fixed seed.
@@ -42,6 +46,7 @@ import numpy as np
 
 from triage.bundle import load_bundle
 from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.encoding import PairEncoder
 from triage.labels import LABELS
 
 _spec = importlib.util.spec_from_file_location(
@@ -58,10 +63,10 @@ SESSION_SPECS, read_posts, run_phase = (
 
 PREPARED = PROJECT_ROOT / "data" / "prepared"
 CHECKPOINT = PROJECT_ROOT / "runs" / "triage-minilm" / "best"
-BASE_PHASES = ["pipeline", "torch", "scorer"]
+BASE_PHASES = ["build-dynamic", "pipeline", "torch", "scorer"]
 LEVER_PHASES = [
     *[name for name in SESSION_SPECS if name != "scorer"],
-    "parallel-items",
+    "lanes",
     "dynamic-invariance",
     "build-static",
     "static",
@@ -202,7 +207,7 @@ def report(results: dict, args, posts, agree, bundle) -> None:
             (name, f"ORT int8 {name.removeprefix('scorer')[1:] or 'scorer'}, b1")
             for name in SESSION_SPECS
         ],
-        ("parallel-items", "ORT int8, 2 items at once x 1 thread"),
+        ("lanes", "ORT int8, 1 thread x 2 lanes, b1"),
         ("static", f"ORT static int8 ({args.static_method}), b1"),
     ]
     for name, label in rows:
@@ -211,7 +216,8 @@ def report(results: dict, args, posts, agree, bundle) -> None:
             latency_row(label, r["latencies"], r["wall"], len(posts), float(r["rss_mib"]), base)
         if r is not None and "batch_latencies" in r:
             batched = f"{label[:-4]}, batches of {args.batch} (batch latency)"
-            latency_row(batched, r["batch_latencies"], r["batch_wall"], len(posts), None, base)
+            rss = None if "latencies" in r else float(r["rss_mib"])
+            latency_row(batched, r["batch_latencies"], r["batch_wall"], len(posts), rss, base)
     trained = [j for j, label in enumerate(LABELS) if label in bundle.calibration]
     if "torch" in results:
         agreement(results, posts, agree, trained)
@@ -221,20 +227,13 @@ def report(results: dict, args, posts, agree, bundle) -> None:
                 f"{name}: max |prob change| of a post alone vs in a batch of 16 "
                 f"(128 posts): {float(results[name]['invariance_gap']):.2e}"
             )
+    if "lanes" in results:
+        gap = float(results["lanes"]["lanes_vs_one_lane"])
+        print(f"lanes: max |prob diff| from one lane, 64 posts: {gap:.1e}")
+    if "build-dynamic" in results:
+        print(f"dynamic int8 build: {float(results['build-dynamic']['wall']):.0f} s")
     if "build-static" in results:
         print(f"static int8 build: {float(results['build-static']['wall']):.0f} s")
-
-
-def check_bundle_matches(bundle, checkpoint: Path) -> None:
-    record = checkpoint / "train_record.json"
-    if record.exists():
-        steps = json.loads(record.read_text()).get("steps")
-        shipped = bundle.info.get("training", {}).get("steps")
-        if steps != shipped:
-            print(
-                f"WARNING: the bundle was exported from a run of {shipped} steps but the "
-                f"checkpoint has {steps}: its calibration and agreement figures will not match"
-            )
 
 
 def main() -> None:
@@ -253,10 +252,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--levers", action="store_true", help="also measure the speed levers")
+    parser.add_argument(
+        "--bundle-model",
+        action="store_true",
+        help="time the bundle's own model.onnx instead of building int8 from the checkpoint",
+    )
     parser.add_argument("--phases", help="comma-separated phases to run (default: all chosen)")
     parser.add_argument(
         "--static-method", default="percentile", choices=["minmax", "percentile", "entropy"]
     )
+    parser.add_argument("--keep", type=Path, help="work folder to keep (built models, results)")
     parser.add_argument("--phase", help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -264,7 +269,6 @@ def main() -> None:
         run_phase(args)
         return
     bundle = load_bundle(args.bundle)
-    check_bundle_matches(bundle, args.checkpoint)
     load = os.getloadavg()
     print(
         f"machine: {platform.machine()} {os.cpu_count()} CPUs, {platform.processor() or ''} "
@@ -276,8 +280,11 @@ def main() -> None:
         if args.phases
         else BASE_PHASES + (LEVER_PHASES if args.levers else [])
     )
+    if args.bundle_model:
+        phases = [p for p in phases if p != "build-dynamic"]
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as folder:
-        args.work = Path(folder)
+        args.work = args.keep or Path(folder)
+        args.work.mkdir(parents=True, exist_ok=True)
         test = args.data / "test.jsonl"
         posts_rows = sample_rows(test, args.n, args.seed, args.min_words, args.max_words)
         write_posts(args.work / "posts.jsonl", posts_rows)
@@ -296,6 +303,11 @@ def main() -> None:
             ),
         )
         posts, agree = read_posts(args.work / "posts.jsonl"), read_posts(args.work / "agree.jsonl")
+        encoder = PairEncoder.from_file(bundle.tokenizer_path, bundle.max_length)
+        tokens = [
+            len(e) for e in encoder.encode_batch([p.text for p in posts], [None] * len(posts))
+        ]
+        print(f"tokens per timed post: mean {np.mean(tokens):.0f}, median {np.median(tokens):.0f}")
         print(
             f"{len(posts)} timed posts ({args.min_words}-{args.max_words} words, no parent), "
             f"{len(agree)} labelled posts for PR-AUC, {args.threads} threads"

@@ -12,7 +12,6 @@ import json
 import resource
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +36,12 @@ def read_posts(path: Path) -> list[Post]:
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's peak resident memory. VmHWM, not getrusage: Linux carries ru_maxrss over
+    exec from the forked parent, so a child would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def time_each(fn: Callable[[Post], np.ndarray], posts: Sequence[Post]) -> tuple:
@@ -174,6 +178,7 @@ def phase_torch(args, posts: list[Post], bundle: Bundle) -> dict:
     with torch.inference_mode():
         time_each(lambda p: forward([p])[0], posts[:20])
         latencies, wall, out = time_each(lambda p: forward([p])[0], posts)
+        rss = peak_rss_mib()  # before the batched agreement pass below
         agree = read_posts(args.work / "agree.jsonl")
         _, _, agree_logits = time_batches(forward, agree, 32)
     return {
@@ -181,6 +186,7 @@ def phase_torch(args, posts: list[Post], bundle: Bundle) -> dict:
         "wall": wall,
         "probs": calibrate(out, bundle),
         "agree_probs": calibrate(agree_logits, bundle),
+        "rss_mib": rss,
     }
 
 
@@ -245,26 +251,24 @@ def phase_scorer(args, posts: list[Post], bundle: Bundle, name: str) -> dict:
     if name == "scorer":
         items = lambda batch: scorer.score([ScoreInput(p.id, p.text) for p in batch])  # noqa: E731
         b_lat, b_wall, _ = time_batches(items, posts, args.batch)
-        result.update(batch_latencies=b_lat, batch_wall=b_wall)
+        result.update(batch_latencies=b_lat, batch_wall=b_wall, rss_mib=peak_rss_mib())
         result["probs"] = exact_probs(scorer, posts)
         result["agree_probs"] = exact_probs(scorer, read_posts(args.work / "agree.jsonl"))
     return result
 
 
-def phase_parallel_items(args, posts: list[Post], bundle: Bundle) -> dict:
-    """Two items at once, each alone in its own single-threaded run (scores unchanged)."""
-    scorer = make_scorer(args, bundle, SessionSpec(threads=1))
-    pool = ThreadPoolExecutor(2)
-
-    def one(post: Post) -> float:
-        t0 = time.perf_counter()
-        scorer.score([ScoreInput(post.id, post.text)])
-        return time.perf_counter() - t0
-
-    list(pool.map(one, posts[:20]))
-    started = time.perf_counter()
-    latencies = np.array(list(pool.map(one, posts)))
-    return {"latencies": latencies, "wall": time.perf_counter() - started}
+def phase_lanes(args, posts: list[Post], bundle: Bundle) -> dict:
+    """OnnxScorer(threads=1, lanes=2): the items of one call run two at once, each alone.
+    Batch 1 cannot use the second lane; a call of `--batch` items (what the micro-batcher
+    hands the scorer) can."""
+    scorer = OnnxScorer(bundle, Settings().tier_rules, threads=1, evidence=False, lanes=2)
+    items = lambda batch: scorer.score([ScoreInput(p.id, p.text) for p in batch])  # noqa: E731
+    time_batches(items, posts[:32], args.batch)
+    b_lat, b_wall, _ = time_batches(items, posts, args.batch)
+    probs = exact_probs(scorer, posts[:64])
+    reference = OnnxScorer(bundle, Settings().tier_rules, evidence=False)
+    same = float(np.nanmax(np.abs(probs - exact_probs(reference, posts[:64]))))
+    return {"batch_latencies": b_lat, "batch_wall": b_wall, "lanes_vs_one_lane": same}
 
 
 # --- static int8 -------------------------------------------------------------------------------
@@ -320,6 +324,7 @@ def phase_static(args, posts: list[Post], bundle: Bundle) -> dict:
         "wall": wall,
         "batch_latencies": b_lat,
         "batch_wall": b_wall,
+        "rss_mib": peak_rss_mib(),
         "probs": exact_probs(scorer, posts),
         "agree_probs": exact_probs(scorer, read_posts(args.work / "agree.jsonl")),
         "invariance_gap": invariance_gap(scorer, posts[:128], 16),
@@ -333,9 +338,38 @@ def phase_dynamic_invariance(args, posts: list[Post], bundle: Bundle) -> dict:
     return {"invariance_gap": invariance_gap(scorer, posts[:128], 16)}
 
 
+def phase_build_dynamic(args, _posts, _bundle) -> dict:
+    """The dynamic int8 graph of the checkpoint, built exactly as `triage export` builds it,
+    in a copy of --bundle (tokenizer, calibration, thresholds) whose outputs match the
+    checkpoint. Used when the shipped bundle was exported from another run: PR-AUC does not
+    depend on the (monotone) calibration, and both sides of every comparison share it."""
+    import shutil
+
+    from triage.training.onnx_export import build_int8
+
+    model, meta = load_torch(args.checkpoint, args.threads)
+    started = time.perf_counter()
+    int8, _ = build_int8(model, args.work)
+    target = args.work / "bundle"
+    shutil.copytree(args.bundle, target, ignore=shutil.ignore_patterns("evaluation", "*.onnx"))
+    shutil.copy(int8, target / "model.onnx")
+    info = json.loads((target / "bundle.json").read_text())
+    info["outputs"] = meta["outputs"]
+    info.pop("tier_model", None)  # tiers are not compared here
+    info.get("files", {}).pop("model_sha256", None)
+    (target / "bundle.json").write_text(json.dumps(info))
+    return {"wall": time.perf_counter() - started}
+
+
+def served_bundle(args) -> Bundle:
+    """The bundle built from the checkpoint (build-dynamic) if there is one, else --bundle."""
+    built = args.work / "bundle"
+    return load_bundle(built if built.exists() else args.bundle)
+
+
 def run_phase(args) -> None:
     posts = read_posts(args.work / "posts.jsonl")
-    bundle = load_bundle(args.bundle)
+    bundle = served_bundle(args)
     name = args.phase
     if name in SESSION_SPECS:
         result = phase_scorer(args, posts, bundle, name)
@@ -343,10 +377,11 @@ def run_phase(args) -> None:
         result = {
             "pipeline": phase_pipeline,
             "torch": phase_torch,
-            "parallel-items": phase_parallel_items,
+            "lanes": phase_lanes,
+            "build-dynamic": phase_build_dynamic,
             "build-static": phase_build_static,
             "static": phase_static,
             "dynamic-invariance": phase_dynamic_invariance,
         }[name](args, posts, bundle)
-    result["rss_mib"] = peak_rss_mib()
+    result.setdefault("rss_mib", peak_rss_mib())
     np.savez(args.work / f"{name}.npz", **{k: np.asarray(v) for k, v in result.items()})

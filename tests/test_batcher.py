@@ -234,3 +234,27 @@ def test_score_error_goes_to_the_request_that_caused_it(batching_client):
     with ThreadPoolExecutor(len(bodies)) as pool:
         statuses = [r.status_code for r in pool.map(post, bodies)]
     assert statuses == [200, 200, 500, 200, 200]
+
+
+# --- lanes: items of one call run at once, each still alone -------------------------------------
+def test_lanes_keep_order_and_give_exactly_the_one_lane_scores(tiny_bundle):
+    from triage.bundle import load_bundle
+    from triage.config import Settings
+    from triage.scoring import OnnxScorer, ScoreInput
+
+    bundle, rules = load_bundle(tiny_bundle), Settings().tier_rules
+    items = [ScoreInput(str(n), text) for n, text in enumerate(TEXTS * 3)]
+    one_lane = OnnxScorer(bundle, rules, threads=1, evidence=True).score(items)
+    two_lanes = OnnxScorer(bundle, rules, threads=1, evidence=True, lanes=2).score(items)
+    assert [r.id for r in two_lanes] == [str(n) for n in range(len(items))]
+    assert [r.scores for r in two_lanes] == [r.scores for r in one_lane]
+    assert [r.evidence for r in two_lanes] == [r.evidence for r in one_lane]
+
+
+def test_lanes_must_be_positive(tiny_bundle):
+    from triage.bundle import load_bundle
+    from triage.config import Settings
+    from triage.scoring import OnnxScorer
+
+    with pytest.raises(ValueError, match="lanes must be >= 1"):
+        OnnxScorer(load_bundle(tiny_bundle), Settings().tier_rules, lanes=0)

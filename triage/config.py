@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(20_000, ge=1)
     max_body_bytes: int = Field(2_000_000, ge=1_000)
     onnx_threads: int = Field(2, ge=1, description="intra-op threads for ONNX Runtime")
+    onnx_lanes: int = Field(
+        1, ge=1, le=16, description="items of one scorer call run at once, each alone"
+    )
     evidence: bool = Field(True, description="find evidence sentences for flagged labels")
     micro_batching: bool = Field(
         False,

@@ -32,7 +32,11 @@ def load_scorer(app: FastAPI, settings: Settings) -> None:
     try:
         bundle = load_bundle(settings.bundle_dir)
         scorer = OnnxScorer(
-            bundle, settings.tier_rules, threads=settings.onnx_threads, evidence=settings.evidence
+            bundle,
+            settings.tier_rules,
+            threads=settings.onnx_threads,
+            evidence=settings.evidence,
+            lanes=settings.onnx_lanes,
         )
         app.state.scorer = observability.measured(scorer, app)
         log.info("loaded model %s %s from %s", bundle.name, bundle.version, bundle.path)
