@@ -4,7 +4,8 @@ Pitfalls handled here (measured in ../shared/notes/onnx-cpu.md):
 - the legacy exporter (dynamo=False) is used: the dynamo graph cannot be fused by ORT's optimizer;
 - the model is built with eager attention so the optimizer fuses all attention blocks;
 - quantize_dynamic needs DefaultTensorType=FLOAT on an optimised graph;
-- per_channel=True halves the int8 error at the same speed; reduce_range doubles it (not used).
+- per_channel=True halves the int8 error at the same speed; reduce_range doubles it (not used);
+- the first encoder layer's MatMuls stay fp32 (quantise_int8 says why).
 """
 
 from __future__ import annotations
@@ -67,15 +68,29 @@ def optimise(src: Path, dst: Path, num_heads: int, hidden_size: int) -> dict[str
     return {k: v for k, v in fused.items() if v}
 
 
+FP32_LAYER = "/encoder/encoder/layer.0/"  # MatMuls left unquantised (see quantise_int8)
+
+
 def quantise_int8(src: Path, dst: Path) -> None:
+    """Dynamic int8, per-channel weights; the first encoder layer's MatMuls stay fp32.
+
+    Measured on the 0.4.0 model (256 held-out texts, calibrated probabilities vs torch):
+    quantising everything gave max |diff| 0.264, p99 0.053; keeping layer 0's MatMuls in fp32
+    gave max 0.161, p99 0.046, mean 0.003 for +3.7 MB. Errors made in the first layer travel
+    through all the others; leaving the last layer, the attention or the embeddings unquantised
+    helped less (and the embeddings cost +34 MB).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    graph = onnx.load(str(src)).graph
+    keep = [n.name for n in graph.node if n.op_type == "MatMul" and n.name.startswith(FP32_LAYER)]
     quantize_dynamic(
         str(src),
         str(dst),
         weight_type=QuantType.QInt8,
         per_channel=True,
+        nodes_to_exclude=keep,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
 
