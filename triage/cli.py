@@ -194,8 +194,18 @@ def data_prepare(
     default=None,
     help="Overrides the config's device.",
 )
+@click.option(
+    "--refit-only",
+    is_flag=True,
+    help="Skip fine-tuning: only refit the config's refit_heads on the run's saved best "
+    "checkpoint (minutes instead of an hour).",
+)
 def train(
-    config_path: Path, data_dir: Path | None, max_steps: int | None, device: str | None
+    config_path: Path,
+    data_dir: Path | None,
+    max_steps: int | None,
+    device: str | None,
+    refit_only: bool,
 ) -> None:
     """Fine-tune the shared encoder with one sigmoid output per label.
 
@@ -206,7 +216,18 @@ def train(
     from triage.training.train import train as run_training
 
     args = TrainArgs.from_yaml(config_path, data_dir=data_dir, max_steps=max_steps, device=device)
-    checkpoint = run_training(args)
+    if refit_only:
+        from triage.training.train import BEST_DIR, refit_best
+
+        if not (args.run_dir / BEST_DIR / "triage_model.json").exists():
+            raise click.ClickException(
+                f"no trained checkpoint at {args.run_dir / BEST_DIR}; run without --refit-only"
+            )
+        for report in refit_best(args):
+            click.echo(f"refit {report}")
+        checkpoint = args.run_dir / BEST_DIR
+    else:
+        checkpoint = run_training(args)
     click.echo(f"best checkpoint: {checkpoint}\nnext: triage export --checkpoint {checkpoint}")
 
 

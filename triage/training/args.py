@@ -51,6 +51,10 @@ class TrainArgs:
     # Loss weight of a tier cut from an annotated post (docs/annotation/self_harm_tiers.md),
     # against 1 for cuts implied by binary labels: a few hundred posts against tens of thousands.
     tier_annotation_weight: float = 5.0
+    # Labels whose output is refitted after training as a linear probe on the frozen encoder,
+    # kept only when it beats the fine-tuned output on dev (training/refit.py): for labels with
+    # a few hundred annotated rows, such as corumination.
+    refit_heads: tuple[str, ...] = ()
     per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
     # Share of a source's parentless train rows given a random parent (another source's post),
     # so that "has a parent" does not become a cue for "not hostile" (see train.add_random_parents).
@@ -73,6 +77,7 @@ class TrainArgs:
         self.output_dir = Path(self.output_dir)
         self.labels = tuple(self.labels)
         self.short_crop_missing = tuple(self.short_crop_missing)
+        self.refit_heads = tuple(self.refit_heads)
         self.counterfactuals = Path(self.counterfactuals) if self.counterfactuals else None
         problems = []
         if not self.name or "/" in self.name:
@@ -91,6 +96,8 @@ class TrainArgs:
             problems.append(f"patience must be >= 1 or null, found {self.patience}")
         if self.freeze_layers < 0:
             problems.append(f"freeze_layers must be >= 0, found {self.freeze_layers}")
+        if set(self.refit_heads) - set(LABELS):
+            problems.append(f"refit_heads: unknown labels {sorted(set(self.refit_heads))}")
         if self.tier_annotation_weight <= 0:
             problems.append(
                 f"tier_annotation_weight must be > 0, found {self.tier_annotation_weight}"
@@ -141,5 +148,6 @@ class TrainArgs:
         data.update(data_dir=str(self.data_dir), output_dir=str(self.output_dir))
         data["labels"] = list(self.labels)
         data["short_crop_missing"] = list(self.short_crop_missing)
+        data["refit_heads"] = list(self.refit_heads)
         data["counterfactuals"] = str(self.counterfactuals) if self.counterfactuals else None
         return data

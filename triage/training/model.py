@@ -28,19 +28,26 @@ class MultiLabelModel(nn.Module):
     def num_outputs(self) -> int:
         return self.head.out_features
 
+    def pooled(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean pooling over real tokens, as all-MiniLM-L6-v2 was trained with."""
+        hidden = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor,
     ) -> torch.Tensor:
-        hidden = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
-        # Mean pooling over real tokens, as all-MiniLM-L6-v2 was trained with.
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        return self.head(self.dropout(pooled))
+        return self.head(self.dropout(self.pooled(input_ids, attention_mask, token_type_ids)))
 
     def freeze_lower(self, layers: int) -> None:
         """Freeze the embeddings and the `layers` lowest transformer layers (0: train all)."""

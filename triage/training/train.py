@@ -33,7 +33,7 @@ from triage.training.batches import (
 )
 from triage.training.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.metrics import all_label_metrics, mean_pr_auc
-from triage.training.model import MultiLabelModel, new_model
+from triage.training.model import HEAD_FILE, MultiLabelModel, new_model
 from triage.training.prepare import load_split
 from triage.training.rows import Row
 
@@ -256,7 +256,31 @@ def train(args: TrainArgs) -> Path:
         "hardware": hardware_description(device),
     }
     (args.run_dir / BEST_DIR / "train_record.json").write_text(json.dumps(record, indent=2) + "\n")
+    if args.refit_heads:
+        refit_best(args)
     return args.run_dir / BEST_DIR
+
+
+def refit_best(args: TrainArgs) -> list[dict]:
+    """Refit the `refit_heads` outputs of the saved best checkpoint as linear probes (refit.py)
+    and save it again; the reports go into its train_record.json."""
+    from triage.training.model import load_checkpoint
+    from triage.training.refit import refit_head
+
+    folder = args.run_dir / BEST_DIR
+    model, meta = load_checkpoint(folder)
+    encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
+    train_rows = load_split(args.data_dir, "train")
+    dev_rows = load_split(args.data_dir, "dev")
+    reports = [
+        refit_head(model, encoder, label, train_rows, dev_rows) for label in args.refit_heads
+    ]
+    torch.save(model.head.state_dict(), folder / HEAD_FILE)
+    record_path = folder / "train_record.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record["refit_heads"] = reports
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return reports
 
 
 def cpu_name() -> str:

@@ -1,0 +1,57 @@
+"""Refitting a label's output as a linear probe on the frozen encoder (training/refit.py)."""
+
+from __future__ import annotations
+
+import shutil
+
+import torch
+
+from triage.encoding import PairEncoder
+from triage.labels import LABELS
+from triage.training.model import load_checkpoint
+from triage.training.prepare import load_split
+from triage.training.refit import refit_head
+
+
+def test_refit_replaces_the_row_only_when_dev_improves(tiny_checkpoint, prepared_dir):
+    model, meta = load_checkpoint(tiny_checkpoint)
+    encoder = PairEncoder.from_file(tiny_checkpoint / "tokenizer.json", meta["max_length"])
+    train, dev = load_split(prepared_dir, "train"), load_split(prepared_dir, "dev")
+    j = LABELS.index("spam")
+    before = model.head.weight[j].detach().clone()
+    others = model.head.weight[[i for i in range(model.num_outputs) if i != j]].detach().clone()
+    report = refit_head(model, encoder, "spam", train, dev)
+    assert report["train_rows"] == sum(1 for r in train if r.labels["spam"] is not None)
+    changed = not torch.equal(before, model.head.weight[j])
+    assert (
+        changed == report["refitted"] == (report["dev_pr_auc_after"] > report["dev_pr_auc_before"])
+    )
+    rest = model.head.weight[[i for i in range(model.num_outputs) if i != j]]
+    assert torch.equal(others, rest)  # no other output moves
+
+
+def test_refit_needs_both_classes(tiny_checkpoint, prepared_dir):
+    model, meta = load_checkpoint(tiny_checkpoint)
+    encoder = PairEncoder.from_file(tiny_checkpoint / "tokenizer.json", meta["max_length"])
+    rows = load_split(prepared_dir, "train")  # corumination is missing on every fixture row
+    report = refit_head(model, encoder, "corumination", rows, rows)
+    assert report == {
+        "label": "corumination",
+        "refitted": False,
+        "why": "needs both classes in train and dev",
+    }
+
+
+def test_train_refit_only_updates_the_saved_checkpoint(tiny_checkpoint, prepared_dir, tmp_path):
+    from triage.training.args import TrainArgs
+    from triage.training.train import BEST_DIR, refit_best
+
+    run = tmp_path / "runs" / "tiny"
+    shutil.copytree(tiny_checkpoint, run / BEST_DIR)
+    args = TrainArgs(
+        name="tiny", data_dir=prepared_dir, output_dir=tmp_path / "runs", refit_heads=("spam",)
+    )
+    (report,) = refit_best(args)
+    assert report["label"] == "spam"
+    record = (run / BEST_DIR / "train_record.json").read_text()
+    assert '"refit_heads"' in record
