@@ -40,6 +40,7 @@ import platform
 import random
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,25 @@ def write_posts(path: Path, rows: list[dict]) -> None:
 
 
 # --- running phases ---------------------------------------------------------------------------
+def others_busy_cores(seconds: float = 3.0) -> float:
+    """Cores in use on the machine over a short sample (this process is idle meanwhile)."""
+    before, started = phases_module.machine_busy_s(), time.perf_counter()
+    time.sleep(seconds)
+    return (phases_module.machine_busy_s() - before) / (time.perf_counter() - started)
+
+
+def wait_until_quiet(limit_s: float, threshold: float = 0.3) -> float:
+    """Wait (up to limit_s) until other processes use under `threshold` cores; return the
+    last sample."""
+    deadline = time.monotonic() + limit_s
+    busy = others_busy_cores()
+    while busy >= threshold and time.monotonic() < deadline:
+        print(f"  machine busy ({busy:.1f} cores in use): waiting", file=sys.stderr, flush=True)
+        time.sleep(20)
+        busy = others_busy_cores()
+    return busy
+
+
 def run_child(phase: str, args) -> dict | None:
     command = [
         sys.executable,
@@ -113,6 +133,8 @@ def run_child(phase: str, args) -> dict | None:
         "--static-method",
         args.static_method,
     ]
+    if args.wait_quiet:
+        wait_until_quiet(args.wait_quiet)
     print(f"  running {phase} ...", file=sys.stderr, flush=True)
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -123,14 +145,17 @@ def run_child(phase: str, args) -> dict | None:
 
 
 # --- report ----------------------------------------------------------------------------------
-def latency_row(name: str, latencies, wall: float, n: int, rss: float | None, base: float | None):
+def latency_row(name: str, r: dict, batched: bool, n: int, base: float | None) -> float:
+    latencies, wall = (
+        (r["batch_latencies"], r["batch_wall"]) if batched else (r["latencies"], r["wall"])
+    )
     ms = np.sort(np.asarray(latencies)) * 1000
     rate = n / float(wall)
-    speedup = f"{rate / base:5.1f}x" if base else "    -"
-    rss_text = f"{rss:7.0f}" if rss is not None else "      -"
+    speedup = f"{rate / base:5.1f}x" if base else "-"
+    rss = "-" if batched and "latencies" in r else f"{float(r['rss_mib']):.0f}"
     print(
-        f"| {name:<34} | {rate:7.1f} | {np.percentile(ms, 50):6.1f} | "
-        f"{np.percentile(ms, 99):6.1f} | {rss_text} | {speedup} |"
+        f"| {name} | {rate:.1f} | {np.percentile(ms, 50):.1f} | {np.percentile(ms, 99):.1f} | "
+        f"{rss} | {speedup} | {float(r['others_cores']):.2f} |"
     )
     return rate
 
@@ -188,18 +213,15 @@ def agreement(results: dict, posts, agree, trained) -> None:
 
 
 def report(results: dict, args, posts, agree, bundle) -> None:
-    print("\n| backend | texts/s | p50 ms | p99 ms | peak RSS MiB | vs pipeline |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "\n| backend | texts/s | p50 ms | p99 ms | peak RSS MiB | vs pipeline "
+        "| other processes (cores) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     base = None
     if "pipeline" in results:
-        r = results["pipeline"]
         base = latency_row(
-            "transformers pipeline, torch fp32, b1",
-            r["latencies"],
-            r["wall"],
-            len(posts),
-            float(r["rss_mib"]),
-            None,
+            "transformers pipeline, torch fp32, b1", results["pipeline"], False, len(posts), None
         )
     rows = [
         ("torch", "raw torch forward fp32, b1"),
@@ -213,11 +235,10 @@ def report(results: dict, args, posts, agree, bundle) -> None:
     for name, label in rows:
         r = results.get(name)
         if r is not None and "latencies" in r:
-            latency_row(label, r["latencies"], r["wall"], len(posts), float(r["rss_mib"]), base)
+            latency_row(label, r, False, len(posts), base)
         if r is not None and "batch_latencies" in r:
             batched = f"{label[:-4]}, batches of {args.batch} (batch latency)"
-            rss = None if "latencies" in r else float(r["rss_mib"])
-            latency_row(batched, r["batch_latencies"], r["batch_wall"], len(posts), rss, base)
+            latency_row(batched, r, True, len(posts), base)
     trained = [j for j, label in enumerate(LABELS) if label in bundle.calibration]
     if "torch" in results:
         agreement(results, posts, agree, trained)
@@ -260,6 +281,13 @@ def main() -> None:
     parser.add_argument("--phases", help="comma-separated phases to run (default: all chosen)")
     parser.add_argument(
         "--static-method", default="percentile", choices=["minmax", "percentile", "entropy"]
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=600,
+        help="before each phase, wait up to this many seconds for other processes to use "
+        "under 0.3 cores (0: do not wait)",
     )
     parser.add_argument("--keep", type=Path, help="work folder to keep (built models, results)")
     parser.add_argument("--phase", help=argparse.SUPPRESS)  # child mode

@@ -9,6 +9,7 @@ parent can compare every backend with the fp32 torch model on identical inputs.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -44,15 +45,46 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all processes have used since boot (/proc/stat, every CPU)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+OTHERS: list[float] = []  # cores other processes used during each timed run of this phase
+
+
+class Contention:
+    """Cores used by other processes while a timed run lasts: a number that says whether the
+    figures it brackets can be trusted on a shared machine."""
+
+    def __enter__(self) -> Contention:
+        self.wall, self.busy, self.own = time.perf_counter(), machine_busy_s(), own_cpu_s()
+        return self
+
+    def __exit__(self, *_) -> None:
+        wall = time.perf_counter() - self.wall
+        others = (machine_busy_s() - self.busy) - (own_cpu_s() - self.own)
+        OTHERS.append(max(0.0, others / wall))
+
+
 def time_each(fn: Callable[[Post], np.ndarray], posts: Sequence[Post]) -> tuple:
     """Calls fn once per post; (latencies s, wall s, stacked outputs)."""
     latencies, outputs = [], []
-    started = time.perf_counter()
-    for post in posts:
-        t0 = time.perf_counter()
-        outputs.append(fn(post))
-        latencies.append(time.perf_counter() - t0)
-    return np.array(latencies), time.perf_counter() - started, np.stack(outputs)
+    with Contention():
+        started = time.perf_counter()
+        for post in posts:
+            t0 = time.perf_counter()
+            outputs.append(fn(post))
+            latencies.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - started
+    return np.array(latencies), wall, np.stack(outputs)
 
 
 def time_batches(fn: Callable[[list[Post]], np.ndarray], posts: Sequence[Post], size: int):
@@ -60,15 +92,17 @@ def time_batches(fn: Callable[[list[Post]], np.ndarray], posts: Sequence[Post], 
     order."""
     order = sorted(range(len(posts)), key=lambda i: len(posts[i].text))
     latencies, outputs = [], [None] * len(posts)
-    started = time.perf_counter()
-    for start in range(0, len(order), size):
-        chunk = order[start : start + size]
-        t0 = time.perf_counter()
-        rows = fn([posts[i] for i in chunk])
-        latencies.extend([time.perf_counter() - t0] * len(chunk))
-        for i, row in zip(chunk, rows, strict=True):
-            outputs[i] = row
-    return np.array(latencies), time.perf_counter() - started, np.stack(outputs)
+    with Contention():
+        started = time.perf_counter()
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
+            t0 = time.perf_counter()
+            rows = fn([posts[i] for i in chunk])
+            latencies.extend([time.perf_counter() - t0] * len(chunk))
+            for i, row in zip(chunk, rows, strict=True):
+                outputs[i] = row
+        wall = time.perf_counter() - started
+    return np.array(latencies), wall, np.stack(outputs)
 
 
 def calibrate(logits: np.ndarray, bundle: Bundle) -> np.ndarray:
@@ -384,4 +418,5 @@ def run_phase(args) -> None:
             "dynamic-invariance": phase_dynamic_invariance,
         }[name](args, posts, bundle)
     result.setdefault("rss_mib", peak_rss_mib())
+    result["others_cores"] = max(OTHERS, default=0.0)
     np.savez(args.work / f"{name}.npz", **{k: np.asarray(v) for k, v in result.items()})
