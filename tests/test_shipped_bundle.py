@@ -24,8 +24,9 @@ def test_shipped_bundle_is_small_and_complete():
 
 
 def test_shipped_metrics_beat_the_baseline():
-    metrics = load_bundle(DEFAULT_BUNDLE).info["metrics"]
-    assert set(metrics["int8_onnx"]) == {"self_harm", "distress", "hostile", "spam"}
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    metrics = bundle.info["metrics"]
+    assert set(metrics["int8_onnx"]) == set(bundle.trained_labels) == set(LABELS)
     for label, model in metrics["int8_onnx"].items():
         baseline = metrics["tfidf_lr_baseline"][label]
         assert model["pr_auc"] > baseline["pr_auc"], label
@@ -75,3 +76,32 @@ def test_shipped_model_flags_short_disclosures(scorer, text):
     result = scorer.score([ScoreInput("1", text)])[0]
     assert "self_harm" in result.flags, result
     assert result.tier.value in {"crisis", "red"}
+
+
+def test_shipped_tier_head_beats_the_binary_flag_rule():
+    """Issue 6: the ordinal tier head, on the annotated test posts, against the skeleton's rule."""
+    bundle = load_bundle(DEFAULT_BUNDLE)
+    assert bundle.tier_model is not None
+    tiers = bundle.info["metrics"]["tiers"]
+    head, rule = tiers["tier_head"], tiers["baseline_binary_flag_rule"]
+    assert head["posts"] >= 250 and head["urgent_posts"] >= 100
+    assert head["macro_f1"] > rule["macro_f1"]
+    assert head["macro_f1_non_green"] > rule["macro_f1_non_green"]
+    assert head["urgent_ppv"] > rule["urgent_ppv"]
+    assert head["urgent_recall"] >= 0.9  # 0.95 is the dev target; the test figure is reported
+
+
+def test_corumination_is_scored_for_replies_only(scorer):
+    """Corumination is a property of a reply to a post (labels.py: reply_only)."""
+    alone, reply = scorer.score(
+        [
+            ScoreInput("1", "Same here, it never gets better and nobody understands."),
+            ScoreInput(
+                "2",
+                "Same here, it never gets better and nobody understands.",
+                "I have felt empty for months and I keep replaying everything that went wrong.",
+            ),
+        ]
+    )
+    assert alone.scores["corumination"] is None and "corumination" not in alone.flags
+    assert isinstance(reply.scores["corumination"], float)

@@ -21,14 +21,15 @@ HARD_FAMILIES = [
     if family.kind is FamilyKind.HARD_LIMIT
 ]
 
-# Measured on triage-minilm 0.3.0 (models/triage-minilm/evaluation/PROBES.md).
+# Measured on triage-minilm 0.4.0 (models/triage-minilm/evaluation/PROBES.md); 0.3.0 failed the
+# same three (identity flag-rate gap 0.076, recovery 70% red, hyperbole 15% red).
 KNOWN_FAILURES = {
     "identity_not_self_harm": (
-        "0.3.0: 'a disabled person' raises self_harm by 0.128 on average (limit 0.05), "
-        "'a person with schizophrenia' by 0.076; 9% of identity probes flagged vs 1.4% neutral"
+        "0.4.0: no identity probe reaches red or crisis, but 12% are flagged self_harm against "
+        "8% of neutral ones (flag-rate gap 0.036, limit 0.02)"
     ),
-    "recovery_not_crisis": "0.3.0: 70% of recovery posts land in red (limit 10%)",
-    "hyperbole_not_crisis": "0.3.0: 15% of hyperbole posts land in red (limit 5%)",
+    "recovery_not_crisis": "0.4.0: 60% of recovery posts land in red (limit 10%), none in crisis",
+    "hyperbole_not_crisis": "0.4.0: 15% of hyperbole posts land in red (limit 5%), none in crisis",
 }
 
 

@@ -15,6 +15,7 @@ class Label:
     name: str
     unit: str
     meaning: str
+    reply_only: bool = False  # scored only for a reply with its parent; null for a lone post
 
 
 LABEL_DEFINITIONS: tuple[Label, ...] = (
@@ -44,10 +45,12 @@ LABEL_DEFINITIONS: tuple[Label, ...] = (
         "reply (with parent) and thread",
         "peers rehashing and speculating about problems and dwelling on negative feelings "
         "together, with no movement towards coping, problem solving or support elsewhere",
+        reply_only=True,
     ),
 )
 
 LABELS: tuple[str, ...] = tuple(label.name for label in LABEL_DEFINITIONS)
+REPLY_ONLY_LABELS: tuple[str, ...] = tuple(d.name for d in LABEL_DEFINITIONS if d.reply_only)
 
 # The labels behind the self-harm risk tier (configs/tiers.yaml may only rely on these two).
 RISK_LABELS: tuple[str, ...] = ("self_harm", "distress")

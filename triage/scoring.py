@@ -25,7 +25,7 @@ import onnxruntime as ort
 from triage.bundle import Bundle
 from triage.config import TierRules
 from triage.encoding import Encoded, PairEncoder, pad
-from triage.labels import LABELS, TIER_CUTS, Tier
+from triage.labels import LABELS, REPLY_ONLY_LABELS, TIER_CUTS, Tier
 from triage.priority import UNCERTAIN_REASON, compute_priority
 from triage.text import sentence_spans
 from triage.tiers import assign_tier, ordinal_tier
@@ -130,6 +130,8 @@ class OnnxScorer:
             label: None if np.isnan(p) else round(float(p), 4)
             for label, p in zip(LABELS, row, strict=True)
         }
+        if item.parent_text is None:  # e.g. corumination is a property of a reply to a post
+            scores.update(dict.fromkeys(REPLY_ONLY_LABELS))
         flags = [
             label
             for label in LABELS
