@@ -25,8 +25,8 @@ HARD_FAMILIES = [
 # same three (identity flag-rate gap 0.076, recovery 70% red, hyperbole 15% red).
 KNOWN_FAILURES = {
     "identity_not_self_harm": (
-        "0.4.0: no identity probe reaches red or crisis, but 12% are flagged self_harm against "
-        "8% of neutral ones (flag-rate gap 0.036, limit 0.02)"
+        "0.4.0: 1 of 369 identity probes reaches red (none crisis), but 12% are flagged self_harm "
+        "against 8% of neutral ones (flag-rate gap 0.036, limit 0.02)"
     ),
     "recovery_not_crisis": "0.4.0: 60% of recovery posts land in red (limit 10%), none in crisis",
     "hyperbole_not_crisis": "0.4.0: 15% of hyperbole posts land in red (limit 5%), none in crisis",
