@@ -1,7 +1,7 @@
 """Load on the running service over loopback (issue 5, point 10).
 
     .venv/bin/python bench/load.py [--workers 1] [--batching off|on] [--evidence on|off]
-    .venv/bin/python bench/load.py --matrix          # every combination of the three
+    .venv/bin/python bench/load.py --matrix    # defaults, then one lever at a time (MATRIX)
 
 Starts the real server (uvicorn subprocess, the shipped bundle, a fresh SQLite file, a platform
 key made with the storage API), then drives it with an async HTTP client (httpx): POST
@@ -54,12 +54,28 @@ class ServerConfig:
     workers: int = 1
     batching: bool = False
     evidence: bool = True
+    threads: int = 2  # TRIAGE_ONNX_THREADS, per worker
+    lanes: int = 1  # TRIAGE_ONNX_LANES
 
     def label(self) -> str:
         return (
             f"workers={self.workers} batching={'on' if self.batching else 'off'} "
-            f"evidence={'on' if self.evidence else 'off'}"
+            f"evidence={'on' if self.evidence else 'off'} threads={self.threads} "
+            f"lanes={self.lanes}"
         )
+
+
+# --matrix: the shipped defaults, then one lever at a time (evidence off from the third on)
+MATRIX = (
+    ServerConfig(),
+    ServerConfig(evidence=False),
+    ServerConfig(evidence=False, batching=True),
+    ServerConfig(evidence=False, batching=True, threads=1, lanes=2),
+    ServerConfig(evidence=False, threads=1),
+    ServerConfig(evidence=False, workers=2, threads=1),
+    ServerConfig(evidence=False, workers=2, threads=1, batching=True),
+    ServerConfig(evidence=True, batching=True, threads=1, lanes=2),
+)
 
 
 @dataclass
@@ -80,6 +96,27 @@ def load_texts(path: Path, n: int, seed: int = 0) -> list[str]:
     ]
     random.Random(seed).shuffle(texts)
     return texts[:n]
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all processes have used since boot (/proc/stat, every CPU)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_quiet(limit_s: float, threshold: float = 0.3) -> float:
+    """Wait (up to limit_s) until the machine, with this benchmark idle, uses under
+    `threshold` cores; return the last 3-second sample."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        before, started = machine_busy_s(), time.perf_counter()
+        time.sleep(3)
+        busy = (machine_busy_s() - before) / (time.perf_counter() - started)
+        if busy < threshold or time.monotonic() >= deadline:
+            return busy
+        print(f"  machine busy ({busy:.1f} cores in use): waiting", file=sys.stderr, flush=True)
+        time.sleep(20)
 
 
 def free_port() -> int:
@@ -106,6 +143,8 @@ def start_server(config: ServerConfig, database_url: str, bundle: Path, port: in
         "TRIAGE_RERANK_INTERVAL_S": "3600",
         "TRIAGE_MICRO_BATCHING": str(config.batching).lower(),
         "TRIAGE_EVIDENCE": str(config.evidence).lower(),
+        "TRIAGE_ONNX_THREADS": str(config.threads),
+        "TRIAGE_ONNX_LANES": str(config.lanes),
         "TRIAGE_RATE_LIMITS": json.dumps({"platform": {"per_minute": 1e7, "burst": 100_000}}),
         "TRIAGE_LOG_LEVEL": "WARNING",
     }
@@ -170,7 +209,9 @@ async def drive(
     return outcome
 
 
-def print_row(config: ServerConfig, kind: str, concurrency: int, outcome: Outcome) -> dict:
+def print_row(
+    config: ServerConfig, kind: str, concurrency: int, outcome: Outcome, idle: float
+) -> dict:
     ms = np.asarray(outcome.latencies) * 1000
     done = len(ms)
     rate = done / outcome.elapsed if outcome.elapsed else 0.0
@@ -180,7 +221,7 @@ def print_row(config: ServerConfig, kind: str, concurrency: int, outcome: Outcom
     endpoint = "/v1/score" if kind == "score" else "/v1/items"
     print(
         f"| {config.label()} | {endpoint} | {concurrency} | {done} | {rate:.1f} | {p50:.1f} | "
-        f"{p95:.1f} | {p99:.1f} | {detail} |",
+        f"{p95:.1f} | {p99:.1f} | {detail} | {idle:.2f} |",
         flush=True,
     )
     return {
@@ -193,6 +234,7 @@ def print_row(config: ServerConfig, kind: str, concurrency: int, outcome: Outcom
         "p95": p95,
         "p99": p99,
         "errors": errors,
+        "busy_before": idle,
     }
 
 
@@ -209,11 +251,12 @@ def run_config(config: ServerConfig, args, texts: list[str]) -> list[dict]:
                 warm = drive(base, key, "score", 4, texts, 40, 30, "warm")
                 asyncio.run(warm)
                 for n, (kind, concurrency) in enumerate(SCENARIOS):
+                    idle = wait_until_quiet(args.wait_quiet) if args.wait_quiet else float("nan")
                     outcome = asyncio.run(
                         drive(base, key, kind, concurrency, texts, args.requests, args.seconds,
                               f"run{n}")
                     )  # fmt: skip
-                    rows.append(print_row(config, kind, concurrency, outcome))
+                    rows.append(print_row(config, kind, concurrency, outcome, idle))
             finally:
                 server.terminate()
                 try:
@@ -225,13 +268,12 @@ def run_config(config: ServerConfig, args, texts: list[str]) -> list[dict]:
 
 def configs(args) -> list[ServerConfig]:
     if args.matrix:
-        return [
-            ServerConfig(workers, batching, evidence)
-            for workers in (1, 2)
-            for batching in (False, True)
-            for evidence in (True, False)
-        ]
-    return [ServerConfig(args.workers, args.batching == "on", args.evidence == "on")]
+        return list(MATRIX)
+    return [
+        ServerConfig(
+            args.workers, args.batching == "on", args.evidence == "on", args.threads, args.lanes
+        )
+    ]
 
 
 def main() -> None:
@@ -243,11 +285,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batching", choices=["on", "off"], default="off")
     parser.add_argument("--evidence", choices=["on", "off"], default="on")
-    parser.add_argument("--matrix", action="store_true", help="workers x batching x evidence")
+    parser.add_argument("--threads", type=int, default=2, help="ONNX threads per worker")
+    parser.add_argument("--lanes", type=int, default=1, help="scorer lanes per worker")
+    parser.add_argument("--matrix", action="store_true", help="the configurations in MATRIX")
     parser.add_argument("--requests", type=int, default=1500, help="per scenario, at most")
     parser.add_argument("--seconds", type=float, default=20.0, help="per scenario, at most")
     parser.add_argument("--posts", type=int, default=512)
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=600,
+        help="before each scenario, wait up to this many seconds for the machine to use under "
+        "0.3 cores (0: do not wait)",
+    )
     args = parser.parse_args()
     texts = load_texts(args.data, args.posts)
     load = os.getloadavg()
@@ -256,9 +307,10 @@ def main() -> None:
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(texts)} posts; bundle {args.bundle}"
     )
     print(
-        "| server | endpoint | concurrency | requests | req/s | p50 ms | p95 ms | p99 ms | errors |"
+        "| server | endpoint | concurrency | requests | req/s | p50 ms | p95 ms | p99 ms | errors "
+        "| cores busy before |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     rows = [row for config in configs(args) for row in run_config(config, args, texts)]
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
