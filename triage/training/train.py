@@ -278,7 +278,7 @@ def refit_best(args: TrainArgs) -> list[dict]:
     torch.save(model.head.state_dict(), folder / HEAD_FILE)
     record_path = folder / "train_record.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record["refit_heads"] = reports
+    record.setdefault("refit_rounds", []).append(reports)  # --refit-only may run more than once
     record_path.write_text(json.dumps(record, indent=2) + "\n")
     return reports
 
