@@ -67,6 +67,14 @@ class TrainArgs:
     # hyperbole templates with fixed labels, disjoint from the probes (training/counterfactuals.py).
     counterfactuals: Path | None = None
     dev_limit: int | None = 3000  # dev rows scored after each epoch (None: all)
+    # Distillation (training/distill.py): with a teacher checkpoint, the model is a copy of the
+    # teacher that keeps only `student_layers` of its encoder and learns from the teacher's
+    # logits and pooled embeddings as well as the labels; base_model is then not used.
+    teacher: Path | None = None
+    student_layers: tuple[int, ...] = ()
+    label_loss_weight: float = 1.0
+    distill_logit_weight: float = 1.0
+    distill_pooled_weight: float = 1.0
     seed: int = 13
     threads: int | None = None  # torch CPU threads (None: torch's default)
     device: str = "auto"  # auto | cpu | cuda
@@ -79,6 +87,8 @@ class TrainArgs:
         self.short_crop_missing = tuple(self.short_crop_missing)
         self.refit_heads = tuple(self.refit_heads)
         self.counterfactuals = Path(self.counterfactuals) if self.counterfactuals else None
+        self.teacher = Path(self.teacher) if self.teacher else None
+        self.student_layers = tuple(self.student_layers)
         problems = []
         if not self.name or "/" in self.name:
             problems.append(f"name must be a plain folder name, found {self.name!r}")
@@ -120,10 +130,33 @@ class TrainArgs:
             problems.append(
                 f"counterfactuals: expected a YAML file, found none at {self.counterfactuals}"
             )
+        problems += self._distillation_problems()
         if self.labels != LABELS:
             problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
         if problems:
             raise ValueError("invalid training config: " + "; ".join(problems))
+
+    def _distillation_problems(self) -> list[str]:
+        problems = []
+        if self.teacher is None:
+            if self.student_layers:
+                problems.append("student_layers needs a teacher checkpoint (teacher: ...)")
+            return problems
+        if not (self.teacher / "triage_model.json").is_file():
+            problems.append(
+                f"teacher: expected a checkpoint folder (runs/<name>/best, with "
+                f"triage_model.json), found none at {self.teacher}; train the teacher first"
+            )
+        layers = self.student_layers
+        if not layers or list(layers) != sorted(set(layers)) or min(layers) < 0:
+            problems.append(
+                f"student_layers: expected increasing teacher layer indices such as [0, 2, 4], "
+                f"found {list(layers)}"
+            )
+        weights = (self.label_loss_weight, self.distill_logit_weight, self.distill_pooled_weight)
+        if min(weights) < 0 or sum(weights) == 0:
+            problems.append(f"loss weights must be >= 0 and not all 0, found {list(weights)}")
+        return problems
 
     def label_pos_weight_caps(self) -> tuple[float, ...]:
         """The positive-weight cap of each label, in LABELS order."""
@@ -141,8 +174,8 @@ class TrainArgs:
         if unknown:
             raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
         data.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("data_dir", "output_dir", "counterfactuals"):
-            if key in data and not Path(data[key]).is_absolute():
+        for key in ("data_dir", "output_dir", "counterfactuals", "teacher"):
+            if data.get(key) is not None and not Path(data[key]).is_absolute():
                 data[key] = PROJECT_ROOT / data[key]
         return cls(**data)
 
@@ -153,4 +186,6 @@ class TrainArgs:
         data["short_crop_missing"] = list(self.short_crop_missing)
         data["refit_heads"] = list(self.refit_heads)
         data["counterfactuals"] = str(self.counterfactuals) if self.counterfactuals else None
+        data["teacher"] = str(self.teacher) if self.teacher else None
+        data["student_layers"] = list(self.student_layers)
         return data

@@ -32,6 +32,13 @@ from triage.training.batches import (
     stack,
 )
 from triage.training.counterfactuals import CounterfactualConfig, counterfactual_rows
+from triage.training.distill import (
+    TeacherTargets,
+    distill_terms,
+    pooled_energy,
+    student_from_teacher,
+    teacher_targets,
+)
 from triage.training.metrics import all_label_metrics, mean_pr_auc
 from triage.training.model import HEAD_FILE, MultiLabelModel, new_model
 from triage.training.prepare import load_split
@@ -179,8 +186,10 @@ def train(args: TrainArgs) -> Path:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
 
-    encoder_dir = resolve_encoder(args.base_model)
-    encoder = PairEncoder.from_file(encoder_dir / "tokenizer.json", args.max_length)
+    # A student starts as a copy of its teacher, tokenizer included (training/distill.py).
+    encoder_dir = args.teacher / "encoder" if args.teacher else resolve_encoder(args.base_model)
+    tokenizer_path = (args.teacher or encoder_dir) / "tokenizer.json"
+    encoder = PairEncoder.from_file(tokenizer_path, args.max_length)
     train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
     train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
     train_rows = add_short_crops(train_rows, args.short_crops, args.seed, args.short_crop_missing)
@@ -197,7 +206,11 @@ def train(args: TrainArgs) -> Path:
     caps = np.asarray(args.label_pos_weight_caps() + tier_caps)
     pos_weight = torch.from_numpy(positive_weights(targets, mask > 0, caps)).to(device)
 
-    model = new_model(encoder_dir, len(OUTPUTS)).to(device)
+    if args.teacher:
+        model, teacher = student_and_targets(args, encoded, device)
+        energy = pooled_energy(teacher)
+    else:
+        model, teacher, energy = new_model(encoder_dir, len(OUTPUTS)).to(device), None, 1.0
     model.freeze_lower(args.freeze_layers)
     optimizer = make_optimizer(model, args)
     rng = random.Random(args.seed)
@@ -221,7 +234,24 @@ def train(args: TrainArgs) -> Path:
             batch = to_device(stack(encoded, indices), device)
             y = torch.from_numpy(targets[indices]).to(device)
             m = torch.from_numpy(mask[indices]).to(device)
-            loss = (loss_fn(model(**batch), y) * m).sum() / m.sum().clamp(min=1.0)
+            pooled = model.pooled(**batch)
+            logits = model.head(model.dropout(pooled))
+            loss = (loss_fn(logits, y) * m).sum() / m.sum().clamp(min=1.0)
+            terms = {"loss": loss.item()}
+            if teacher is not None:
+                logit_mse, pooled_mse = distill_terms(
+                    model.head(pooled),  # no head dropout: its noise would bias the MSE
+                    pooled,
+                    torch.from_numpy(teacher.logits[indices]).to(device),
+                    torch.from_numpy(teacher.pooled[indices]).to(device),
+                    energy,
+                )
+                terms.update(logit_mse=logit_mse.item(), pooled_mse=pooled_mse.item())
+                loss = (
+                    args.label_loss_weight * loss
+                    + args.distill_logit_weight * logit_mse
+                    + args.distill_pooled_weight * pooled_mse
+                )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -229,7 +259,7 @@ def train(args: TrainArgs) -> Path:
             optimizer.zero_grad(set_to_none=True)
             step += 1
             progress.update(1)
-            progress.set_postfix(loss=f"{loss.item():.4f}", epoch=epoch)
+            progress.set_postfix({k: f"{v:.4f}" for k, v in terms.items()}, epoch=epoch)
         dev = evaluate_split(model, encoder, dev_rows)
         score = mean_pr_auc(dev)
         history.append({"epoch": epoch, "step": step, "dev_mean_pr_auc": score, "dev": dev})
@@ -237,7 +267,7 @@ def train(args: TrainArgs) -> Path:
         if score > best_score:
             best_score, best_epoch = score, epoch
             model.save(args.run_dir / BEST_DIR, LABELS, OUTPUTS, args.max_length)
-            shutil.copy(encoder_dir / "tokenizer.json", args.run_dir / BEST_DIR / "tokenizer.json")
+            shutil.copy(tokenizer_path, args.run_dir / BEST_DIR / "tokenizer.json")
         elif args.patience is not None and epoch - best_epoch >= args.patience:
             log.info("early stop: no dev improvement for %d epoch(s)", args.patience)
             break
@@ -259,6 +289,25 @@ def train(args: TrainArgs) -> Path:
     if args.refit_heads:
         refit_best(args)
     return args.run_dir / BEST_DIR
+
+
+def student_and_targets(
+    args: TrainArgs, encoded: Sequence[Encoded], device: torch.device
+) -> tuple[MultiLabelModel, TeacherTargets]:
+    """The student (a copy of the teacher with `student_layers`) and the teacher's targets."""
+    from triage.training.model import load_checkpoint
+
+    teacher, meta = load_checkpoint(args.teacher)
+    if tuple(meta["outputs"]) != OUTPUTS:
+        raise ValueError(
+            f"teacher {args.teacher}: expected outputs {list(OUTPUTS)}, found {meta['outputs']}"
+        )
+    teacher.to(device)
+    targets = teacher_targets(teacher, encoded)
+    student = student_from_teacher(teacher, args.student_layers).to(device)
+    kept, total = list(args.student_layers), len(teacher.encoder.encoder.layer)
+    log.info("student: teacher layers %s of %d", kept, total)
+    return student, targets
 
 
 def refit_best(args: TrainArgs) -> list[dict]:
