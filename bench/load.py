@@ -83,6 +83,8 @@ class Outcome:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    server_cpu_s: float = float("nan")  # CPU seconds the server's processes used meanwhile
+    client_cpu_s: float = float("nan")  # and this process (the load client)
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
@@ -103,6 +105,21 @@ def machine_busy_s() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of process `pid` and its direct children
+    (uvicorn's --workers are children of the process started)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def wait_until_quiet(limit_s: float, threshold: float = 0.3) -> float:
@@ -174,34 +191,91 @@ def request_body(kind: str, n: int, text: str, run: str) -> tuple[str, dict]:
     return "/v1/items", {"items": [item]}
 
 
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams, one connection per worker.
+
+    httpx's AsyncClient costs about 1-2 core-ms per request in Python; on a 2-core machine that
+    shares its cores with the server, that is CPU taken from the server under test. This client
+    writes the request bytes and reads the status line, headers and Content-Length body: enough
+    for the service's JSON answers (it refuses chunked responses rather than misreading them).
+    """
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self.host, self.port = host, port
+        self.headers = (
+            f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\nConnection: keep-alive\r\n"
+        )
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: dict) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        payload = json.dumps(body).encode()
+        head = f"POST {path} HTTP/1.1\r\n{self.headers}Content-Length: {len(payload)}\r\n\r\n"
+        try:
+            self.writer.write(head.encode() + payload)
+            status_line = await self.reader.readuntil(b"\r\n")
+            headers = (await self.reader.readuntil(b"\r\n\r\n")).lower()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self.close()
+            raise
+        if b"transfer-encoding: chunked" in headers:
+            raise RuntimeError("RawClient does not read chunked responses")
+        length = int(headers.split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        await self.reader.readexactly(length)
+        if b"connection: close" in headers:
+            await self.close()
+        return int(status_line.split(b" ", 2)[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
 async def drive(
     base: str, key: str, kind: str, concurrency: int, texts: list[str], requests: int,
-    seconds: float, run: str,
+    seconds: float, run: str, client_kind: str = "raw",
 ) -> Outcome:  # fmt: skip
     outcome = Outcome()
     counter = itertools.count()
+    host, port = base.removeprefix("http://").split(":")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(
         base_url=base, headers=headers, limits=limits, timeout=30
-    ) as client:
+    ) as shared:
         deadline = time.monotonic() + seconds
 
+        async def post_httpx(path: str, body: dict) -> int:
+            return (await shared.post(path, json=body)).status_code
+
         async def worker() -> None:
-            while time.monotonic() < deadline:
-                n = next(counter)
-                if n >= requests:
-                    return
-                path, body = request_body(kind, n, texts[n % len(texts)], run)
-                started = time.perf_counter()
-                try:
-                    response = await client.post(path, json=body)
-                except httpx.HTTPError as error:
-                    outcome.error(type(error).__name__)
-                    continue
-                outcome.latencies.append(time.perf_counter() - started)
-                if response.status_code >= 300:
-                    outcome.error(f"HTTP {response.status_code}")
+            raw = RawClient(host, int(port), key) if client_kind == "raw" else None
+            post = raw.post if raw else post_httpx
+            try:
+                while time.monotonic() < deadline:
+                    n = next(counter)
+                    if n >= requests:
+                        return
+                    path, body = request_body(kind, n, texts[n % len(texts)], run)
+                    started = time.perf_counter()
+                    try:
+                        status = await asyncio.wait_for(post(path, body), 30)
+                    except (httpx.HTTPError, OSError, asyncio.IncompleteReadError,
+                            TimeoutError) as error:  # fmt: skip
+                        outcome.error(type(error).__name__)
+                        if raw:
+                            await raw.close()  # a cut-off answer leaves the stream unusable
+                        continue
+                    outcome.latencies.append(time.perf_counter() - started)
+                    if status >= 300:
+                        outcome.error(f"HTTP {status}")
+            finally:
+                if raw:
+                    await raw.close()
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -219,9 +293,11 @@ def print_row(
     errors = sum(outcome.errors.values())
     detail = ", ".join(f"{k} x{v}" for k, v in outcome.errors.items()) or "0"
     endpoint = "/v1/score" if kind == "score" else "/v1/items"
+    server_ms = 1000 * outcome.server_cpu_s / done if done else float("nan")
+    client_ms = 1000 * outcome.client_cpu_s / done if done else float("nan")
     print(
         f"| {config.label()} | {endpoint} | {concurrency} | {done} | {rate:.1f} | {p50:.1f} | "
-        f"{p95:.1f} | {p99:.1f} | {detail} | {idle:.2f} |",
+        f"{p95:.1f} | {p99:.1f} | {detail} | {server_ms:.2f} | {client_ms:.2f} | {idle:.2f} |",
         flush=True,
     )
     return {
@@ -234,6 +310,8 @@ def print_row(
         "p95": p95,
         "p99": p99,
         "errors": errors,
+        "server_cpu_ms_per_request": server_ms,
+        "client_cpu_ms_per_request": client_ms,
         "busy_before": idle,
     }
 
@@ -248,14 +326,20 @@ def run_config(config: ServerConfig, args, texts: list[str]) -> list[dict]:
             server = start_server(config, url, args.bundle, port, log)
             try:
                 base = f"http://127.0.0.1:{port}"
-                warm = drive(base, key, "score", 4, texts, 40, 30, "warm")
+                warm = drive(base, key, "score", 4, texts, 40, 30, "warm", args.client)
                 asyncio.run(warm)
                 for n, (kind, concurrency) in enumerate(SCENARIOS):
                     idle = wait_until_quiet(args.wait_quiet) if args.wait_quiet else float("nan")
+                    server_before, client_before = (
+                        process_tree_cpu_s(server.pid),
+                        time.process_time(),
+                    )
                     outcome = asyncio.run(
                         drive(base, key, kind, concurrency, texts, args.requests, args.seconds,
-                              f"run{n}")
+                              f"run{n}", args.client)
                     )  # fmt: skip
+                    outcome.server_cpu_s = process_tree_cpu_s(server.pid) - server_before
+                    outcome.client_cpu_s = time.process_time() - client_before
                     rows.append(print_row(config, kind, concurrency, outcome, idle))
             finally:
                 server.terminate()
@@ -293,6 +377,13 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=512)
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="load client: raw asyncio HTTP/1.1 (cheap, the default) or httpx (1-2 core-ms a "
+        "request of its own, taken from the server's 2 cores)",
+    )
+    parser.add_argument(
         "--wait-quiet",
         type=float,
         default=600,
@@ -304,13 +395,14 @@ def main() -> None:
     load = os.getloadavg()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
-        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(texts)} posts; bundle {args.bundle}"
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(texts)} posts; bundle {args.bundle}; "
+        f"client {args.client}"
     )
     print(
         "| server | endpoint | concurrency | requests | req/s | p50 ms | p95 ms | p99 ms | errors "
-        "| cores busy before |"
+        "| server core-ms/req | client core-ms/req | cores busy before |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = [row for config in configs(args) for row in run_config(config, args, texts)]
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(20_000, ge=1)
     max_body_bytes: int = Field(2_000_000, ge=1_000)
     onnx_threads: int = Field(2, ge=1, description="intra-op threads for ONNX Runtime")
+    scoring_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="threads that run scorer calls (without micro-batching); with "
+        "onnx_threads=1, one per core the service may use",
+    )
     onnx_lanes: int = Field(
         1, ge=1, le=16, description="items of one scorer call run at once, each alone"
     )
@@ -169,6 +176,14 @@ class Settings(BaseSettings):
         5, ge=1, description="high-risk items handled in an hour before a break is suggested"
     )
 
+    key_cache_s: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="a verified API key is trusted this long without a database lookup, so a "
+        "revocation takes up to this long to apply in a running service (0: look up every "
+        "request)",
+    )
     # limits per API key (triage/service/ratelimit.py); state is per replica
     rate_limit_enabled: bool = Field(True, description="answer 429 past a key's rate limit")
     rate_limits: dict[RoleName, RateLimit] = Field(

@@ -6,19 +6,24 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from triage.config import Settings
 from triage.scoring import OnnxScorer
 from triage.service.errors import ApiError, Detail
+from triage.service.key_cache import VerifiedKeys
 from triage.storage.database import Database
 from triage.storage.keys import Principal, Role, verify_key
 
+# The dependencies are `async def` although they do not await (but for a key lookup): FastAPI
+# runs a plain `def` dependency on a worker thread, a hand-off that cost more than the work.
 
-def get_settings(request: Request) -> Settings:
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_scorer(request: Request) -> OnnxScorer:
+async def get_scorer(request: Request) -> OnnxScorer:
     scorer = request.app.state.scorer
     if scorer is None:
         raise ApiError(
@@ -30,7 +35,7 @@ def get_scorer(request: Request) -> OnnxScorer:
     return scorer
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
@@ -42,8 +47,11 @@ def _bearer_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def get_principal(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer <key>` (or X-API-Key); 401 without a valid key."""
+async def get_principal(request: Request) -> Principal:
+    """The caller, from `Authorization: Bearer <key>` (or X-API-Key); 401 without a valid key.
+
+    A key verified in the last Settings.key_cache_s seconds is not looked up again (key_cache.py).
+    """
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -55,8 +63,12 @@ def get_principal(request: Request) -> Principal:
             "an API key is required; create one with `triage keys create`",
             [Detail("Authorization", "a header `Authorization: Bearer <key>`", "no key")],
         )
-    with request.app.state.db.read() as session:
-        principal = verify_key(session, key)
+    verified: VerifiedKeys = request.app.state.verified_keys
+    principal = verified.get(key)
+    if principal is None:
+        principal = await run_in_threadpool(_look_up, request.app.state.db, key)
+        if principal is not None:
+            verified.put(key, principal)
     if principal is None:
         raise ApiError(
             401,
@@ -67,6 +79,11 @@ def get_principal(request: Request) -> Principal:
     request.state.principal = principal
     check_rate(request, principal)
     return principal
+
+
+def _look_up(db: Database, key: str) -> Principal | None:
+    with db.read() as session:
+        return verify_key(session, key)
 
 
 def check_rate(request: Request, principal: Principal) -> None:
@@ -97,7 +114,7 @@ def check_rate(request: Request, principal: Principal) -> None:
 
 
 def require(role: Role) -> Callable[..., Principal]:
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.role.allows(role):
             raise ApiError(
                 403,

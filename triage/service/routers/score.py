@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, FastAPI, Request
-from starlette.concurrency import run_in_threadpool
 
 from triage.config import Settings
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
@@ -38,10 +37,9 @@ def to_response(result: ScoreResult) -> ScoreResultOut:
 async def run_scorer(
     app: FastAPI, scorer: OnnxScorer, items: list[ScoreInput], settings: Settings
 ) -> list[ScoreResult]:
-    """Off the event loop: through the micro-batcher when it is on, else on a request thread."""
-    if settings.micro_batching:
-        return await asyncio.wrap_future(app.state.executor.submit(scorer.score, items))
-    return await run_in_threadpool(scorer.score, items)
+    """Off the event loop, on the scoring executor (app.scoring_executor): the micro-batcher
+    when it is on, else Settings.scoring_workers threads that take calls in arrival order."""
+    return await asyncio.wrap_future(app.state.executor.submit(scorer.score, items))
 
 
 @router.post("/score", response_model=ScoreResponse, summary="Score posts without storing them")
