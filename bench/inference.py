@@ -72,6 +72,7 @@ LEVER_PHASES = [
     "build-static",
     "static",
 ]
+STUDENT_PHASES = ["student", "student-lanes"]
 PR_AUC_TOL = 0.01
 
 
@@ -132,6 +133,7 @@ def run_child(phase: str, args) -> dict | None:
         str(args.batch),
         "--static-method",
         args.static_method,
+        *(["--student", str(args.student)] if args.student else []),
     ]
     if args.wait_quiet:
         wait_until_quiet(args.wait_quiet)
@@ -184,7 +186,7 @@ def agreement(results: dict, posts, agree, trained) -> None:
         + " |"
     )
     print("|---" * (3 + len(trained)) + "|")
-    for name in ["torch", "pipeline", "scorer", "static"]:
+    for name in ["torch", "pipeline", "scorer", "static", "student"]:
         result = results.get(name)
         if result is None or "probs" not in result:
             continue
@@ -230,6 +232,8 @@ def report(results: dict, args, posts, agree, bundle) -> None:
             for name in SESSION_SPECS
         ],
         ("lanes", "ORT int8, 1 thread x 2 lanes, b1"),
+        ("student", f"student int8 ({args.student_layers} layers), {args.threads} threads, b1"),
+        ("student-lanes", f"student int8 ({args.student_layers} layers), 1 thread x 2 lanes, b1"),
         ("static", f"ORT static int8 ({args.static_method}), b1"),
     ]
     for name, label in rows:
@@ -278,6 +282,12 @@ def main() -> None:
         action="store_true",
         help="time the bundle's own model.onnx instead of building int8 from the checkpoint",
     )
+    parser.add_argument(
+        "--student",
+        type=Path,
+        help="a distilled student bundle (e.g. models/triage-minilm-l3): timed as the scorer "
+        "is, and compared with the fp32 torch model of --checkpoint (its teacher)",
+    )
     parser.add_argument("--phases", help="comma-separated phases to run (default: all chosen)")
     parser.add_argument(
         "--static-method", default="percentile", choices=["minmax", "percentile", "entropy"]
@@ -310,6 +320,11 @@ def main() -> None:
     )
     if args.bundle_model:
         phases = [p for p in phases if p != "build-dynamic"]
+    args.student_layers = "?"
+    if args.student:
+        phases += [p for p in STUDENT_PHASES if p not in phases]
+        config = json.loads((args.student / "bundle.json").read_text()).get("encoder", {})
+        args.student_layers = config.get("layers", "?")
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as folder:
         args.work = args.keep or Path(folder)
         args.work.mkdir(parents=True, exist_ok=True)

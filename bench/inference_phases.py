@@ -305,6 +305,42 @@ def phase_lanes(args, posts: list[Post], bundle: Bundle) -> dict:
     return {"batch_latencies": b_lat, "batch_wall": b_wall, "lanes_vs_one_lane": same}
 
 
+# --- the distilled student (--student) ---------------------------------------------------------
+def phase_student(args, posts: list[Post], _bundle: Bundle) -> dict:
+    """The student bundle's scorer end to end, as `scorer` times the teacher: batch 1 on
+    --threads threads and calls of --batch items; its probabilities for the agreement table
+    (against the teacher's fp32 torch model)."""
+    bundle = load_bundle(args.student)
+    scorer = OnnxScorer(bundle, Settings().tier_rules, threads=args.threads, evidence=False)
+    one = lambda post: scorer.score([ScoreInput(post.id, post.text)])  # noqa: E731
+    time_each(one, posts[:20])
+    latencies, wall, _ = time_each(one, posts)
+    items = lambda batch: scorer.score([ScoreInput(p.id, p.text) for p in batch])  # noqa: E731
+    b_lat, b_wall, _ = time_batches(items, posts, args.batch)
+    return {
+        "latencies": latencies,
+        "wall": wall,
+        "batch_latencies": b_lat,
+        "batch_wall": b_wall,
+        "rss_mib": peak_rss_mib(),
+        "probs": exact_probs(scorer, posts),
+        "agree_probs": exact_probs(scorer, read_posts(args.work / "agree.jsonl")),
+    }
+
+
+def phase_student_lanes(args, posts: list[Post], _bundle: Bundle) -> dict:
+    """The student on 1 thread x 2 lanes: batch 1 (one lane idle) and calls of --batch items."""
+    scorer = OnnxScorer(
+        load_bundle(args.student), Settings().tier_rules, threads=1, evidence=False, lanes=2
+    )
+    one = lambda post: scorer.score([ScoreInput(post.id, post.text)])  # noqa: E731
+    items = lambda batch: scorer.score([ScoreInput(p.id, p.text) for p in batch])  # noqa: E731
+    time_batches(items, posts[:32], args.batch)
+    latencies, wall, _ = time_each(one, posts)
+    b_lat, b_wall, _ = time_batches(items, posts, args.batch)
+    return {"latencies": latencies, "wall": wall, "batch_latencies": b_lat, "batch_wall": b_wall}
+
+
 # --- static int8 -------------------------------------------------------------------------------
 def phase_build_static(args, _posts, _bundle) -> dict:
     """Quantise the checkpoint statically, calibrated on training texts (needs torch)."""
@@ -416,6 +452,8 @@ def run_phase(args) -> None:
             "build-static": phase_build_static,
             "static": phase_static,
             "dynamic-invariance": phase_dynamic_invariance,
+            "student": phase_student,
+            "student-lanes": phase_student_lanes,
         }[name](args, posts, bundle)
     result.setdefault("rss_mib", peak_rss_mib())
     result["others_cores"] = max(OTHERS, default=0.0)

