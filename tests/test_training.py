@@ -135,6 +135,28 @@ def test_shipped_training_configs_load(name):
     assert args.short_crops and args.random_parent_rate
 
 
+def test_the_student_config_trains_on_the_teachers_rows(tmp_path):
+    """configs/train/triage-minilm-l3.yaml repeats cpu.yaml's row recipe (the student must see
+    the teacher's rows) and names cpu.yaml's run as its teacher."""
+    from pathlib import Path
+
+    from triage.config import read_yaml
+
+    folder = Path(__file__).resolve().parents[1] / "configs" / "train"
+    teacher, student = read_yaml(folder / "cpu.yaml"), read_yaml(folder / "triage-minilm-l3.yaml")
+    for key in (
+        "data_dir", "max_length", "per_source_cap", "random_parent_rate", "short_crops",
+        "short_crop_missing", "counterfactuals", "seed",
+    ):  # fmt: skip
+        assert student[key] == teacher[key], key
+    assert student["teacher"] == f"{teacher['output_dir']}/{teacher['name']}/best"
+    fake_teacher = tmp_path / "best"
+    fake_teacher.mkdir()
+    (fake_teacher / "triage_model.json").write_text("{}")
+    args = TrainArgs.from_yaml(folder / "triage-minilm-l3.yaml", teacher=fake_teacher)
+    assert args.student_layers == (0, 2, 4)
+
+
 def test_unknown_config_keys_are_refused(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("name: x\nlearning_rat: 0.1\n")

@@ -15,4 +15,5 @@ class Calibration:
     bias: float = 0.0
 
     def apply(self, logits: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self.scale * logits + self.bias)))
+        with np.errstate(over="ignore"):  # exp overflows to inf for very negative z: p = 0
+            return 1.0 / (1.0 + np.exp(-(self.scale * logits + self.bias)))

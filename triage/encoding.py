@@ -82,6 +82,19 @@ class PairEncoder:
     def encode(self, text: str, parent: str | None = None) -> Encoded:
         return self.encode_batch([text], [parent])[0]
 
+    def text_token_spans(self, text: str, parent: str | None = None) -> list[tuple[int, int]]:
+        """Character spans in `text` of the text tokens of encode(text, parent), in input order:
+        entry k is the token at input position k + 1 (position 0 is [CLS]; after the text come
+        [SEP] and the parent's tokens). Head-and-tail truncation drops the same tokens here."""
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        if parent is None:
+            budget = self.max_length - 2
+        else:
+            parent_len = len(self._ids([parent])[0])
+            budget, _ = split_budget(len(encoding.ids), parent_len, self.max_length - 3)
+        kept = keep_head_and_tail(list(range(len(encoding.ids))), budget)
+        return [encoding.offsets[i] for i in kept]
+
     def _assemble(self, text: list[int], parent: list[int] | None) -> Encoded:
         if parent is None:
             body = keep_head_and_tail(text, self.max_length - 2)

@@ -15,6 +15,7 @@ threads: bench/inference.py measured about 1.3x the texts/s of one item on two t
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,12 +26,22 @@ import onnxruntime as ort
 from triage.bundle import Bundle
 from triage.config import TierRules
 from triage.encoding import Encoded, PairEncoder, pad
-from triage.labels import LABELS, REPLY_ONLY_LABELS, TIER_CUTS, Tier
+from triage.labels import LABELS, REPLY_ONLY_LABELS, TIER_CUTS, TIER_OUTPUTS, Tier
 from triage.priority import UNCERTAIN_REASON, compute_priority
 from triage.text import sentence_spans
 from triage.tiers import assign_tier, ordinal_tier
 
 MAX_EVIDENCE_SENTENCES = 24
+TOKEN_LOGITS = "token_logits"  # the graph's per-token output (training/onnx_export.py)
+RED_CUT = TIER_OUTPUTS[TIER_CUTS.index(Tier.RED)]
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One item's pass: its logits and, when asked for, its per-token logits (seq, outputs)."""
+
+    logits: np.ndarray
+    tokens: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -81,20 +92,30 @@ class OnnxScorer:
             str(bundle.model_path), options, providers=["CPUExecutionProvider"]
         )
         self._trained = [label in bundle.trained_labels for label in LABELS]
+        # Bundles exported since token logits exist give evidence in the same pass (_evidence).
+        graph_outputs = {output.name for output in self.session.get_outputs()}
+        self.token_evidence = evidence and TOKEN_LOGITS in graph_outputs
+        self._output_names = ["logits", *([TOKEN_LOGITS] if self.token_evidence else [])]
         self._lanes = ThreadPoolExecutor(lanes, "scorer-lane") if lanes > 1 else None
 
     # -- model ------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], parents: Sequence[str | None]) -> np.ndarray:
         """(n, n_outputs) raw logits (labels, then tier cuts), each row computed alone."""
+        return self._stack([run.logits for run in self._runs(texts, parents)])
+
+    def _stack(self, rows: list[np.ndarray]) -> np.ndarray:
+        n = len(rows)
+        return np.asarray(rows, dtype=np.float32).reshape(n, len(self.bundle.outputs))
+
+    def _runs(self, texts: Sequence[str], parents: Sequence[str | None]) -> list[ModelRun]:
         encoded = self.encoder.encode_batch(list(texts), list(parents))
         if self._lanes is not None and len(encoded) > 1:
-            rows = list(self._lanes.map(self._run_alone, encoded))
-        else:
-            rows = [self._run_alone(enc) for enc in encoded]
-        return np.asarray(rows, dtype=np.float32).reshape(len(encoded), len(self.bundle.outputs))
+            return list(self._lanes.map(self._run_alone, encoded))
+        return [self._run_alone(enc) for enc in encoded]
 
-    def _run_alone(self, encoded: Encoded) -> np.ndarray:
-        return self.session.run(["logits"], pad([encoded]))[0][0]
+    def _run_alone(self, encoded: Encoded) -> ModelRun:
+        outputs = self.session.run(self._output_names, pad([encoded]))
+        return ModelRun(outputs[0][0], outputs[1][0] if len(outputs) > 1 else None)
 
     def probabilities(self, texts: Sequence[str], parents: Sequence[str | None]) -> np.ndarray:
         """Calibrated label probabilities; NaN for labels this bundle was not trained on."""
@@ -117,15 +138,22 @@ class OnnxScorer:
 
     # -- results ----------------------------------------------------------------------------
     def score(self, items: Sequence[ScoreInput]) -> list[ScoreResult]:
-        logits = self.logits([i.text for i in items], [i.parent_text for i in items])
+        runs = self._runs([i.text for i in items], [i.parent_text for i in items])
+        logits = self._stack([run.logits for run in runs])
         probs = self._label_probabilities(logits)
         cuts = self._cut_probabilities(logits)
         return [
-            self._result(item, probs[n], None if cuts is None else cuts[n])
+            self._result(item, probs[n], None if cuts is None else cuts[n], runs[n].tokens)
             for n, item in enumerate(items)
         ]
 
-    def _result(self, item: ScoreInput, row: np.ndarray, cuts: np.ndarray | None) -> ScoreResult:
+    def _result(
+        self,
+        item: ScoreInput,
+        row: np.ndarray,
+        cuts: np.ndarray | None,
+        tokens: np.ndarray | None = None,
+    ) -> ScoreResult:
         scores = {
             label: None if np.isnan(p) else round(float(p), 4)
             for label, p in zip(LABELS, row, strict=True)
@@ -142,7 +170,7 @@ class OnnxScorer:
         reasons = priority.reasons
         if uncertain:
             reasons = (*reasons, UNCERTAIN_REASON)
-        evidence = self._evidence(item, flags, tier) if self.evidence else []
+        evidence = self._evidence(item, flags, tier, tokens) if self.evidence else []
         return ScoreResult(
             item.id, scores, flags, tier, priority.value, reasons, evidence, tier_scores
         )
@@ -158,11 +186,16 @@ class OnnxScorer:
         }
         return decision.tier, decision.uncertain, tier_scores
 
-    def _evidence(self, item: ScoreInput, flags: list[str], tier: Tier) -> list[Evidence]:
-        """For each flag (and a crisis or red tier), the sentence that on its own scores highest.
+    def _evidence(
+        self, item: ScoreInput, flags: list[str], tier: Tier, tokens: np.ndarray | None
+    ) -> list[Evidence]:
+        """For each flag (and a crisis or red tier), the sentence of the post that carries it.
 
-        A tier's evidence is the sentence with the highest P(tier >= red) when the bundle has a
-        tier head, else the one with the highest self_harm score.
+        With the bundle's token logits (`tokens`, one row per input position): the sentence
+        whose tokens have the highest mean logit for that output, read in the context of the
+        whole post, from the pass that scored it. Older bundles: the sentence that scores
+        highest on its own (a second model run per sentence). A tier's evidence uses the
+        P(tier >= red) output when the bundle has a tier head, else self_harm.
         """
         urgent = tier in (Tier.CRISIS, Tier.RED)
         if not flags and not urgent:
@@ -173,6 +206,45 @@ class OnnxScorer:
         targets = [*flags, *([tier.value] if urgent else [])]
         if len(spans) == 1:
             return [Evidence(target, *spans[0]) for target in targets]
+        if tokens is not None:
+            return self._evidence_in_context(item, spans, targets, tokens)
+        return self._evidence_alone(item, spans, flags, urgent, tier)
+
+    def _tier_column(self) -> int:
+        """The output a red or crisis tier's evidence is read from."""
+        outputs = self.bundle.outputs
+        return outputs.index(RED_CUT) if RED_CUT in outputs else LABELS.index("self_harm")
+
+    def _evidence_in_context(
+        self,
+        item: ScoreInput,
+        spans: list[tuple[int, int]],
+        targets: list[str],
+        tokens: np.ndarray,
+    ) -> list[Evidence]:
+        positions = self.encoder.text_token_spans(item.text, item.parent_text)
+        starts = [start for start, _ in spans]
+        members: list[list[int]] = [[] for _ in spans]
+        for k, (start, end) in enumerate(positions):
+            sentence = bisect_right(starts, start) - 1
+            if sentence >= 0 and start < spans[sentence][1] and end > start:
+                members[sentence].append(k + 1)  # input position: [CLS] comes first
+        found = []
+        for target in targets:
+            column = LABELS.index(target) if target in LABELS else self._tier_column()
+            means = [tokens[m, column].mean() if m else -np.inf for m in members]
+            if np.isfinite(max(means)):
+                found.append(Evidence(target, *spans[int(np.argmax(means))]))
+        return found
+
+    def _evidence_alone(
+        self,
+        item: ScoreInput,
+        spans: list[tuple[int, int]],
+        flags: list[str],
+        urgent: bool,
+        tier: Tier,
+    ) -> list[Evidence]:
         sentences = [item.text[start:end] for start, end in spans]
         logits = self.logits(sentences, [item.parent_text] * len(sentences))
         probs = self._label_probabilities(logits)

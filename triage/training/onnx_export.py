@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from triage.training.model import MultiLabelModel
+from triage.training.model import LabelOutputsOnly, MultiLabelModel
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +37,49 @@ def quiet_info_logs() -> Iterator[None]:
         logging.disable(logging.NOTSET)
 
 
-def export_fp32(model: MultiLabelModel, path: Path) -> None:
+OUTPUT_NAMES = ["logits", "token_logits"]
+
+
+class WithTokenLogits(torch.nn.Module):
+    """The exported graph: (logits, token_logits), token_logits[b, t] = head(hidden[b, t]).
+
+    The head is linear and the pooling a mean over real tokens, so the mean of a post's token
+    logits is its logit: they split the score between the tokens, each token's hidden state
+    seen in the context of the whole post. The scorer's evidence comes from them in the same
+    pass (scoring.py), where it used to score every sentence of a flagged post again on its own.
+    """
+
+    def __init__(self, model: MultiLabelModel | LabelOutputsOnly) -> None:
+        super().__init__()
+        self.base = model.model if isinstance(model, LabelOutputsOnly) else model
+        self.keep = model.num_outputs
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.base.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        head = self.base.head
+        return head(pooled)[:, : self.keep], head(hidden)[:, :, : self.keep]
+
+
+def export_fp32(model: MultiLabelModel | LabelOutputsOnly, path: Path) -> None:
     model.eval()
     dummy = tuple(torch.ones((1, 8), dtype=torch.long) for _ in INPUT_NAMES)
     dynamic = {name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES}
     dynamic["logits"] = {0: "batch"}
+    dynamic["token_logits"] = {0: "batch", 1: "sequence"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model,
+            WithTokenLogits(model).eval(),
             dummy,
             str(path),
             input_names=INPUT_NAMES,
-            output_names=["logits"],
+            output_names=OUTPUT_NAMES,
             dynamic_axes=dynamic,
             opset_version=OPSET,
             dynamo=False,
