@@ -105,3 +105,20 @@ def test_without_token_logits_each_sentence_is_scored_alone(tiny_bundle):
     evidence = scorer._evidence(item, flags, scorer.score([item])[0].tier, None)
     assert len(calls) == 1 + len(sentence_spans(TEXT))  # the post, then each sentence again
     assert [e.label for e in evidence] == ["hostile"]
+
+
+@pytest.mark.parametrize("fp32_first_layer", [True, False])
+def test_the_first_layer_stays_fp32_unless_told(tiny_checkpoint, tmp_path, fp32_first_layer):
+    import onnx
+
+    from triage.training.model import load_checkpoint
+    from triage.training.onnx_export import FP32_LAYER, build_int8
+
+    model, _ = load_checkpoint(tiny_checkpoint)
+    int8, _ = build_int8(model, tmp_path, fp32_first_layer)
+    graph = onnx.load(str(int8)).graph
+    float_matmuls = [n.name for n in graph.node if n.op_type == "MatMul"]
+    in_first = [name for name in float_matmuls if name.startswith(FP32_LAYER)]
+    assert bool(in_first) == fp32_first_layer
+    assert all(name.startswith(FP32_LAYER) for name in float_matmuls)  # the rest is int8
+    assert [o.name for o in graph.output] == ["logits", "token_logits"]

@@ -255,7 +255,15 @@ def train(
     help="Bundle folder to write.",
 )
 @click.option("--version", "version", default="0.1.0", show_default=True, help="Bundle version.")
-def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> None:
+@click.option(
+    "--int8-first-layer",
+    is_flag=True,
+    help="Quantise the first encoder layer too (faster; by default it stays fp32, which keeps "
+    "the int8 drift within the parity gates). The gates still decide.",
+)
+def export(
+    checkpoint: Path, data_dir: Path, out_dir: Path, version: str, int8_first_layer: bool
+) -> None:
     """Write an int8 ONNX bundle: model.onnx, tokenizer.json, bundle.json, MODEL_CARD.md.
 
     Calibrates and picks thresholds on dev, checks ONNX against torch on held-out texts (fails
@@ -267,7 +275,10 @@ def export(checkpoint: Path, data_dir: Path, out_dir: Path, version: str) -> Non
     from triage.training.export import ExportArgs, ExportParityError, export_bundle
 
     try:
-        bundle = export_bundle(ExportArgs(checkpoint, data_dir, out_dir, version=version))
+        args = ExportArgs(
+            checkpoint, data_dir, out_dir, version=version, fp32_first_layer=not int8_first_layer
+        )
+        bundle = export_bundle(args)
     except ExportParityError as error:
         raise click.ClickException(f"export refused: {error}") from None
 

@@ -86,6 +86,7 @@ class ExportArgs:
     parity_samples: int = 256
     seed: int = 13
     extra: dict = field(default_factory=dict)  # merged into bundle.json (e.g. notes)
+    fp32_first_layer: bool = True  # keep the first encoder layer's MatMuls fp32 (onnx_export.py)
 
     def __post_init__(self) -> None:
         self.checkpoint, self.data_dir, self.out_dir = map(
@@ -260,7 +261,7 @@ def export_bundle(args: ExportArgs) -> Path:
 
 def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        int8, fused = build_int8(fitted.model, Path(tmp))
+        int8, fused = build_int8(fitted.model, Path(tmp), args.fp32_first_layer)
         parity = check_parity(
             fitted.model, Path(tmp) / "fp32.onnx", int8, fitted.parity_batches, fitted.calibration
         )
@@ -288,7 +289,8 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
             "layers": fitted.model.encoder.config.num_hidden_layers,
             "hidden_size": fitted.model.encoder.config.hidden_size,
         },
-        "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)",
+        "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)"
+        + (", first encoder layer fp32" if args.fp32_first_layer else ", every layer"),
         "optimizer_fused": fused,
         "parity": parity,
         **args.extra,
