@@ -54,27 +54,28 @@ class ServerConfig:
     workers: int = 1
     batching: bool = False
     evidence: bool = True
-    threads: int = 2  # TRIAGE_ONNX_THREADS, per worker
+    threads: int = 1  # TRIAGE_ONNX_THREADS, per scorer call
     lanes: int = 1  # TRIAGE_ONNX_LANES
+    scorers: int = 2  # TRIAGE_SCORING_WORKERS: scorer calls at once (without micro-batching)
+    key_cache: bool = True  # TRIAGE_KEY_CACHE_S 10 (on) or 0
 
     def label(self) -> str:
         return (
             f"workers={self.workers} batching={'on' if self.batching else 'off'} "
             f"evidence={'on' if self.evidence else 'off'} threads={self.threads} "
-            f"lanes={self.lanes}"
+            f"lanes={self.lanes} scorers={self.scorers}"
+            + ("" if self.key_cache else " key-cache=off")
         )
 
 
-# --matrix: the shipped defaults, then one lever at a time (evidence off from the third on)
+# --matrix: the service's defaults, then one lever at a time
 MATRIX = (
     ServerConfig(),
     ServerConfig(evidence=False),
-    ServerConfig(evidence=False, batching=True),
-    ServerConfig(evidence=False, batching=True, threads=1, lanes=2),
-    ServerConfig(evidence=False, threads=1),
-    ServerConfig(evidence=False, workers=2, threads=1),
-    ServerConfig(evidence=False, workers=2, threads=1, batching=True),
-    ServerConfig(evidence=True, batching=True, threads=1, lanes=2),
+    ServerConfig(threads=2, scorers=1),  # one call at a time on both cores (the old default)
+    ServerConfig(key_cache=False),
+    ServerConfig(batching=True, lanes=2),
+    ServerConfig(workers=2, scorers=1),
 )
 
 
@@ -162,6 +163,8 @@ def start_server(config: ServerConfig, database_url: str, bundle: Path, port: in
         "TRIAGE_EVIDENCE": str(config.evidence).lower(),
         "TRIAGE_ONNX_THREADS": str(config.threads),
         "TRIAGE_ONNX_LANES": str(config.lanes),
+        "TRIAGE_SCORING_WORKERS": str(config.scorers),
+        "TRIAGE_KEY_CACHE_S": "10" if config.key_cache else "0",
         "TRIAGE_RATE_LIMITS": json.dumps({"platform": {"per_minute": 1e7, "burst": 100_000}}),
         "TRIAGE_LOG_LEVEL": "WARNING",
     }
@@ -355,7 +358,13 @@ def configs(args) -> list[ServerConfig]:
         return list(MATRIX)
     return [
         ServerConfig(
-            args.workers, args.batching == "on", args.evidence == "on", args.threads, args.lanes
+            args.workers,
+            args.batching == "on",
+            args.evidence == "on",
+            args.threads,
+            args.lanes,
+            args.scorers,
+            args.key_cache == "on",
         )
     ]
 
@@ -369,8 +378,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batching", choices=["on", "off"], default="off")
     parser.add_argument("--evidence", choices=["on", "off"], default="on")
-    parser.add_argument("--threads", type=int, default=2, help="ONNX threads per worker")
+    parser.add_argument("--threads", type=int, default=1, help="ONNX threads per scorer call")
     parser.add_argument("--lanes", type=int, default=1, help="scorer lanes per worker")
+    parser.add_argument("--scorers", type=int, default=2, help="scorer calls at once, per worker")
+    parser.add_argument("--key-cache", choices=["on", "off"], default="on")
     parser.add_argument("--matrix", action="store_true", help="the configurations in MATRIX")
     parser.add_argument("--requests", type=int, default=1500, help="per scenario, at most")
     parser.add_argument("--seconds", type=float, default=20.0, help="per scenario, at most")

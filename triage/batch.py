@@ -53,7 +53,11 @@ def score_jsonl(input_path: Path, output_path: Path, settings: Settings) -> int:
     """Validate every line first (nothing half-written on bad input), then score in chunks."""
     items = list(read_items(input_path, settings.max_text_chars))
     scorer = OnnxScorer(
-        load_bundle(settings.bundle_dir), settings.tier_rules, settings.onnx_threads, evidence=False
+        load_bundle(settings.bundle_dir),
+        settings.tier_rules,
+        settings.onnx_threads,
+        evidence=False,
+        lanes=settings.scoring_workers,  # a chunk's items on every core, each still alone
     )
     output_path.parent.mkdir(parents=True, exist_ok=True)
     with output_path.open("w", encoding="utf-8") as out, tqdm(total=len(items), unit="item") as bar:

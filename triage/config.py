@@ -108,13 +108,15 @@ class Settings(BaseSettings):
     )
     max_text_chars: int = Field(20_000, ge=1)
     max_body_bytes: int = Field(2_000_000, ge=1_000)
-    onnx_threads: int = Field(2, ge=1, description="intra-op threads for ONNX Runtime")
+    # One item's small matrix products gain little from a second thread; two items at once,
+    # one thread each, keep 2 cores busier (docs/benchmarks.md): hence 1 x 2 by default.
+    onnx_threads: int = Field(1, ge=1, description="intra-op threads of one model run")
     scoring_workers: int = Field(
         2,
         ge=1,
         le=64,
-        description="threads that run scorer calls (without micro-batching); with "
-        "onnx_threads=1, one per core the service may use",
+        description="scorer calls run at once (without micro-batching): one per core the "
+        "service may use, divided by onnx_threads",
     )
     onnx_lanes: int = Field(
         1, ge=1, le=16, description="items of one scorer call run at once, each alone"
