@@ -146,3 +146,26 @@ def test_a_student_bundle_reports_its_teacher(tiny_checkpoint, prepared_dir, tmp
     card = (out / "MODEL_CARD.md").read_text()
     assert "Distilled student: 1 of the 2 layers" in card
     assert "the student against its teacher" in card
+
+
+def test_teacher_targets_are_cached_by_weights_and_inputs(tiny_checkpoint, prepared_dir, tmp_path):
+    from triage.training.distill import cached_teacher_targets
+
+    folder = tmp_path / "teacher"
+    shutil.copytree(tiny_checkpoint, folder)
+    teacher, meta = load_checkpoint(folder)
+    encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
+    rows = load_split(prepared_dir, "dev")
+    first = cached_teacher_targets(teacher, folder, encode_rows(encoder, rows[:10]))
+    assert len(list(folder.glob("teacher-targets-*.npz"))) == 1
+    with torch.no_grad():
+        teacher.head.weight.zero_()  # in memory only: the files on disk are unchanged ...
+    again = cached_teacher_targets(teacher, folder, encode_rows(encoder, rows[:10]))
+    np.testing.assert_array_equal(again.logits, first.logits)  # ... so the cache is used
+    cached_teacher_targets(teacher, folder, encode_rows(encoder, rows[10:20]))  # other rows
+    torch.save(teacher.head.state_dict(), folder / "head.pt")  # a retrained teacher
+    fresh = cached_teacher_targets(teacher, folder, encode_rows(encoder, rows[:10]))
+    assert len(list(folder.glob("teacher-targets-*.npz"))) == 3
+    np.testing.assert_allclose(
+        fresh.logits, np.broadcast_to(teacher.head.bias.detach().numpy(), fresh.logits.shape)
+    )

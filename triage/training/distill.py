@@ -22,9 +22,11 @@ bar). A student checkpoint is an ordinary checkpoint (`triage export` takes it a
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -58,6 +60,27 @@ def student_from_teacher(teacher: MultiLabelModel, keep_layers: Sequence[int]) -
 class TeacherTargets:
     logits: np.ndarray  # (n_rows, n_outputs)
     pooled: np.ndarray  # (n_rows, hidden_size)
+
+
+def cached_teacher_targets(
+    teacher: MultiLabelModel, folder: Path, encoded: Sequence[Encoded]
+) -> TeacherTargets:
+    """teacher_targets, kept in the teacher's folder under a digest of its weight files and the
+    inputs, so students trained on the same rows (other layers, other settings) share one
+    teacher pass, and a retrained teacher is never read from an old file."""
+    digest = hashlib.sha256()
+    for weights in sorted([*folder.glob("*.pt"), *folder.glob("encoder/*.safetensors")]):
+        digest.update(weights.read_bytes())
+    for item in encoded:
+        digest.update(np.asarray(item.input_ids + [-1] + item.token_type_ids, np.int32).tobytes())
+    path = folder / f"teacher-targets-{digest.hexdigest()[:16]}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            log.info("teacher targets from %s", path)
+            return TeacherTargets(data["logits"], data["pooled"])
+    targets = teacher_targets(teacher, encoded)
+    np.savez(path, logits=targets.logits, pooled=targets.pooled)
+    return targets
 
 
 @torch.inference_mode()

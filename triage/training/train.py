@@ -34,10 +34,10 @@ from triage.training.batches import (
 from triage.training.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.distill import (
     TeacherTargets,
+    cached_teacher_targets,
     distill_terms,
     pooled_energy,
     student_from_teacher,
-    teacher_targets,
 )
 from triage.training.metrics import all_label_metrics, mean_pr_auc
 from triage.training.model import HEAD_FILE, MultiLabelModel, new_model
@@ -303,7 +303,7 @@ def student_and_targets(
             f"teacher {args.teacher}: expected outputs {list(OUTPUTS)}, found {meta['outputs']}"
         )
     teacher.to(device)
-    targets = teacher_targets(teacher, encoded)
+    targets = cached_teacher_targets(teacher, args.teacher, encoded)
     student = student_from_teacher(teacher, args.student_layers).to(device)
     kept, total = list(args.student_layers), len(teacher.encoder.encoder.layer)
     log.info("student: teacher layers %s of %d", kept, total)
