@@ -7,8 +7,9 @@ docs/annotation/self_harm_tiers.md). For each such post with two or more sentenc
 method picks one sentence for the tier (the P(tier >= red) output, or self_harm without a tier
 head), whatever tier the model gave the post, and a pick is a hit when it overlaps the span:
 
-  in context   the bundle's token logits: highest mean over the sentence's tokens (the default)
-  alone        each sentence scored again on its own, highest score (the older method)
+  in context   the bundle's token logits: the sentence of the highest token (evidence_mode
+               context)
+  alone        each sentence scored again on its own, highest score (the default)
   first        the first sentence            random   expected hit rate of a random sentence
 
 Prints hit rates and the CPU time each model-based method spends per post.
@@ -46,7 +47,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "data" / "prepared")
     parser.add_argument("--split", default="test")
     args = parser.parse_args()
-    scorer = OnnxScorer(load_bundle(args.bundle), Settings().tier_rules, threads=1)
+    scorer = OnnxScorer(
+        load_bundle(args.bundle), Settings().tier_rules, threads=1, evidence_mode="context"
+    )
     if not scorer.token_evidence:
         sys.exit(f"{args.bundle} has no token logits: re-export it with `triage export`")
     rows = [

@@ -1,4 +1,5 @@
-"""Evidence from the graph's token logits (training/onnx_export.py WithTokenLogits, scoring.py)."""
+"""Token logits in the graph (training/onnx_export.py WithTokenLogits) and evidence from them
+(evidence_mode="context" in scoring.py), next to the default sentence-by-sentence evidence."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ def test_token_logits_average_to_the_logits(tiny_checkpoint):
 
 
 def test_the_exported_bundle_has_token_logits(tiny_bundle):
-    scorer = OnnxScorer(load_bundle(tiny_bundle), Settings().tier_rules)
+    bundle = load_bundle(tiny_bundle)
+    assert not OnnxScorer(bundle, Settings().tier_rules).token_evidence  # the default: sentences
+    scorer = OnnxScorer(bundle, Settings().tier_rules, evidence_mode="context")
     assert scorer.token_evidence
     run = scorer._run_alone(scorer.encoder.encode(TEXT))
     assert run.tokens.shape == (len(scorer.encoder.encode(TEXT)), len(scorer.bundle.outputs))
@@ -83,11 +86,12 @@ class HostileInSecondSentence:
         logits[0, LABELS.index("hostile")] = 8.0
         tokens = np.zeros((1, width, self.outputs), dtype=np.float32)
         tokens[0, self.second, LABELS.index("hostile")] = 5.0
+        tokens[0, self.second[0], LABELS.index("hostile")] = 6.0  # the peak is in sentence 2
         return [logits, tokens][: len(names)]
 
 
 def test_evidence_is_the_sentence_whose_tokens_carry_the_score(tiny_bundle):
-    scorer = OnnxScorer(load_bundle(tiny_bundle), Settings().tier_rules)
+    scorer = OnnxScorer(load_bundle(tiny_bundle), Settings().tier_rules, evidence_mode="context")
     scorer.session = HostileInSecondSentence(scorer, TEXT)
     [result] = scorer.score([ScoreInput("a", TEXT)])
     assert result.flags == ["hostile"]
@@ -95,7 +99,7 @@ def test_evidence_is_the_sentence_whose_tokens_carry_the_score(tiny_bundle):
     assert TEXT[evidence.start : evidence.end] == "You are a worthless idiot and everyone knows it."
 
 
-def test_without_token_logits_each_sentence_is_scored_alone(tiny_bundle):
+def test_by_default_each_sentence_is_scored_alone(tiny_bundle):
     scorer = OnnxScorer(load_bundle(tiny_bundle), Settings().tier_rules)
     calls = []
     real = scorer._run_alone

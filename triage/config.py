@@ -84,6 +84,7 @@ class RateLimit(BaseModel):
 
 
 RoleName = Literal["platform", "moderator", "admin", "metrics"]
+EvidenceMode = Literal["sentences", "context"]  # how scoring.OnnxScorer finds evidence
 # Generous for a platform's ingest client, tighter for people and scrapers; per replica.
 DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
     "platform": RateLimit(per_minute=6000, burst=600),
@@ -122,6 +123,11 @@ class Settings(BaseSettings):
         1, ge=1, le=16, description="items of one scorer call run at once, each alone"
     )
     evidence: bool = Field(True, description="find evidence sentences for flagged labels")
+    evidence_mode: EvidenceMode = Field(
+        "sentences",
+        description="sentences: score each sentence of a flagged post alone (better evidence, "
+        "more CPU); context: from the token logits of the scoring pass (no extra model runs)",
+    )
     micro_batching: bool = Field(
         False,
         description="merge concurrent scoring calls (score, ingest, retries) into one scorer "

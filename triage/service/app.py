@@ -37,6 +37,7 @@ def load_scorer(app: FastAPI, settings: Settings) -> None:
             settings.tier_rules,
             threads=settings.onnx_threads,
             evidence=settings.evidence,
+            evidence_mode=settings.evidence_mode,
             lanes=settings.onnx_lanes,
         )
         app.state.scorer = observability.measured(scorer, app)
