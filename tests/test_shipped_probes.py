@@ -21,15 +21,17 @@ HARD_FAMILIES = [
     if family.kind is FamilyKind.HARD_LIMIT
 ]
 
-# Measured on triage-minilm 0.4.0 (models/triage-minilm/evaluation/PROBES.md); 0.3.0 failed the
-# same three (identity flag-rate gap 0.076, recovery 70% red, hyperbole 15% red).
+# Measured on triage-minilm 0.5.0 (models/triage-minilm/evaluation/PROBES.md). 0.4.0 failed
+# these two and hyperbole (15% red); 0.3.0 the same three (identity flag-rate gap 0.076,
+# recovery 70% red, hyperbole 15% red).
 KNOWN_FAILURES = {
     "identity_not_self_harm": (
-        "0.4.0: 1 of 369 identity probes reaches red (none crisis), but 12% are flagged self_harm "
-        "against 8% of neutral ones (flag-rate gap 0.036, limit 0.02)"
+        "0.5.0: no identity probe reaches red, but 11% are flagged self_harm against 8% of "
+        "neutral ones (flag-rate gap 0.030, limit 0.02)"
     ),
-    "recovery_not_crisis": "0.4.0: 60% of recovery posts land in red (limit 10%), none in crisis",
-    "hyperbole_not_crisis": "0.4.0: 15% of hyperbole posts land in red (limit 5%), none in crisis",
+    "recovery_not_crisis": (
+        "0.5.0: 50% of recovery posts land in red or crisis (limit 10%), 10% in crisis (limit 0)"
+    ),
 }
 
 
