@@ -58,6 +58,7 @@ class ServerConfig:
     lanes: int = 1  # TRIAGE_ONNX_LANES
     scorers: int = 2  # TRIAGE_SCORING_WORKERS: scorer calls at once (without micro-batching)
     key_cache: bool = True  # TRIAGE_KEY_CACHE_S 10 (on) or 0
+    evidence_mode: str = "sentences"  # TRIAGE_EVIDENCE_MODE
 
     def label(self) -> str:
         return (
@@ -65,6 +66,7 @@ class ServerConfig:
             f"evidence={'on' if self.evidence else 'off'} threads={self.threads} "
             f"lanes={self.lanes} scorers={self.scorers}"
             + ("" if self.key_cache else " key-cache=off")
+            + ("" if self.evidence_mode == "sentences" else f" evidence-mode={self.evidence_mode}")
         )
 
 
@@ -72,6 +74,7 @@ class ServerConfig:
 MATRIX = (
     ServerConfig(),
     ServerConfig(evidence=False),
+    ServerConfig(evidence_mode="context"),  # evidence from the scoring pass (bundles >= 0.5.0)
     ServerConfig(threads=2, scorers=1),  # one call at a time on both cores (the old default)
     ServerConfig(key_cache=False),
     ServerConfig(batching=True, lanes=2),
@@ -165,6 +168,7 @@ def start_server(config: ServerConfig, database_url: str, bundle: Path, port: in
         "TRIAGE_ONNX_LANES": str(config.lanes),
         "TRIAGE_SCORING_WORKERS": str(config.scorers),
         "TRIAGE_KEY_CACHE_S": "10" if config.key_cache else "0",
+        "TRIAGE_EVIDENCE_MODE": config.evidence_mode,
         "TRIAGE_RATE_LIMITS": json.dumps({"platform": {"per_minute": 1e7, "burst": 100_000}}),
         "TRIAGE_LOG_LEVEL": "WARNING",
     }
@@ -365,6 +369,7 @@ def configs(args) -> list[ServerConfig]:
             args.lanes,
             args.scorers,
             args.key_cache == "on",
+            args.evidence_mode,
         )
     ]
 
@@ -382,6 +387,7 @@ def main() -> None:
     parser.add_argument("--lanes", type=int, default=1, help="scorer lanes per worker")
     parser.add_argument("--scorers", type=int, default=2, help="scorer calls at once, per worker")
     parser.add_argument("--key-cache", choices=["on", "off"], default="on")
+    parser.add_argument("--evidence-mode", choices=["sentences", "context"], default="sentences")
     parser.add_argument("--matrix", action="store_true", help="the configurations in MATRIX")
     parser.add_argument("--requests", type=int, default=1500, help="per scenario, at most")
     parser.add_argument("--seconds", type=float, default=20.0, help="per scenario, at most")

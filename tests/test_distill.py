@@ -152,7 +152,7 @@ def test_teacher_targets_are_cached_by_weights_and_inputs(tiny_checkpoint, prepa
     from triage.training.distill import cached_teacher_targets
 
     folder = tmp_path / "teacher"
-    shutil.copytree(tiny_checkpoint, folder)
+    shutil.copytree(tiny_checkpoint, folder, ignore=shutil.ignore_patterns("teacher-targets-*"))
     teacher, meta = load_checkpoint(folder)
     encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
     rows = load_split(prepared_dir, "dev")
