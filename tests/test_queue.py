@@ -142,13 +142,15 @@ def test_scorer_timeout_queues_the_item_unscored(queue_app):
     real = client.app.state.scorer.score
 
     def slow(items):
-        time.sleep(3)
+        time.sleep(5)
         return real(items)
 
     client.app.state.scorer.score = slow
     started = time.monotonic()
     (result,) = ingest(client, keys, {"id": "p1"})
-    assert time.monotonic() - started < 2.9  # answered at the 2 s timeout, not after the scorer
+    # answered at the 2 s timeout, not after the 5 s scorer (margin for a busy CI machine:
+    # 2.97 s was seen with a 3 s scorer and a 2.9 s bound)
+    assert time.monotonic() - started < 4.5
     assert result["scoring"] == "unscored"
     item = client.get(f"/v1/items/{result['item_id']}").json()
     assert "longer than 2 s" in item["scoring_error"]
