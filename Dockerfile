@@ -20,6 +20,8 @@ RUN pip install ".[service]" && rm -rf build triage.egg-info triage  # the insta
 # What the package reads from disk: tier rules, crisis resources, the model bundle.
 COPY configs ./configs
 COPY models/triage-minilm ./models/triage-minilm
+# The distilled 3-layer student, the speed option: TRIAGE_BUNDLE_DIR=/app/models/triage-minilm-l3
+COPY models/triage-minilm-l3 ./models/triage-minilm-l3
 
 # Non-root; everything written (the SQLite queue, the generated console secret) goes to /data.
 RUN useradd --create-home --uid 10001 triage \

