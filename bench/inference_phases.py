@@ -312,11 +312,17 @@ def phase_student(args, posts: list[Post], _bundle: Bundle) -> dict:
     (against the teacher's fp32 torch model)."""
     bundle = load_bundle(args.student)
     scorer = OnnxScorer(bundle, Settings().tier_rules, threads=args.threads, evidence=False)
+    items = lambda batch: scorer.score([ScoreInput(p.id, p.text) for p in batch])  # noqa: E731
+    return timed_with_agreement(args, scorer, posts, items)
+
+
+def timed_with_agreement(args, scorer: OnnxScorer, posts: list[Post], batch_fn) -> dict:
+    """Batch 1 (after 20 warm-up posts) and batches of --batch through `batch_fn`, peak RSS,
+    and the unrounded probabilities for the agreement table."""
     one = lambda post: scorer.score([ScoreInput(post.id, post.text)])  # noqa: E731
     time_each(one, posts[:20])
     latencies, wall, _ = time_each(one, posts)
-    items = lambda batch: scorer.score([ScoreInput(p.id, p.text) for p in batch])  # noqa: E731
-    b_lat, b_wall, _ = time_batches(items, posts, args.batch)
+    b_lat, b_wall, _ = time_batches(batch_fn, posts, args.batch)
     return {
         "latencies": latencies,
         "wall": wall,
@@ -385,18 +391,9 @@ def invariance_gap(scorer: OnnxScorer, posts: Sequence[Post], size: int) -> floa
 def phase_static(args, posts: list[Post], bundle: Bundle) -> dict:
     path = args.work / f"static-{args.static_method}.onnx"
     scorer = make_scorer(args, bundle, SessionSpec(), model_path=path)
-    one = lambda post: scorer.score([ScoreInput(post.id, post.text)])  # noqa: E731
-    time_each(one, posts[:20])
-    latencies, wall, _ = time_each(one, posts)
-    b_lat, b_wall, _ = time_batches(lambda b: batched_logits(scorer, b), posts, args.batch)
+    result = timed_with_agreement(args, scorer, posts, lambda b: batched_logits(scorer, b))
     return {
-        "latencies": latencies,
-        "wall": wall,
-        "batch_latencies": b_lat,
-        "batch_wall": b_wall,
-        "rss_mib": peak_rss_mib(),
-        "probs": exact_probs(scorer, posts),
-        "agree_probs": exact_probs(scorer, read_posts(args.work / "agree.jsonl")),
+        **result,
         "invariance_gap": invariance_gap(scorer, posts[:128], 16),
         "model_mib": path.stat().st_size / 2**20,
     }

@@ -92,6 +92,16 @@ def write_prepared(folder: Path, per_split: dict[str, int]) -> Path:
     return folder
 
 
+class FakeClock:
+    """A clock a test moves by hand (`clock.now += 10`)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture(scope="session")
 def prepared_dir(tmp_path_factory) -> Path:
     return write_prepared(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import bearer
+from tests.conftest import FakeClock, bearer
 from triage.service.app import create_app
 from triage.service.key_cache import VerifiedKeys
 from triage.storage.database import Database
@@ -17,16 +17,8 @@ ALICE = Principal(1, "alice", Role.MODERATOR)
 BOB = Principal(2, "bob", Role.MODERATOR)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_verified_key_is_remembered_until_it_expires():
-    clock = Clock()
+    clock = FakeClock(0.0)
     cache = VerifiedKeys(ttl_s=10, clock=clock)
     assert cache.get("trg_a_secret") is None
     cache.put("trg_a_secret", ALICE)
@@ -38,7 +30,7 @@ def test_a_verified_key_is_remembered_until_it_expires():
 
 
 def test_the_cache_holds_digests_only_and_a_bounded_number():
-    cache = VerifiedKeys(ttl_s=10, max_entries=2, clock=Clock())
+    cache = VerifiedKeys(ttl_s=10, max_entries=2, clock=FakeClock())
     for n, principal in enumerate((ALICE, BOB, ALICE)):
         cache.put(f"trg_k{n}_secret", principal)
     assert cache.get("trg_k0_secret") is None  # the oldest went first

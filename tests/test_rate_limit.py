@@ -6,19 +6,11 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import bearer
+from tests.conftest import FakeClock, bearer
 from tests.test_console import HTML, csrf_of
 from tests.test_service import assert_error_shape
 from triage.config import DEFAULT_RATE_LIMITS, RateLimit, Settings
 from triage.service.ratelimit import MAX_BUCKETS, RateLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_bucket_allows_a_burst_then_refills_at_the_rate():
