@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from triage.config import PROJECT_ROOT
 from triage.labels import LABELS
 from triage.training.batches import encode_rows
 from triage.training.evaluate import compare
@@ -25,6 +26,14 @@ def teacher_of(record: dict) -> Path | None:
     if teacher and (Path(teacher) / "triage_model.json").is_file():
         return Path(teacher)
     return None
+
+
+def _shown(path: Path) -> str:
+    """The teacher's folder relative to the project when it is inside it (no machine paths)."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def teacher_comparison(teacher: Path, fitted, student_metrics: dict) -> dict:
@@ -48,7 +57,7 @@ def teacher_comparison(teacher: Path, fitted, student_metrics: dict) -> dict:
         if label in student_metrics["int8_onnx"]
     }
     return {
-        "teacher": str(teacher),
+        "teacher": _shown(teacher),
         "teacher_layers": model.encoder.config.num_hidden_layers,
         "teacher_fp32_torch": teacher_metrics,
         "int8_vs_teacher_pr_auc_gap": gaps,
