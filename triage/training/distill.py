@@ -16,7 +16,8 @@ teacher learnt from a few hundred annotated posts. Matching the pooled embedding
 copied head meaningful and gives 384 numbers of signal per row instead of 8.
 
 Teacher targets are computed once, before training (one inference pass, shown with a progress
-bar). A student checkpoint is an ordinary checkpoint (`triage export` takes it as it is).
+bar), and kept in the teacher's folder for the next student on the same rows. A student
+checkpoint is an ordinary checkpoint (`triage export` takes it as it is).
 """
 
 from __future__ import annotations

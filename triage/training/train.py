@@ -187,8 +187,7 @@ def train(args: TrainArgs) -> Path:
     device = pick_device(args.device)
 
     # A student starts as a copy of its teacher, tokenizer included (training/distill.py).
-    encoder_dir = args.teacher / "encoder" if args.teacher else resolve_encoder(args.base_model)
-    tokenizer_path = (args.teacher or encoder_dir) / "tokenizer.json"
+    tokenizer_path = (args.teacher or resolve_encoder(args.base_model)) / "tokenizer.json"
     encoder = PairEncoder.from_file(tokenizer_path, args.max_length)
     train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
     train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
@@ -210,7 +209,8 @@ def train(args: TrainArgs) -> Path:
         model, teacher = student_and_targets(args, encoded, device)
         energy = pooled_energy(teacher)
     else:
-        model, teacher, energy = new_model(encoder_dir, len(OUTPUTS)).to(device), None, 1.0
+        model = new_model(resolve_encoder(args.base_model), len(OUTPUTS)).to(device)
+        teacher, energy = None, 1.0
     model.freeze_lower(args.freeze_layers)
     optimizer = make_optimizer(model, args)
     rng = random.Random(args.seed)

@@ -6,7 +6,6 @@ import asyncio
 
 from fastapi import APIRouter, FastAPI, Request
 
-from triage.config import Settings
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
 from triage.service.deps import PlatformDep, ScorerDep, SettingsDep
 from triage.service.schemas import (
@@ -35,7 +34,7 @@ def to_response(result: ScoreResult) -> ScoreResultOut:
 
 
 async def run_scorer(
-    app: FastAPI, scorer: OnnxScorer, items: list[ScoreInput], settings: Settings
+    app: FastAPI, scorer: OnnxScorer, items: list[ScoreInput]
 ) -> list[ScoreResult]:
     """Off the event loop, on the scoring executor (app.scoring_executor): the micro-batcher
     when it is on, else Settings.scoring_workers threads that take calls in arrival order."""
@@ -56,7 +55,7 @@ async def score(
     """
     check_items(body.items, settings)
     items = [ScoreInput(i.id, i.text, i.parent_text) for i in body.items]
-    results = await run_scorer(request.app, scorer, items, settings)
+    results = await run_scorer(request.app, scorer, items)
     return ScoreResponse(
         model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version),
         results=[to_response(r) for r in results],
