@@ -68,6 +68,11 @@ class Item(Base):
     thread_id: Mapped[str | None] = mapped_column(String(NAME))
     author_id: Mapped[str | None] = mapped_column(String(NAME))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # repairs made to the text fields at the schema boundary (triage/text.py), e.g.
+    # ["text: 1 NUL removed"]; None when the text arrived intact
+    text_repairs: Mapped[list | None] = mapped_column(JSON)
+    # the language identified when the item was scored (triage/language.py); None until then
+    language: Mapped[str | None] = mapped_column(String(16))
     # scoring
     scoring_state: Mapped[str] = mapped_column(String(16))  # pending / scored / unscored
     scoring_error: Mapped[str | None] = mapped_column(String(400))
