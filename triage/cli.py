@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from triage import __version__
 from triage.config import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, PROJECT_ROOT, Settings
 from triage.probe_config import DEFAULT_PROBES
 
@@ -32,6 +33,9 @@ def _setup_logging(level: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", "-V", prog_name="triage", message="%(prog)s %(version)s"
+)
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING...")
 def main(log_level: str) -> None:
     """triage: score peer-support posts for self-harm risk, hostility, spam and corumination.
@@ -60,17 +64,31 @@ def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
     import uvicorn
 
     from triage.service.app import create_app
-    from triage.service.logs import logging_config
 
     overrides = {"host": host, "port": port, "bundle_dir": bundle}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=logging_config(settings.log_level),
-        access_log=False,  # uvicorn's prints raw paths; the service logs route templates
-    )
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, object]:
+    """uvicorn.run's options for `triage serve`.
+
+    uvicorn trusts X-Forwarded-For from 127.0.0.1 by default, so any local client could pick
+    its own address and escape the per-address sign-in limit: forwarded headers are read only
+    from the proxies named in Settings.forwarded_allow_ips.
+    """
+    from triage.service.logs import logging_config
+
+    options: dict[str, object] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": logging_config(settings.log_level),
+        "access_log": False,  # uvicorn's prints raw paths; the service logs route templates
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+    }
+    if settings.forwarded_allow_ips:
+        options["forwarded_allow_ips"] = settings.forwarded_allow_ips
+    return options
 
 
 @main.command("score-file")
@@ -91,19 +109,33 @@ def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
     help="Model bundle folder (default: the shipped one).",
 )
 def score_file(input_path: Path, output_path: Path, bundle: Path | None) -> None:
-    """Score a JSONL file offline.
+    """Score a JSONL file offline, one output line per non-blank input line, in order.
 
-    Each input line is {"id", "text", "parent_text"?}; each output line is
-    {"id", "scores", "flags", "tier"}. Bad lines stop the run with their line number.
+    Each input line is {"id", "text", "parent_text"?} (other fields are ignored; no length
+    limit: the model reads the head and the tail of a long text). Each output line is
+    {"line", "id", ...what POST /v1/score returns for the item, "truncated", "truncation"};
+    a bad line (not JSON, no text, a repeated id...) gives {"line", "id", "error"} in the API's
+    error shape and the run goes on. Exit status 1 when any line failed (the count is on
+    stderr), 0 otherwise; an empty file writes nothing.
     """
-    from triage.batch import InputLineError, score_jsonl
+    from triage.batch import score_jsonl
 
     settings = Settings(**({"bundle_dir": bundle} if bundle else {}))
-    try:
-        count = score_jsonl(input_path, output_path, settings)
-    except InputLineError as error:
-        raise click.ClickException(f"{input_path}: {error}") from None
-    click.echo(f"scored {count} items -> {output_path}")
+    summary = score_jsonl(input_path, output_path, settings)
+    if summary.lines == 0:
+        click.echo(f"{input_path} has no lines to score (empty file): nothing written", err=True)
+        return
+    click.echo(
+        f"scored {summary.scored} of {summary.lines} lines with {summary.model} -> {output_path}",
+        err=True,
+    )
+    if summary.failed:
+        click.echo(
+            f"{summary.failed} of {summary.lines} lines failed (their output lines have "
+            '"error")',
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
 
 
 @main.group()
@@ -384,12 +416,14 @@ def _register_subcommands() -> None:
     """Command groups that live in their own modules (cli_admin, cli_annotations)."""
     from triage.cli_admin import db, export_feedback, keys, purge
     from triage.cli_annotations import annotations
+    from triage.cli_casebook import evaluate_casebook
     from triage.cli_corumination import evaluate_corumination
 
     main.add_command(keys)
     main.add_command(db)
     main.add_command(purge)
     main.add_command(evaluate_corumination)
+    main.add_command(evaluate_casebook)
     data.add_command(annotations)
     data.add_command(export_feedback)
 

@@ -35,7 +35,12 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--name", required=True, help="Who holds the key; recorded as the actor of events.")
+@click.option(
+    "--name",
+    required=True,
+    help="Who holds the key; shown as the actor of its events (which also record the key id). "
+    "Unique among active keys; 'triage' and 'system' are reserved.",
+)
 @click.option(
     "--role",
     type=click.Choice(["platform", "moderator", "admin", "metrics"]),
@@ -46,11 +51,14 @@ def keys() -> None:
 @DATABASE_OPTION
 def keys_create(name: str, role: str, database_url: str | None) -> None:
     """Create a key and print it once."""
-    from triage.storage.keys import Role, create_key
+    from triage.storage.keys import BadKeyName, Role, create_key
 
     db = _database(database_url)
-    with db.write() as session:
-        made = create_key(session, name, Role(role), datetime.now(UTC))
+    try:
+        with db.write() as session:
+            made = create_key(session, name, Role(role), datetime.now(UTC))
+    except BadKeyName as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"created key {made.principal.key_id} for {name} ({role}); shown only now:")
     click.echo(made.secret)
 
@@ -173,7 +181,8 @@ def purge(days: float | None, dry_run: bool, database_url: str | None) -> None:
     """Retention: remove the post text (and parent text) of long-resolved items.
 
     Scores, flags, tier, outcome and the whole event history stay; each purged item gets a
-    `text_purged` event. Purged items are left out of feedback export. The service runs the
+    `text_purged` event, and so does each reply whose copy of a purged post (its parent text)
+    is removed. Purged items are left out of feedback export. The service runs the
     same purge every TRIAGE_PURGE_INTERVAL_S when TRIAGE_RETENTION_DAYS is set.
     """
     from triage.storage.retention import purge as run_purge
@@ -187,3 +196,5 @@ def purge(days: float | None, dry_run: bool, database_url: str | None) -> None:
     cutoff = result.cutoff.strftime("%Y-%m-%d %H:%M UTC")
     verb = "would purge" if dry_run else "purged"
     click.echo(f"{verb} the text of {result.items} items resolved before {cutoff}")
+    if result.parent_copies:
+        click.echo(f"{verb} the copy of a purged post's text in {result.parent_copies} replies")

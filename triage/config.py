@@ -203,6 +203,12 @@ class Settings(BaseSettings):
         RateLimit(per_minute=10, burst=10),
         description="console sign-in attempts per client address",
     )
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="comma-separated addresses or networks (or *) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto `triage serve` trusts; unset: none, the client "
+        "address is the connection's",
+    )
     # observability (triage/service/metrics.py)
     metrics_refresh_s: float = Field(
         15.0, ge=0, description="queue gauges of /metrics are re-read at most this often"

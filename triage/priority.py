@@ -25,6 +25,9 @@ AGEING_POINTS = 30
 BELOW_CRISIS_CEILING = 99
 UNSCORED_PRIORITY = 60  # an item the model could not score is reviewed by a person soon
 UNCERTAIN_REASON = "uncertain self-harm risk: routed to amber for a person to read"
+# A post in a language the model does not read (triage/language.py): its scores say little, so
+# its tier is at least this one and a person reads it within that tier's SLA.
+UNREADABLE_LANGUAGE_TIER = Tier.AMBER
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,18 @@ def compute_priority(
         reasons.append(_ageing_reason(waited_minutes, sla_minutes, tier.value))
     ceiling = 100 if tier is Tier.CRISIS else BELOW_CRISIS_CEILING
     return Priority(min(ceiling, base + confidence + ageing), tuple(reasons))
+
+
+def unreadable_language_reason(language: str) -> str:
+    """Why a post went to a person whatever it scored: "language fr: the model does not read it
+    (its scores are unreliable)". The model's own languages are not named: the queue re-ranks
+    items long after the bundle that scored them was loaded, and keeps only this item's facts."""
+    return f"language {language}: the model does not read it (its scores are unreliable)"
+
+
+def at_least(tier: Tier, floor: Tier) -> Tier:
+    """The more urgent of `tier` and `floor`."""
+    return tier if tier.rank <= floor.rank else floor
 
 
 def unscored_priority(waited_minutes: float = 0.0, sla_minutes: float | None = None) -> Priority:

@@ -38,17 +38,21 @@ class EventType(StrEnum):
     TEXT_PURGED = "text_purged"
 
 
-MODERATOR_EVENTS = frozenset(
-    {
-        EventType.CLAIM,
-        EventType.RELEASE,
-        EventType.RESOLVE,
-        EventType.ESCALATE,
-        EventType.COMMENT,
-        EventType.RELABEL,
-        EventType.REOPEN,
-    }
-)
+class ModeratorEventType(StrEnum):
+    """The events a person may append (API and console); triage records the others itself."""
+
+    CLAIM = EventType.CLAIM.value
+    RELEASE = EventType.RELEASE.value
+    RESOLVE = EventType.RESOLVE.value
+    ESCALATE = EventType.ESCALATE.value
+    COMMENT = EventType.COMMENT.value
+    RELABEL = EventType.RELABEL.value
+    REOPEN = EventType.REOPEN.value
+
+
+MODERATOR_EVENTS = frozenset(EventType(kind.value) for kind in ModeratorEventType)
+SYSTEM_EVENTS = frozenset(EventType) - MODERATOR_EVENTS
+SYSTEM_ACTOR = "triage"  # the actor of system events; no API key may take this name
 
 
 class Outcome(StrEnum):
@@ -71,10 +75,11 @@ class TransitionError(ValueError):
 @dataclass(frozen=True)
 class ReviewEvent:
     type: EventType
-    actor: str
+    actor: str  # the API key's name (unique among active keys), or SYSTEM_ACTOR
     outcome: Outcome | None = None
     labels: dict[str, int] | None = None  # relabel: the moderator's view, label -> 0/1
     note: str | None = None
+    actor_key_id: int | None = None  # the API key that acted; None for system events
 
     def __post_init__(self) -> None:
         if self.type is EventType.RESOLVE and self.outcome is None:

@@ -1,6 +1,8 @@
 """OnnxScorer: items in, calibrated scores, flags, tier, priority and evidence out.
 
-Serving code: imports onnxruntime, tokenizers and numpy only (a test enforces it).
+Serving code: imports onnxruntime, tokenizers, numpy and py3langid only (a test enforces it).
+A post in a language the bundle does not declare keeps its scores but is raised to at least
+amber with a reason (language.py): the model cannot read it, a person must.
 
 Each item is run through the model on its own (batch of one). Dynamic int8 quantisation picks
 its activation scales per call, so in a shared batch one post's scores would shift with its
@@ -24,11 +26,25 @@ from typing import get_args
 import numpy as np
 import onnxruntime as ort
 
-from triage.bundle import Bundle
+from triage.bundle import (
+    MODEL_FILE,
+    MODEL_UNREADABLE,
+    TOKENIZER_FILE,
+    TOKENIZER_UNREADABLE,
+    Bundle,
+    BundleError,
+)
 from triage.config import EvidenceMode, TierRules
 from triage.encoding import Encoded, PairEncoder, pad
 from triage.labels import LABELS, REPLY_ONLY_LABELS, TIER_CUTS, TIER_OUTPUTS, Tier
-from triage.priority import UNCERTAIN_REASON, compute_priority
+from triage.language import UNDETERMINED, check_language, identifier
+from triage.priority import (
+    UNCERTAIN_REASON,
+    UNREADABLE_LANGUAGE_TIER,
+    at_least,
+    compute_priority,
+    unreadable_language_reason,
+)
 from triage.text import sentence_spans
 from triage.tiers import assign_tier, ordinal_tier
 
@@ -70,6 +86,33 @@ class ScoreResult:
     reasons: tuple[str, ...] = ()
     evidence: list[Evidence] = field(default_factory=list)
     tier_scores: dict[str, float] | None = None  # P(tier >= amber / red / crisis), tier head only
+    language: str = UNDETERMINED  # ISO 639-1, or "und" when too short or unsure (language.py)
+    # in a language the bundle does not declare: tier raised to at least amber, for a person
+    language_unsupported: bool = False
+
+
+def _encoder(bundle: Bundle) -> PairEncoder:
+    try:
+        return PairEncoder.from_file(bundle.tokenizer_path, bundle.max_length)
+    except Exception as error:  # tokenizers raises a bare Exception on a corrupt file
+        raise BundleError(
+            f"bundle {bundle.path}: {TOKENIZER_FILE} cannot be loaded ({error})",
+            TOKENIZER_UNREADABLE,
+        ) from error
+
+
+def _session(bundle: Bundle, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(
+            str(bundle.model_path), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as error:  # onnxruntime's own types (InvalidProtobuf, Fail, ...)
+        raise BundleError(
+            f"bundle {bundle.path}: {MODEL_FILE} cannot be loaded ({error})", MODEL_UNREADABLE
+        ) from error
 
 
 class OnnxScorer:
@@ -87,25 +130,25 @@ class OnnxScorer:
         self.bundle = bundle
         self.tier_rules = tier_rules
         self.evidence = evidence
-        self.encoder = PairEncoder.from_file(bundle.tokenizer_path, bundle.max_length)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(bundle.model_path), options, providers=["CPUExecutionProvider"]
-        )
+        self.encoder = _encoder(bundle)
+        self.session = _session(bundle, threads)
         self._trained = [label in bundle.trained_labels for label in LABELS]
         if evidence_mode not in EVIDENCE_MODES:
             raise ValueError(
                 f"evidence_mode: expected one of {EVIDENCE_MODES}, found {evidence_mode!r}"
             )
-        # "context" needs a bundle exported with token logits; older ones score sentences.
         graph_outputs = {output.name for output in self.session.get_outputs()}
+        if "logits" not in graph_outputs:
+            raise BundleError(
+                f"bundle {bundle.path}: {MODEL_FILE} has no `logits` output", MODEL_UNREADABLE
+            )
+        # "context" needs a bundle exported with token logits; older ones score sentences.
         self.token_evidence = (
             evidence and evidence_mode == "context" and TOKEN_LOGITS in graph_outputs
         )
         self._output_names = ["logits", *([TOKEN_LOGITS] if self.token_evidence else [])]
         self._lanes = ThreadPoolExecutor(lanes, "scorer-lane") if lanes > 1 else None
+        identifier()  # load the language model (about a second) now, not on the first post
 
     # -- model ------------------------------------------------------------------------------
     def logits(self, texts: Sequence[str], parents: Sequence[str | None]) -> np.ndarray:
@@ -175,13 +218,27 @@ class OnnxScorer:
             if scores[label] is not None and scores[label] >= self.bundle.thresholds[label]
         ]
         tier, uncertain, tier_scores = self._tier(scores, cuts)
+        language = check_language(item.text, self.bundle.languages)
+        if not language.supported:  # scores kept as they are; a person reads it
+            tier = at_least(tier, UNREADABLE_LANGUAGE_TIER)
         priority = compute_priority(tier, flags, scores)
         reasons = priority.reasons
         if uncertain:
             reasons = (*reasons, UNCERTAIN_REASON)
+        if not language.supported:
+            reasons = (*reasons, unreadable_language_reason(language.language))
         evidence = self._evidence(item, flags, tier, tokens) if self.evidence else []
         return ScoreResult(
-            item.id, scores, flags, tier, priority.value, reasons, evidence, tier_scores
+            item.id,
+            scores,
+            flags,
+            tier,
+            priority.value,
+            reasons,
+            evidence,
+            tier_scores,
+            language.language,
+            not language.supported,
         )
 
     def _tier(

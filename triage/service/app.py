@@ -10,14 +10,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from triage import __version__
-from triage.bundle import BundleError, load_bundle
+from triage.bundle import FAULT_HINTS, LOAD_FAILED, BundleError, load_bundle
 from triage.config import Settings
 from triage.scoring import OnnxScorer
-from triage.service import background, observability
+from triage.service import api_docs, background, observability
 from triage.service.batcher import MicroBatcher
 from triage.service.error_docs import AUTHENTICATED, error_responses
 from triage.service.errors import install_error_handlers
-from triage.service.faults import ScoringFaults
+from triage.service.faults import MODEL_LOADING, ModelFault, ScoringFaults
 from triage.service.key_cache import VerifiedKeys
 from triage.service.limits import BodySizeLimit
 from triage.service.routers import console, health, items, queue, score, threads
@@ -27,9 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def load_scorer(app: FastAPI, settings: Settings) -> None:
-    """Load the bundle once. On failure the app still starts: /readyz says why, scoring is 503."""
+    """Load the bundle once. No fault of the bundle, tokenizer or ONNX session stops start-up:
+    the app runs with no scorer, /readyz and scoring answer 503 with the fault's kind (never its
+    message, which names paths), and ingest queues items `unscored` for a person."""
     app.state.scorer = None
-    app.state.model_error = None
+    app.state.model_fault = None
     try:
         bundle = load_bundle(settings.bundle_dir)
         scorer = OnnxScorer(
@@ -40,11 +42,16 @@ def load_scorer(app: FastAPI, settings: Settings) -> None:
             evidence_mode=settings.evidence_mode,
             lanes=settings.onnx_lanes,
         )
-        app.state.scorer = observability.measured(scorer, app)
-        log.info("loaded model %s %s from %s", bundle.name, bundle.version, bundle.path)
-    except (BundleError, FileNotFoundError, ValueError, OSError) as error:
-        app.state.model_error = str(error)
-        log.error("model not loaded: %s", error)
+    except BundleError as error:
+        app.state.model_fault = ModelFault(error.kind, error.hint)
+        log.error("model not loaded (%s): %s", error.kind, error)
+        return
+    except Exception:  # whatever else fails, ingest must still store and queue items
+        app.state.model_fault = ModelFault(LOAD_FAILED, FAULT_HINTS[LOAD_FAILED])
+        log.exception("model not loaded (%s)", LOAD_FAILED)
+        return
+    app.state.scorer = observability.measured(scorer, app)
+    log.info("loaded model %s %s from %s", bundle.name, bundle.version, bundle.path)
 
 
 def scoring_executor(settings: Settings) -> Executor:
@@ -82,10 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Scores peer-support posts for self-harm risk, hostility, spam and corumination. "
         "It only scores, flags, ranks and explains: it never removes or hides content.",
         lifespan=lifespan,
+        docs_url=None,  # api_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.scorer = None
-    app.state.model_error = "the model is still loading"
+    app.state.model_fault = MODEL_LOADING
     app.state.faults = ScoringFaults()  # recent scoring failures, reported by /readyz
     app.state.verified_keys = VerifiedKeys(settings.key_cache_s)
     install_error_handlers(app)
@@ -97,4 +106,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(items.router, responses=error_responses(*AUTHENTICATED, 413))
     app.include_router(queue.router, responses=error_responses(*AUTHENTICATED))
     console.install(app)
+    api_docs.install(app)
     return app

@@ -115,7 +115,7 @@ def decode(secret: bytes, cookie: str | None, now: float) -> ConsoleSession | No
     if not cookie or cookie.count(".") != 1:
         return None
     payload, signature = cookie.split(".")
-    if not hmac.compare_digest(signature, _sign(secret, "session", payload)):
+    if not _same(signature, _sign(secret, "session", payload)):
         return None
     try:
         data = json.loads(_unb64(payload))
@@ -131,5 +131,12 @@ def csrf_token(secret: bytes, session: ConsoleSession) -> str:
     return _sign(secret, "csrf", session.session_id)
 
 
-def csrf_ok(secret: bytes, session: ConsoleSession, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(token, csrf_token(secret, session))
+def csrf_ok(secret: bytes, session: ConsoleSession, token: object) -> bool:
+    """Whether `token` (a form field: maybe missing, or a file) is this session's CSRF token."""
+    return isinstance(token, str) and bool(token) and _same(token, csrf_token(secret, session))
+
+
+def _same(found: str, expected: str) -> bool:
+    """A constant-time comparison that takes any text: compare_digest raises TypeError on a
+    str with non-ASCII characters, which a cookie or form field may hold."""
+    return hmac.compare_digest(found.encode("utf-8", "surrogatepass"), expected.encode())

@@ -53,10 +53,13 @@ def highlight(text: str, evidence: Sequence) -> list[Segment]:
     return segments
 
 
-def sensitive_reason(tier: str | None, flags: Sequence[str]) -> str | None:
+def sensitive_reason(
+    tier: str | None, flags: Sequence[str], language_unsupported: bool = False
+) -> str | None:
     """Why an item's text is blurred until revealed, or None if it is shown as is.
 
-    Unscored items are blurred too: nobody has judged yet whether they hold self-harm content.
+    Unscored items are blurred too: nobody has judged yet whether they hold self-harm content;
+    so are items in a language the model does not read, whose scores judged nothing.
     """
     if tier in HIGH_RISK_TIERS:
         return f"{TIER_NAMES[tier].lower()}-tier self-harm risk"
@@ -64,6 +67,8 @@ def sensitive_reason(tier: str | None, flags: Sequence[str]) -> str | None:
         return "flagged for self-harm"
     if tier is None:
         return "not scored yet: may hold self-harm content"
+    if language_unsupported:
+        return "in a language the model does not read: may hold self-harm content"
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from triage.config import Settings
 from triage.scoring import OnnxScorer
 from triage.service.errors import ApiError, Detail
+from triage.service.faults import MODEL_LOADING
 from triage.service.key_cache import VerifiedKeys
 from triage.storage.database import Database
 from triage.storage.keys import Principal, Role, verify_key
@@ -26,11 +27,12 @@ async def get_settings(request: Request) -> Settings:
 async def get_scorer(request: Request) -> OnnxScorer:
     scorer = request.app.state.scorer
     if scorer is None:
+        fault = request.app.state.model_fault or MODEL_LOADING
         raise ApiError(
             503,
             "model_unavailable",
-            "the model is not loaded; see /readyz",
-            [Detail("model", "a loaded model bundle", request.app.state.model_error or "none")],
+            f"{fault.message}; see /readyz",
+            [Detail("model", "a loaded model bundle", fault.kind)],
         )
     return scorer
 
@@ -39,12 +41,22 @@ async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
-def _bearer_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_key(headers: Mapping[str, str]) -> str | None:
+    """The key of `Authorization: Bearer <key>` (or X-API-Key); None when there is none."""
+    header = headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("x-api-key") or None
+    return headers.get("x-api-key") or None
+
+
+def missing_key_error() -> ApiError:
+    return ApiError(
+        401,
+        "unauthenticated",
+        "an API key is required; create one with `triage keys create`",
+        [Detail("Authorization", "a header `Authorization: Bearer <key>`", "no key")],
+    )
 
 
 async def get_principal(request: Request) -> Principal:
@@ -55,14 +67,9 @@ async def get_principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    key = _bearer_key(request)
+    key = bearer_key(request.headers)
     if key is None:
-        raise ApiError(
-            401,
-            "unauthenticated",
-            "an API key is required; create one with `triage keys create`",
-            [Detail("Authorization", "a header `Authorization: Bearer <key>`", "no key")],
-        )
+        raise missing_key_error()
     verified: VerifiedKeys = request.app.state.verified_keys
     principal = verified.get(key)
     if principal is None:

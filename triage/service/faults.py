@@ -19,6 +19,27 @@ _KEPT = 10_000  # a bound on memory while a scorer fails on every request
 
 
 @dataclass(frozen=True)
+class ModelFault:
+    """Why no model is loaded, said without paths or messages (/readyz is unauthenticated): a
+    kind (triage.bundle.FAULT_HINTS) and how to fix it. The full error goes to the server log."""
+
+    kind: str
+    hint: str
+
+    @property
+    def message(self) -> str:
+        return f"the model is not loaded ({self.kind}): {self.hint}"
+
+
+MODEL_LOADING = ModelFault("model_loading", "the service is starting; try again in a few seconds")
+
+
+def not_loaded_reason(fault: ModelFault | None) -> str:
+    """Why an item waits unscored, as stored on it for moderators."""
+    return f"the model is not loaded ({fault.kind if fault else 'unknown'})"
+
+
+@dataclass(frozen=True)
 class FaultSummary:
     failures: int  # scoring attempts that failed within the window
     items: int  # items those attempts left unscored (queued for a person)

@@ -14,6 +14,8 @@ from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from triage.config import TierRules
 from triage.priority import UNCERTAIN_REASON
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
@@ -35,6 +37,8 @@ def model_view(scorer: OnnxScorer, result: ScoreResult) -> queue.ModelView:
         evidence=[{"label": e.label, "start": e.start, "end": e.end} for e in result.evidence],
         tier_scores=result.tier_scores,
         tier_uncertain=UNCERTAIN_REASON in result.reasons,
+        language=result.language,
+        language_unsupported=result.language_unsupported,
     )
 
 
@@ -77,13 +81,32 @@ def score_items(
         else:
             faults.succeeded()
     now = datetime.now(UTC)
-    with db.write() as session:
-        if results is None:
-            log.warning("%d items queued unscored: %s", len(items), reason)
-            for item in items:
-                queue.record_failure(session, item.id, reason, rules, now)
-        else:
-            for item, result in zip(items, results, strict=True):
-                queue.record_scores(session, item.id, model_view(scorer, result), rules, now)
-            threshold = corumination_threshold(scorer)
-            record_thread_scores(session, [item.id for item in items], threshold, rules, now)
+    if results is None:
+        log.warning("%d items queued unscored: %s", len(items), reason)
+        ids = [item.id for item in items]
+        db.write_retrying(lambda session: _record_failures(session, ids, reason, rules, now))
+    else:
+        views = {item.id: model_view(scorer, r) for item, r in zip(items, results, strict=True)}
+        threshold = corumination_threshold(scorer)
+        db.write_retrying(lambda session: _record_scores(session, views, threshold, rules, now))
+
+
+# Both lock the items in id order: two requests that ingested the same items in different
+# orders, and now both score them, then queue up instead of deadlocking.
+def _record_failures(
+    session: Session, item_ids: Sequence[int], reason: str, rules: TierRules, now: datetime
+) -> None:
+    for item_id in sorted(item_ids):
+        queue.record_failure(session, item_id, reason, rules, now)
+
+
+def _record_scores(
+    session: Session,
+    views: dict[int, queue.ModelView],
+    threshold: float | None,
+    rules: TierRules,
+    now: datetime,
+) -> None:
+    for item_id in sorted(views):
+        queue.record_scores(session, item_id, views[item_id], rules, now)
+    record_thread_scores(session, sorted(views), threshold, rules, now)

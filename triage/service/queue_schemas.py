@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from triage.review import EventType, Outcome
-from triage.service.schemas import EvidenceOut, ScoreItemIn
+from triage.review import SYSTEM_EVENTS, ModeratorEventType, Outcome
+from triage.service.schemas import EvidenceOut, ScoreItemIn, TextRequest
 
 DEFAULT_COMMUNITY = "default"
 
@@ -18,7 +19,7 @@ class IngestItemIn(ScoreItemIn):
     )
 
 
-class IngestRequest(BaseModel):
+class IngestRequest(TextRequest):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     items: list[IngestItemIn] = Field(min_length=1)
@@ -29,11 +30,23 @@ class IngestResultOut(BaseModel):
     id: str = Field(description="the platform's id, as sent")
     community: str
     created: bool = Field(description="false when this community + id was already stored")
+    text_repairs: list[str] = Field(
+        default_factory=list,
+        description="what the boundary rule repaired in the text fields as sent, e.g. "
+        "['text: 1 NUL replaced', 'parent_text: 1 lone surrogate replaced'] (each such "
+        "character became U+FFFD); empty when the text arrived intact",
+    )
     scoring: str = Field(description="scored, or unscored (queued for a person; retried later)")
     tier: str | None
     priority: int
     flags: list[str]
     scores: dict[str, float | None] | None
+    language: str | None = Field(
+        None, description="ISO 639-1 code of the post's language, und when unclear; null unscored"
+    )
+    language_unsupported: bool = Field(
+        False, description="a language the model does not read: tier at least amber"
+    )
 
 
 class IngestResponse(BaseModel):
@@ -57,6 +70,12 @@ class QueueItemOut(BaseModel):
     community: str
     text: str | None = Field(description="null once purged by the retention policy")
     parent_text: str | None
+    text_repairs: list[str] = Field(
+        default_factory=list,
+        description="what the boundary rule repaired in the text fields as sent, e.g. "
+        "['text: 1 NUL replaced', 'parent_text: 1 lone surrogate replaced'] (each such "
+        "character became U+FFFD); empty when the text arrived intact",
+    )
     thread_id: str | None
     parent_id: str | None
     author_id: str | None
@@ -72,6 +91,12 @@ class QueueItemOut(BaseModel):
     thread_corumination: ThreadCoruminationOut | None = Field(
         None, description="for a reply in a thread: its thread's corumination (POST /v1/items)"
     )
+    language: str | None = Field(
+        None, description="ISO 639-1 code of the post's language, und when unclear; null unscored"
+    )
+    language_unsupported: bool = Field(
+        False, description="a language the model does not read: tier at least amber, see reasons"
+    )
     priority: int
     reasons: list[str]
     state: str
@@ -86,21 +111,38 @@ class QueuePageOut(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
 
 
-class EventIn(BaseModel):
+class EventIn(TextRequest):
     model_config = ConfigDict(extra="forbid")
 
-    type: EventType = Field(
+    type: ModeratorEventType = Field(
         description="claim, release, resolve, escalate, comment, relabel or reopen"
     )
     outcome: Outcome | None = Field(None, description="required for resolve")
     labels: dict[str, int] | None = Field(None, description="relabel: {label: 0 or 1}")
     note: str | None = Field(None, max_length=4000)
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _not_a_system_event(cls, value: object) -> object:
+        """ingested, scored, scoring_failed and text_purged are triage's own record."""
+        if isinstance(value, str) and value in SYSTEM_EVENTS:
+            allowed = ", ".join(kind.value for kind in ModeratorEventType)
+            raise PydanticCustomError(
+                "system_event",
+                "a moderator event: one of {allowed} ({found} is a system event, recorded by "
+                "triage itself)",
+                {"allowed": allowed, "found": value},
+            )
+        return value
+
 
 class EventOut(BaseModel):
     id: int
     type: str
-    actor: str
+    actor: str = Field(description="the API key's name, or triage for system events")
+    actor_key_id: int | None = Field(
+        None, description="the id of the API key that acted; null for system events"
+    )
     actor_kind: str
     created_at: datetime
     outcome: str | None

@@ -3,13 +3,60 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    model_validator,
+)
 
 from triage.labels import TIERS
+from triage.text import clean_text
 
 
-class ScoreItemIn(BaseModel):
+def _repaired(value: object) -> object:
+    return clean_text(value)[0] if isinstance(value, str) else value
+
+
+# a query parameter or form value under the boundary rule of TextRequest
+CleanStr = Annotated[str, BeforeValidator(_repaired)]
+
+
+class TextRequest(BaseModel):
+    """A request body under the one boundary rule for text (triage.text.clean_text): in every
+    string field, and in field names, NUL and lone surrogates become U+FFFD before validation,
+    so such a post is stored and scored, never refused and never a 500. `text_repairs` says
+    what was repaired, field by field (["text: 1 NUL replaced"])."""
+
+    _text_repairs: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _repair_text(cls, data: Any, handler: ModelWrapValidatorHandler) -> Any:
+        if not isinstance(data, dict):
+            return handler(data)
+        repaired, repairs = {}, []
+        for name, value in data.items():
+            name = _repaired(name)
+            if isinstance(value, str):
+                value, found = clean_text(value)
+                repairs.extend(f"{name}: {repair}" for repair in found)
+            repaired[name] = value
+        model = handler(repaired)
+        model._text_repairs = repairs
+        return model
+
+    @property
+    def text_repairs(self) -> list[str]:
+        return list(self._text_repairs)
+
+
+class ScoreItemIn(TextRequest):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str = Field(min_length=1, max_length=200, description="the platform's id for this post")
@@ -20,7 +67,7 @@ class ScoreItemIn(BaseModel):
     community: str | None = Field(None, max_length=200)
 
 
-class ScoreRequest(BaseModel):
+class ScoreRequest(TextRequest):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     items: list[ScoreItemIn] = Field(min_length=1)
@@ -52,6 +99,16 @@ class ScoreResultOut(BaseModel):
         description="calibrated P(tier >= amber / red / crisis) from the ordinal tier head; "
         "null for a bundle without one (tiers then come from configs/tiers.yaml rules)",
     )
+    language: str = Field(
+        "und",
+        description="ISO 639-1 code of the post's language; und when too short or unclear to "
+        "tell (such posts count as readable)",
+    )
+    language_unsupported: bool = Field(
+        False,
+        description="the post is in a language the model does not read: its scores are "
+        "unreliable, so its tier is at least amber and a reason says why",
+    )
 
 
 class ScoreResponse(BaseModel):
@@ -74,7 +131,7 @@ class ScoringFaultsOut(BaseModel):
 
 class Health(BaseModel):
     status: str
-    model: ModelInfo | None = None
+    model: ModelInfo | None = Field(None, description="the loaded model; null while none is loaded")
 
 
 class Readiness(Health):

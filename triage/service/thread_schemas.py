@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from triage.service.schemas import ModelInfo
+from triage.service.schemas import ModelInfo, TextRequest
 
 
-class ThreadPostIn(BaseModel):
+class ThreadPostIn(TextRequest):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str = Field(min_length=1, max_length=200, description="the platform's id for this post")
@@ -20,7 +20,7 @@ class ThreadPostIn(BaseModel):
     )
 
 
-class ThreadScoreRequest(BaseModel):
+class ThreadScoreRequest(TextRequest):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     thread_id: str | None = Field(None, max_length=200)

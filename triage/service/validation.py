@@ -8,6 +8,8 @@ from triage.config import Settings
 from triage.service.errors import ApiError, Detail
 from triage.service.schemas import ScoreItemIn
 
+Problem = tuple[Detail, str]  # a detail, and what is wrong in words: "items[0].text is empty"
+
 
 def check_items(
     items: Sequence[ScoreItemIn],
@@ -16,48 +18,58 @@ def check_items(
     key_name: str = "ids",
 ) -> None:
     """Raise one 422 listing every broken limit (count, blank text, length, duplicate keys)."""
-    details: list[Detail] = []
+    problems: list[Problem] = []
     if len(items) > settings.max_items_per_request:
-        details.append(
-            Detail(
-                "items",
-                f"at most {settings.max_items_per_request} items (TRIAGE_MAX_ITEMS_PER_REQUEST)",
-                f"{len(items)} items",
+        limit = settings.max_items_per_request
+        problems.append(
+            (
+                Detail(
+                    "items",
+                    f"at most {limit} items (TRIAGE_MAX_ITEMS_PER_REQUEST)",
+                    f"{len(items)} items",
+                ),
+                f"items holds {len(items)} items, more than {limit}",
             )
         )
     seen: set[object] = set()
     for i, item in enumerate(items):
-        if not item.text.strip():
-            details.append(
-                Detail(
-                    f"items[{i}].text",
-                    "a non-empty string",
-                    f"a string of {len(item.text)} characters, all whitespace"
-                    if item.text
-                    else "an empty string",
-                )
-            )
-        for name in ("text", "parent_text"):
-            value = getattr(item, name)
-            if value is not None and len(value) > settings.max_text_chars:
-                details.append(
-                    Detail(
-                        f"items[{i}].{name}",
-                        f"at most {settings.max_text_chars} characters (TRIAGE_MAX_TEXT_CHARS)",
-                        f"{len(value)} characters",
-                    )
-                )
+        problems.extend(text_problems(f"items[{i}].text", item.text, settings))
+        if item.parent_text is not None:
+            problems.extend(_length_problems(f"items[{i}].parent_text", item.parent_text, settings))
         if key(item) in seen:
-            details.append(
-                Detail(
-                    f"items[{i}].id",
-                    f"{key_name} unique within one request",
-                    "an id already used earlier in this request",
-                )
+            detail = Detail(
+                f"items[{i}].id",
+                f"{key_name} unique within one request",
+                "an id already used earlier in this request",
             )
+            problems.append((detail, f"items[{i}].id repeats an earlier item's"))
         seen.add(key(item))
-    if details:
-        fields = ", ".join(d.field or "body" for d in details[:5])
-        raise ApiError(
-            422, "invalid_request", f"the request breaks a limit: check {fields}", details
-        )
+    if problems:
+        raise refusal(422, "invalid_request", problems)
+
+
+def text_problems(field: str, text: str, settings: Settings) -> list[Problem]:
+    """An empty or blank text, or one over TRIAGE_MAX_TEXT_CHARS."""
+    if not text.strip():
+        found = f"a string of {len(text)} characters, all whitespace" if text else "an empty string"
+        problem = f"{field} is {'blank' if text else 'empty'}"
+        return [(Detail(field, "a non-empty string", found), problem)]
+    return _length_problems(field, text, settings)
+
+
+def _length_problems(field: str, text: str, settings: Settings) -> list[Problem]:
+    limit = settings.max_text_chars
+    if len(text) <= limit:
+        return []
+    detail = Detail(
+        field, f"at most {limit} characters (TRIAGE_MAX_TEXT_CHARS)", f"{len(text)} characters"
+    )
+    return [(detail, f"{field} is longer than {limit} characters")]
+
+
+def refusal(status: int, code: str, problems: Sequence[Problem]) -> ApiError:
+    """One error whose message says what is wrong (the first five problems) and whose details
+    list every one."""
+    said = "; ".join(problem for _, problem in problems[:5])
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return ApiError(status, code, said + more, [detail for detail, _ in problems])

@@ -1,23 +1,37 @@
 """Engine, sessions and migrations for SQLite (embedded default) and PostgreSQL.
 
 SQLite runs in WAL mode (readers never block the writer) and write transactions start with
-BEGIN IMMEDIATE, so two writers queue up instead of failing half-way through; on PostgreSQL a
-write transaction locks the rows it changes (SELECT ... FOR UPDATE, see queue.py).
+BEGIN IMMEDIATE, so two writers queue up instead of failing half-way through (they cannot
+deadlock: the write lock is taken whole, at BEGIN). On PostgreSQL a write transaction locks the
+rows it changes (SELECT ... FOR UPDATE, see queue.py), always in one order (the unique key, or
+the id), and Database.write_retrying re-runs a transaction PostgreSQL still aborts as a deadlock
+victim or a serialization failure.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# PostgreSQL aborts a transaction with these when re-running it may succeed
+RETRYABLE_SQLSTATES = {"40P01": "deadlock_detected", "40001": "serialization_failure"}
+WRITE_ATTEMPTS = 5
+RETRY_BACKOFF_S = 0.02  # the first retry waits up to this; each further one up to twice as long
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Database:
@@ -55,6 +69,24 @@ class Database:
         with self._writes.begin() as session:
             yield session
 
+    def write_retrying(self, work: Callable[[Session], T], attempts: int = WRITE_ATTEMPTS) -> T:
+        """Run `work(session)` in one write transaction and return what it returns; when
+        PostgreSQL aborts the transaction as a deadlock victim or a serialization failure, roll
+        it back and run `work` again in a fresh one (up to `attempts` runs, after a short
+        random pause, so two transactions that collided do not collide again). `work` must be
+        safe to re-run: it should only touch the database through `session`."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except DBAPIError as error:
+                state = retryable_state(error)
+                if state is None or attempt == attempts:
+                    raise
+                log.warning("write transaction aborted (%s); retry %d", state, attempt)
+                time.sleep(random.uniform(0, RETRY_BACKOFF_S * 2 ** (attempt - 1)))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied (a no-op on an up-to-date database)."""
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise here
@@ -64,6 +96,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def retryable_state(error: DBAPIError) -> str | None:
+    """The name of the SQLSTATE if the driver's error says the transaction may be re-run."""
+    return RETRYABLE_SQLSTATES.get(getattr(error.orig, "sqlstate", None) or "")
 
 
 def alembic_config(url: str):

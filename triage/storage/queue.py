@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import text as sql  # not `text`: items have a column of that name
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,9 +30,12 @@ from triage.priority import (
     UNCERTAIN_REASON,
     compute_priority,
     minutes_until_ageing_changes,
+    unreadable_language_reason,
     unscored_priority,
 )
 from triage.review import (
+    MODERATOR_EVENTS,
+    SYSTEM_ACTOR,
     EventType,
     Outcome,
     ReviewEvent,
@@ -40,7 +45,7 @@ from triage.review import (
 )
 from triage.storage.tables import Event, Item, ItemFlag
 
-SYSTEM = "triage"  # the actor of system events
+SYSTEM = SYSTEM_ACTOR  # the actor of system events
 UNSCORED = "unscored"  # the tier filter value for items without scores
 DEFAULT_STATES = (ReviewState.OPEN, ReviewState.ESCALATED)
 
@@ -62,6 +67,7 @@ class NewItem:
     parent_text: str | None = None
     thread_id: str | None = None
     author_id: str | None = None
+    text_repairs: list[str] | None = None  # what triage.text.clean_text repaired, per field
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ class ModelView:
     evidence: list[dict] = field(default_factory=list)
     tier_scores: dict[str, float] | None = None
     tier_uncertain: bool = False  # amber because of the uncertain band of the tier head
+    language: str | None = None  # ISO 639-1 or "und" (triage/language.py)
+    language_unsupported: bool = False  # the model does not read it: tier at least amber
 
 
 # --- ingest and scoring ----------------------------------------------------------------------
@@ -82,8 +90,10 @@ def ingest(session: Session, items: Sequence[NewItem], now: datetime) -> list[tu
     """Store each item unless (community, external_id) is already there.
 
     Returns (item, created) in input order. A retried or concurrent ingest of the same item
-    never creates a second row: the insert is ON CONFLICT DO NOTHING on the unique key.
+    never creates a second row: the insert is ON CONFLICT DO NOTHING on the unique key, after
+    the keys are locked in one fixed order (_lock_keys).
     """
+    _lock_keys(session, items)
     results = []
     for new in items:
         values = _new_item_values(new, now)
@@ -101,6 +111,29 @@ def ingest(session: Session, items: Sequence[NewItem], now: datetime) -> list[tu
     return results
 
 
+def _lock_keys(session: Session, items: Sequence[NewItem]) -> None:
+    """On PostgreSQL, take a transaction-scoped advisory lock on each item's unique key, in
+    sorted order. An insert waits for a concurrent transaction's insert of the same key to
+    end, so two ingests of [A, B] and [B, A] would otherwise each wait for the row the other
+    inserted: a deadlock. The rows themselves are still inserted in input order, which their
+    ids keep (the order of a thread's posts sent in one request). SQLite needs no lock: its
+    write transactions run one at a time (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name != "postgresql" or not items:
+        return
+    lock_ids = sorted({_key_lock_id(new.community, new.external_id) for new in items})
+    # unnest yields the array in order, so the locks are taken in that order
+    session.execute(
+        sql("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) AS key"),
+        {"keys": lock_ids},
+    )
+
+
+def _key_lock_id(community: str, external_id: str) -> int:
+    """A stable signed 64-bit id for an advisory lock (two keys sharing one only wait longer)."""
+    digest = hashlib.blake2b(f"items\0{community}\0{external_id}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
 def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
@@ -114,6 +147,7 @@ def _new_item_values(new: NewItem, now: datetime) -> dict:
         "parent_text": new.parent_text,
         "thread_id": new.thread_id,
         "author_id": new.author_id,
+        "text_repairs": new.text_repairs or None,
         "received_at": now,
         "scoring_state": "pending",
         "flags": [],
@@ -137,6 +171,7 @@ def record_scores(
     item.scores, item.flags, item.tier = view.scores, list(view.flags), view.tier
     item.evidence, item.model_version = list(view.evidence), view.model_version
     item.tier_scores, item.tier_uncertain = view.tier_scores, view.tier_uncertain
+    item.language, item.language_unsupported = view.language, view.language_unsupported
     _set_flags(session, item)
     rank(item, rules, now)
     _add_event(session, item, ReviewEvent(EventType.SCORED, SYSTEM), now, person=False)
@@ -188,6 +223,8 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
     item.priority, item.priority_reasons = priority.value, list(priority.reasons)
     if item.tier_uncertain:
         item.priority_reasons.append(UNCERTAIN_REASON)
+    if item.language_unsupported:  # the stored tier already holds the floor (scoring.py)
+        item.priority_reasons.append(unreadable_language_reason(item.language or "und"))
     thread = item.thread_corumination or {}
     if thread.get("flagged"):  # explains, does not re-rank: see triage/service/thread_queue.py
         item.priority_reasons.append(thread["summary"])
@@ -218,8 +255,10 @@ def append_event(
 
     The item row is locked first (FOR UPDATE on PostgreSQL; SQLite's write transactions are
     already serial), so of two moderators claiming at once exactly one wins; the other gets
-    review.TransitionError.
+    review.TransitionError. Only moderator events: system events are appended by triage alone.
     """
+    if event.type not in MODERATOR_EVENTS:
+        raise ValueError(f"{event.type.value} is a system event; a person cannot append it")
     item = _locked(session, item_id)
     status = apply_event(status_of(item), event)
     item.state, item.waiting = status.state.value, status.needs_review
@@ -258,6 +297,7 @@ def _add_event(
         item_id=item.id,
         type=event.type.value,
         actor=event.actor,
+        actor_key_id=event.actor_key_id,
         actor_kind="person" if person else "system",
         created_at=now,
         outcome=event.outcome.value if event.outcome else None,
@@ -406,13 +446,34 @@ def encode_cursor(item: Item) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+MAX_ID = 2**31 - 1  # items.id and items.priority are PostgreSQL `integer`s
+MAX_CURSOR_CHARS = 200  # encode_cursor writes about 70
+
+
 def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    """(priority, received_at, item_id) of a cursor encode_cursor wrote; BadCursor for anything
+    else, before the database sees a number or a date it cannot compare (1e400, 10**30, a date
+    without a time zone)."""
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise BadCursor(f"longer than {MAX_CURSOR_CHARS} characters")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         priority, received_at, item_id = json.loads(base64.urlsafe_b64decode(padded))
-        return int(priority), datetime.fromisoformat(received_at), int(item_id)
-    except (ValueError, TypeError, binascii.Error) as error:
+        received = datetime.fromisoformat(received_at)
+        if received.tzinfo is None:
+            raise BadCursor("a date without a time zone")
+        received = received.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as error:
         raise BadCursor(str(error)) from None
+    if not _whole_number_in(priority, -MAX_ID - 1, MAX_ID) or not _whole_number_in(
+        item_id, 1, MAX_ID
+    ):
+        raise BadCursor("a priority or item id out of range")
+    return priority, received, item_id
+
+
+def _whole_number_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def count_open(session: Session) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql  # not `text`: Item has a column of that name
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME = 200  # longest id, community or actor name the API accepts
@@ -73,6 +74,10 @@ class Item(Base):
     text_repairs: Mapped[list | None] = mapped_column(JSON)
     # the language identified when the item was scored (triage/language.py); None until then
     language: Mapped[str | None] = mapped_column(String(16))
+    # a language the scoring model does not read: tier at least amber, for a person (priority.py)
+    language_unsupported: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # scoring
     scoring_state: Mapped[str] = mapped_column(String(16))  # pending / scored / unscored
     scoring_error: Mapped[str | None] = mapped_column(String(400))
@@ -113,6 +118,8 @@ class Item(Base):
         Index("ix_items_rerank", "rerank_at"),
         Index("ix_items_thread", "community", "thread_id", "received_at"),
         Index("ix_items_resolved", "resolved_at"),
+        # a post's replies (retention removes their copies of its text when it is purged)
+        Index("ix_items_parent", "community", "parent_external_id"),
     )
 
 
@@ -146,7 +153,10 @@ class Event(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     type: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(NAME))
+    actor: Mapped[str] = mapped_column(String(NAME))  # the key's name, or "triage" (system)
+    # api_keys.id of the key that acted: a name can be reused once its key is revoked, an id
+    # never. None for system events and for events logged before migration 0006.
+    actor_key_id: Mapped[int | None] = mapped_column(Integer)
     actor_kind: Mapped[str] = mapped_column(String(8))  # person / system
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[str | None] = mapped_column(String(40))
@@ -176,6 +186,18 @@ class ApiKey(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        # a name is the actor events show, so no two active keys share one (a revoked key's
+        # name may be given again)
+        Index(
+            "uq_api_keys_active_name",
+            "name",
+            unique=True,
+            sqlite_where=sql("revoked_at IS NULL"),
+            postgresql_where=sql("revoked_at IS NULL"),
+        ),
+    )
 
 
 class ModeratorPrefs(Base):

@@ -44,7 +44,10 @@ LIMITS = """\
   trusting a score on such posts.
 - **corumination** is learnt from ~590 annotated reply pairs (epitome, ToxiChat, CounselChat),
   partly drawn by an enrichment heuristic; its test figures are small-sample.
-- English only. Posts are truncated to the max length keeping their head and tail.
+- English only (bundle.json `languages`): a post identified as another language keeps its
+  scores but is raised to amber or above for a person (triage/language.py); posts too short
+  to tell are scored as they are. Posts are truncated to the max length keeping their head
+  and tail.
 - Int8 dynamic quantisation: each item is scored alone, so a score never depends on the batch."""
 
 

@@ -33,9 +33,11 @@ from triage.bundle import (
     BUNDLE_FILE,
     BUNDLE_FORMAT,
     CARD_FILE,
+    DEFAULT_LANGUAGES,
     MODEL_FILE,
     TOKENIZER_FILE,
     Calibration,
+    file_checksums,
     load_bundle,
     sha256,
 )
@@ -87,6 +89,8 @@ class ExportArgs:
     seed: int = 13
     extra: dict = field(default_factory=dict)  # merged into bundle.json (e.g. notes)
     fp32_first_layer: bool = True  # keep the first encoder layer's MatMuls fp32 (onnx_export.py)
+    # the languages the training data is in: a post in another goes to a person when served
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES
 
     def __post_init__(self) -> None:
         self.checkpoint, self.data_dir, self.out_dir = map(
@@ -273,18 +277,14 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
         "name": args.name,
         "version": args.version,
         "labels": list(LABELS),
+        "languages": list(args.languages),
         "outputs": list(fitted.outputs),
         "trained_labels": list(fitted.labels),
         "max_length": fitted.max_length,
         "thresholds": fitted.thresholds,
         "calibration": {k: vars(v) for k, v in fitted.calibration.items()},
         "tier_model": fitted.tier_model.to_json() if fitted.tier_model else None,
-        "files": {
-            "model": MODEL_FILE,
-            "tokenizer": TOKENIZER_FILE,
-            "model_sha256": sha256(out / MODEL_FILE),
-            "model_bytes": (out / MODEL_FILE).stat().st_size,
-        },
+        "files": _files(out),
         "encoder": {
             "layers": fitted.model.encoder.config.num_hidden_layers,
             "hidden_size": fitted.model.encoder.config.hidden_size,
@@ -316,8 +316,21 @@ def _write_bundle(args: ExportArgs, fitted: Fitted, out: Path) -> None:
     teacher = teacher_of(info["training"])
     if teacher is not None:
         info["distillation"] = teacher_comparison(teacher, fitted, info["metrics"])
-    _write_json(out / BUNDLE_FILE, info)
     (out / CARD_FILE).write_text(model_card(info), encoding="utf-8")
+    info["files"] = _files(out)
+    _write_json(out / BUNDLE_FILE, info)
+
+
+def _files(out: Path) -> dict:
+    """bundle.json `files`: the sha256 of every file but bundle.json (load_bundle checks each),
+    and the first layout's keys, kept for older versions of triage, which read `model_sha256`."""
+    return {
+        "model": MODEL_FILE,
+        "tokenizer": TOKENIZER_FILE,
+        "model_sha256": sha256(out / MODEL_FILE),
+        "model_bytes": (out / MODEL_FILE).stat().st_size,
+        **file_checksums(out),
+    }
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -31,7 +31,10 @@ from triage.service.errors import ApiError, Detail
 from triage.service.rendering import item_out, queue_item_out
 from triage.service.routers import console_signin
 from triage.service.routers.queue import TIER_FILTERS, build_filter
+from triage.service.schemas import CleanStr
 from triage.storage import moderators, queue
+from triage.storage.keys import Principal
+from triage.text import clean_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -90,7 +93,7 @@ def _blank_to_none(value: str | None) -> str | None:
 def queue_page(
     request: Request,
     moderator: ModeratorSession,
-    community: str | None = None,
+    community: CleanStr | None = None,
     tier: str | None = None,
     label: str | None = None,
     status: str | None = None,
@@ -177,6 +180,13 @@ def _not_found(item_id: int) -> ConsoleError:
     )
 
 
+def _check_item_id(item_id: int) -> None:
+    """404 for an id no stored item can have: past items.id's integer range the database
+    would fail on it (OverflowError, DataError) rather than find nothing."""
+    if not 1 <= item_id <= queue.MAX_ID:
+        raise _not_found(item_id)
+
+
 @router.get("/items/{item_id}")
 def item_page(
     request: Request,
@@ -184,6 +194,7 @@ def item_page(
     moderator: ModeratorSession,
     done: str | None = None,
 ) -> Response:
+    _check_item_id(item_id)
     rules = request.app.state.settings.tier_rules
     with request.app.state.db.read() as session:
         try:
@@ -216,7 +227,7 @@ def _parent_reason(view) -> str | None:
     return "the post this replies to was not scored here: it may hold self-harm content"
 
 
-def _event_from_form(form, actor: str) -> ReviewEvent:
+def _event_from_form(form, actor: Principal) -> ReviewEvent:
     kind = str(form.get("type") or "")
     if kind not in CONSOLE_EVENTS:
         raise ConsoleError(
@@ -237,10 +248,15 @@ def _event_from_form(form, actor: str) -> ReviewEvent:
                 )
             ],
         )
-    note = str(form.get("note") or "").strip()[:4000] or None
+    note = clean_text(str(form.get("note") or ""))[0].strip()[:4000] or None
     try:
         return ReviewEvent(
-            EventType(kind), actor, Outcome(outcome) if outcome else None, None, note
+            EventType(kind),
+            actor.name,
+            Outcome(outcome) if outcome else None,
+            None,
+            note,
+            actor_key_id=actor.key_id,
         )
     except ValueError as error:
         raise ConsoleError(
@@ -259,7 +275,8 @@ def _event_from_form(form, actor: str) -> ReviewEvent:
 
 @router.post("/items/{item_id}/events")
 async def post_event(request: Request, item_id: int, moderator: CheckedModerator) -> Response:
-    event = _event_from_form(await request.form(), moderator.name)
+    _check_item_id(item_id)
+    event = _event_from_form(await request.form(), moderator.principal)
     try:
         with request.app.state.db.write() as session:
             queue.append_event(session, item_id, event, datetime.now(UTC))

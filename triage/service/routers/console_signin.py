@@ -65,7 +65,8 @@ def _refused(status: int, code: str, message: str, expected: str, found: str) ->
 
 def _check_sign_in_rate(request: Request) -> None:
     """Attempts per client address (Settings.sign_in_rate): slows down key guessing and
-    floods. Behind a proxy the address is the proxy's unless uvicorn trusts its headers."""
+    floods. Behind a proxy the address is the proxy's unless TRIAGE_FORWARDED_ALLOW_IPS
+    names it (cli.uvicorn_options)."""
     settings = request.app.state.settings
     if not settings.rate_limit_enabled:
         return

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from triage.review import ReviewEvent, TransitionError
+from triage.review import EventType, ReviewEvent, TransitionError
 from triage.service.deps import DatabaseDep, ModeratorDep, PlatformDep, SettingsDep
 from triage.service.error_docs import error_responses
 from triage.service.errors import ApiError, Detail
+from triage.service.faults import not_loaded_reason
 from triage.service.ingest import score_items
 from triage.service.queue_schemas import (
     DEFAULT_COMMUNITY,
@@ -41,6 +42,7 @@ def _new_item(item) -> queue.NewItem:
         parent_text=item.parent_text,
         thread_id=item.thread_id,
         author_id=item.author_id,
+        text_repairs=item.text_repairs or None,
     )
 
 
@@ -50,11 +52,14 @@ def _ingest_result(item: Item, created: bool) -> IngestResultOut:
         id=item.external_id,
         community=item.community,
         created=created,
+        text_repairs=list(item.text_repairs or []),
         scoring="scored" if item.scoring_state == "scored" else "unscored",
         tier=item.tier if item.scoring_state == "scored" else None,
         priority=item.priority,
         flags=list(item.flags or []),
         scores=item.scores,
+        language=item.language,
+        language_unsupported=item.language_unsupported,
     )
 
 
@@ -75,8 +80,8 @@ def ingest(
         key=lambda i: (i.community or DEFAULT_COMMUNITY, i.id),
         key_name="community + id pairs",
     )
-    with db.write() as session:
-        stored = queue.ingest(session, [_new_item(i) for i in body.items], datetime.now(UTC))
+    new_items, now = [_new_item(i) for i in body.items], datetime.now(UTC)
+    stored = db.write_retrying(lambda session: queue.ingest(session, new_items, now))
     to_score = [item for item, _ in stored if item.scoring_state != "scored"]
     score_items(
         db,
@@ -85,7 +90,7 @@ def ingest(
         settings.tier_rules,
         request.app.state.executor,
         settings.scoring_timeout_s,
-        unavailable_reason=f"the model is not loaded: {request.app.state.model_error}",
+        unavailable_reason=not_loaded_reason(request.app.state.model_fault),
         faults=request.app.state.faults,
     )
     with db.read() as session:
@@ -133,8 +138,17 @@ def get_item(
 def post_event(
     item_id: ItemId, caller: ModeratorDep, body: EventIn, db: DatabaseDep, settings: SettingsDep
 ) -> EventResultOut:
+    """System events (ingested, scored, scoring_failed, text_purged) are refused with a 422:
+    only triage records them. The event's actor is the caller's key: its name and its id."""
     try:
-        event = ReviewEvent(body.type, caller.name, body.outcome, body.labels, body.note)
+        event = ReviewEvent(
+            EventType(body.type.value),
+            caller.name,
+            body.outcome,
+            body.labels,
+            body.note,
+            actor_key_id=caller.key_id,
+        )
     except ValueError as error:
         raise ApiError(
             422,

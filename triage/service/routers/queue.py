@@ -13,6 +13,7 @@ from triage.service.deps import DatabaseDep, ModeratorDep, SettingsDep
 from triage.service.errors import ApiError, Detail
 from triage.service.queue_schemas import QueuePageOut, StatsOut
 from triage.service.rendering import queue_item_out
+from triage.service.schemas import CleanStr
 from triage.storage import queue
 from triage.storage.stats import queue_stats
 
@@ -53,7 +54,9 @@ def get_queue(
     _caller: ModeratorDep,
     db: DatabaseDep,
     settings: SettingsDep,
-    community: str | None = None,
+    community: Annotated[
+        CleanStr | None, Query(description="NUL and lone surrogates become U+FFFD, as in bodies")
+    ] = None,
     tier: Annotated[str | None, Query(description=f"one of {', '.join(TIER_FILTERS)}")] = None,
     label: Annotated[str | None, Query(description="only items flagged with this label")] = None,
     status: Annotated[

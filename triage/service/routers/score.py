@@ -30,6 +30,8 @@ def to_response(result: ScoreResult) -> ScoreResultOut:
         reasons=list(result.reasons),
         evidence=[EvidenceOut(label=e.label, start=e.start, end=e.end) for e in result.evidence],
         tier_scores=result.tier_scores,
+        language=result.language,
+        language_unsupported=result.language_unsupported,
     )
 
 

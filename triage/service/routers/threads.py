@@ -25,6 +25,7 @@ from triage.threads import (
 )
 
 router = APIRouter(prefix="/v1/threads", tags=["scoring"])
+DECIMALS = 4  # as /v1/score rounds its scores (triage/scoring.py)
 
 
 @router.post(
@@ -54,7 +55,7 @@ def score_a_thread(
         posts=len(posts),
         score=result.score,
         flagged=result.score is not None and threshold is not None and result.score >= threshold,
-        threshold=threshold,
+        threshold=_rounded(threshold),
         reason=reason,
         signals=_signals(result),
         drivers=[
@@ -74,7 +75,8 @@ def _threshold(scorer: OnnxScorer) -> float | None:
 def _signals(result: ThreadScore) -> ThreadSignalsOut | None:
     if result.signals is None:
         return None
-    return ThreadSignalsOut(**vars(result.signals))
+    signals = {name: _rounded(value) for name, value in vars(result.signals).items()}
+    return ThreadSignalsOut(**signals)
 
 
 def _reply(reply: ReplySignals) -> ReplyScoreOut:
@@ -82,10 +84,16 @@ def _reply(reply: ReplySignals) -> ReplyScoreOut:
         index=reply.index,
         id=reply.id,
         parent_id=reply.parent_id,
-        corumination=reply.pair_score,
+        corumination=_rounded(reply.pair_score),
         negative_affect=reply.negative_affect,
         repetition=reply.repetition,
         repeats_index=reply.repeats_index,
         coping_cue=reply.coping_cue,
         contribution=reply.contribution,
     )
+
+
+def _rounded(value: float | None) -> float | None:
+    """Every probability and signal of the answer to DECIMALS places (the thread code rounds
+    most, not the model's pair scores nor the values derived from them)."""
+    return None if value is None else round(value, DECIMALS)
