@@ -14,6 +14,8 @@ from triage.config import Settings, TierRules
 from triage.labels import LABELS, TIERS, Tier
 from triage.priority import (
     AGEING_POINTS,
+    ESCALATION_LABELS,
+    NEXT_TIER_UP,
     UNSCORED_PRIORITY,
     ageing_points,
     compute_priority,
@@ -32,6 +34,9 @@ flags_st = st.lists(st.sampled_from(LABELS), unique=True, max_size=len(LABELS))
 tier_st = st.sampled_from(list(Tier))
 minutes = st.floats(0.0, 100_000.0, allow_nan=False)
 sla_st = st.none() | st.floats(0.5, 10_000.0, allow_nan=False)
+tier_scores_st = st.none() | st.fixed_dictionaries(
+    {"amber": probability, "red": probability, "crisis": probability}
+)
 
 
 # --- priority --------------------------------------------------------------------------------
@@ -67,6 +72,39 @@ def test_crisis_ranks_above_any_other_item_that_waited_as_long(
     unscored = unscored_priority(waited, RULES.sla_for(None))
     assert crisis.value > other.value, (crisis, other)
     assert crisis.value > unscored.value
+
+
+@PROPERTIES
+@given(tier_st, flags_st, scores_st, tier_scores_st, st.integers(0, 1), probability, minutes,
+       sla_st)  # fmt: skip
+def test_within_a_tier_more_escalation_evidence_never_ranks_lower(
+    tier, flags, scores, tier_scores, which, raised, waited, sla
+):
+    """Evidence: the tier head's P(>= the next tier up); without a head, ESCALATION_LABELS."""
+    higher_scores, higher_cuts = dict(scores), tier_scores
+    if tier_scores is not None:
+        cut = NEXT_TIER_UP[tier].value
+        higher_cuts = {**tier_scores, cut: max(raised, tier_scores[cut])}
+    else:
+        label = ESCALATION_LABELS[tier][which % len(ESCALATION_LABELS[tier])]
+        higher_scores[label] = max(raised, scores.get(label) or 0.0)
+    before = compute_priority(tier, flags, scores, waited, sla, tier_scores)
+    after = compute_priority(tier, flags, higher_scores, waited, sla, higher_cuts)
+    assert 0 <= before.value <= after.value <= 100
+
+
+@PROPERTIES
+@given(tier_st, flags_st, scores_st, tier_scores_st, st.none() | probability, minutes, sla_st)
+def test_distress_never_moves_an_item_whose_tier_reads_self_harm(
+    tier, flags, scores, tier_scores, distress, waited, sla
+):
+    """With a tier head, or from amber up, distress is not escalation evidence: it can never
+    rank an item above one of its tier with stronger self-harm evidence."""
+    assume(tier_scores is not None or tier is not Tier.GREEN)
+    before = compute_priority(tier, flags, scores, waited, sla, tier_scores)
+    distressed = {**scores, "distress": distress}
+    after = compute_priority(tier, flags, distressed, waited, sla, tier_scores)
+    assert before.value == after.value
 
 
 @PROPERTIES

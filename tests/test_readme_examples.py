@@ -43,8 +43,9 @@ def test_scoring_example_returns_what_the_readme_says(shipped_client):
     assert response.status_code == 200, response.text
     assert response.json()["model"] == {"name": "triage-minilm", "version": "0.5.0"}
     p1, r7 = response.json()["results"]
-    assert (p1["tier"], p1["flags"], p1["priority"]) == ("red", ["self_harm", "distress"], 74)
-    assert (r7["tier"], r7["flags"], r7["priority"]) == ("green", ["hostile"], 43)
+    assert (p1["tier"], p1["flags"], p1["priority"]) == ("red", ["self_harm", "distress"], 65)
+    assert (r7["tier"], r7["flags"], r7["priority"]) == ("green", ["hostile"], 35)
+    assert "(priority 65: red's base" in README and "priority 35, hostile's base" in README
     assert round(r7["scores"]["hostile"], 2) == 0.81
     assert "`p1` comes back `red`" in README and "`hostile` flagged (0.81" in README
 

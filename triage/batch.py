@@ -215,6 +215,7 @@ def load_scorer(settings: Settings) -> OnnxScorer:
         evidence=settings.evidence,
         evidence_mode=settings.evidence_mode,
         lanes=settings.scoring_workers,
+        resource_guard=settings.resource_guard,
     )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from triage.labels import LABELS, TIERS
+
+if TYPE_CHECKING:
+    from triage.resource_guard import ResourceGuard
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = PROJECT_ROOT / "models" / "triage-minilm"
@@ -232,3 +235,10 @@ class Settings(BaseSettings):
     @cached_property
     def tier_rules(self) -> TierRules:
         return TierRules.load(self.config_dir / "tiers.yaml")
+
+    @cached_property
+    def resource_guard(self) -> ResourceGuard:
+        """Crisis resources of config_dir that are never flagged spam (loaded once)."""
+        from triage.resource_guard import ResourceGuard  # it reads its YAML with this module
+
+        return ResourceGuard.load(self.config_dir)

@@ -1,11 +1,22 @@
 """Pure: tier + flags + calibrated scores + time waited -> priority 0-100 and its reasons.
 
 priority = max(tier base, base of each flagged label)
-         + up to CONFIDENCE_POINTS for the highest flagged or risk (self_harm, distress) score
+         + up to CONFIDENCE_POINTS for the evidence that the item belongs in the next tier up
          + up to AGEING_POINTS as the item's wait approaches its tier's SLA.
 
-Ageing is what keeps the middle tier from starving: an amber item at its SLA (40+30+...) ranks
-above a fresh, low-confidence red one (65+5), while crisis (85+) always stays on top.
+The within-tier points (`escalation_evidence`) separate imminent risk from distress: with a tier
+head they are P(tier >= the next tier up) (crisis: P(>= crisis)); without one, the self_harm
+score, and in green also distress. They used to come from the highest flagged, self_harm or
+distress score, so a plain anxiety post (distress 0.99) got the same points as a post with the
+pills in front of its writer (issue 13). Distress never counts from amber up, so it can never
+rank an item above one of the same tier with stronger self-harm evidence.
+
+Ageing is what keeps the middle tier from starving: an amber item at its SLA (42+30) ranks
+above a fresh red one with up to half the evidence for crisis (65+5+1 for its first minute),
+while crisis (85+) always stays on top. Amber's base was 40 while its points could come from
+distress, which gave every amber post a few; with distress out, two base points keep that
+promise (with the shipped tier head a red post has P(>= crisis) under its 0.49 cut-off, so
+no fresh red one outranks an amber one at its SLA).
 """
 
 from __future__ import annotations
@@ -14,9 +25,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from triage.labels import RISK_LABELS, Tier
+from triage.labels import Tier
 
-TIER_BASE = {Tier.CRISIS: 85, Tier.RED: 65, Tier.AMBER: 40, Tier.GREEN: 5}
+TIER_BASE = {Tier.CRISIS: 85, Tier.RED: 65, Tier.AMBER: 42, Tier.GREEN: 5}
 LABEL_BASE = {"hostile": 35, "corumination": 30, "spam": 15, "self_harm": 40, "distress": 25}
 CONFIDENCE_POINTS = 10
 AGEING_POINTS = 30
@@ -28,6 +39,30 @@ UNCERTAIN_REASON = "uncertain self-harm risk: routed to amber for a person to re
 # A post in a language the model does not read (triage/language.py): its scores say little, so
 # its tier is at least this one and a person reads it within that tier's SLA.
 UNREADABLE_LANGUAGE_TIER = Tier.AMBER
+# A post flagged self_harm is never shown green (tiers.py floor_for_self_harm): at least amber,
+# not red, because the guideline puts past self-harm told as recovery in green or amber, and the
+# self_harm flag (a low, recall-first threshold) fires on such posts; amber has a person read it
+# within amber's SLA without swamping red. The reason is the rule, not "the tier model said
+# green": the queue re-ranks from stored facts, which do not keep the tier before the floor.
+SELF_HARM_FLOOR_TIER = Tier.AMBER
+SELF_HARM_FLOOR_REASON = "self_harm flagged: at least amber whatever the tier model says"
+# The cut of the tier head whose probability is the within-tier evidence of each tier: the next
+# tier up, and crisis for crisis (the tier_scores keys: P(tier >= amber / red / crisis)).
+NEXT_TIER_UP = {
+    Tier.GREEN: Tier.AMBER,
+    Tier.AMBER: Tier.RED,
+    Tier.RED: Tier.CRISIS,
+    Tier.CRISIS: Tier.CRISIS,
+}
+# Without a tier head, the scores that are evidence for the next tier up (the highest counts).
+# Self-harm is what separates the urgent tiers; distress counts only in green, where it is what
+# would make a post amber (configs/tiers.yaml) and there is no self-harm evidence to outrank.
+ESCALATION_LABELS: dict[Tier, tuple[str, ...]] = {
+    Tier.CRISIS: ("self_harm",),
+    Tier.RED: ("self_harm",),
+    Tier.AMBER: ("self_harm",),
+    Tier.GREEN: ("self_harm", "distress"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,19 +77,47 @@ def compute_priority(
     scores: Mapping[str, float | None],
     waited_minutes: float = 0.0,
     sla_minutes: float | None = None,
+    tier_scores: Mapping[str, float] | None = None,
 ) -> Priority:
+    """The priority of a scored item. The scorer and the queue's re-ranking (storage/queue.py
+    rank()) both call this with the item's tier, flags, scores and tier_scores as stored."""
     base = TIER_BASE[tier]
     reasons = [f"tier {tier.value}"] if tier is not Tier.GREEN else []
     for label in flags:
         base = max(base, LABEL_BASE.get(label, 0))
         reasons.append(f"flag {label} ({scores.get(label) or 0:.2f})")
-    driving = [scores[label] for label in (*flags, *RISK_LABELS) if scores.get(label) is not None]
-    confidence = round(CONFIDENCE_POINTS * max(driving, default=0.0))
+    if tier is SELF_HARM_FLOOR_TIER and "self_harm" in flags:
+        reasons.append(SELF_HARM_FLOOR_REASON)
+    evidence = escalation_evidence(tier, scores, tier_scores)
+    confidence = round(CONFIDENCE_POINTS * evidence)
     ageing = ageing_points(waited_minutes, sla_minutes)
     if ageing:
         reasons.append(_ageing_reason(waited_minutes, sla_minutes, tier.value))
     ceiling = 100 if tier is Tier.CRISIS else BELOW_CRISIS_CEILING
     return Priority(min(ceiling, base + confidence + ageing), tuple(reasons))
+
+
+def escalation_evidence(
+    tier: Tier,
+    scores: Mapping[str, float | None],
+    tier_scores: Mapping[str, float] | None = None,
+) -> float:
+    """0..1: the evidence that an item of `tier` belongs in the next tier up.
+
+    With a tier head (`tier_scores`), its calibrated P(tier >= NEXT_TIER_UP[tier]); without
+    one, the highest known score of ESCALATION_LABELS[tier]. NaN or missing counts as 0.
+    """
+    if tier_scores:
+        value = tier_scores.get(NEXT_TIER_UP[tier].value)
+        return _probability(value)
+    known = [_probability(scores.get(label)) for label in ESCALATION_LABELS[tier]]
+    return max(known, default=0.0)
+
+
+def _probability(value: float | None) -> float:
+    if value is None or math.isnan(value):
+        return 0.0
+    return min(max(float(value), 0.0), 1.0)
 
 
 def unreadable_language_reason(language: str) -> str:

@@ -2,7 +2,9 @@
 
 Serving code: imports onnxruntime, tokenizers, numpy and py3langid only (a test enforces it).
 A post in a language the bundle does not declare keeps its scores but is raised to at least
-amber with a reason (language.py): the model cannot read it, a person must.
+amber with a reason (language.py): the model cannot read it, a person must. So is a post
+flagged self_harm (tiers.floor_for_self_harm). A post that shares a crisis resource keeps its
+spam score but is not flagged spam unless it also promotes something (resource_guard.py).
 
 Each item is run through the model on its own (batch of one). Dynamic int8 quantisation picks
 its activation scales per call, so in a shared batch one post's scores would shift with its
@@ -45,8 +47,9 @@ from triage.priority import (
     compute_priority,
     unreadable_language_reason,
 )
+from triage.resource_guard import ResourceGuard
 from triage.text import sentence_spans
-from triage.tiers import assign_tier, ordinal_tier
+from triage.tiers import assign_tier, floor_for_self_harm, ordinal_tier
 
 MAX_EVIDENCE_SENTENCES = 24
 TOKEN_LOGITS = "token_logits"  # the graph's per-token output (training/onnx_export.py)
@@ -89,6 +92,8 @@ class ScoreResult:
     language: str = UNDETERMINED  # ISO 639-1, or "und" when too short or unsure (language.py)
     # in a language the bundle does not declare: tier raised to at least amber, for a person
     language_unsupported: bool = False
+    # flagged self_harm but the tier head or rules said green: raised to amber, for a person
+    self_harm_floor: bool = False
 
 
 def _encoder(bundle: Bundle) -> PairEncoder:
@@ -124,11 +129,15 @@ class OnnxScorer:
         evidence: bool = True,
         evidence_mode: EvidenceMode = "sentences",
         lanes: int = 1,
+        resource_guard: ResourceGuard | None = None,
     ) -> None:
+        """`resource_guard`: the crisis resources never flagged spam (Settings.resource_guard);
+        None: those of the project's own configs/."""
         if threads < 1 or lanes < 1:
             raise ValueError(f"threads and lanes must be >= 1, found {threads} and {lanes}")
         self.bundle = bundle
         self.tier_rules = tier_rules
+        self.resource_guard = resource_guard or ResourceGuard.shipped()
         self.evidence = evidence
         self.encoder = _encoder(bundle)
         self.session = _session(bundle, threads)
@@ -212,21 +221,20 @@ class OnnxScorer:
         }
         if item.parent_text is None:  # e.g. corumination is a property of a reply to a post
             scores.update(dict.fromkeys(REPLY_ONLY_LABELS))
-        flags = [
-            label
-            for label in LABELS
-            if scores[label] is not None and scores[label] >= self.bundle.thresholds[label]
-        ]
-        tier, uncertain, tier_scores = self._tier(scores, cuts)
+        flags, resource = self._flags(item.text, scores)
+        model_tier, uncertain, tier_scores = self._tier(scores, cuts)
+        tier = floor_for_self_harm(model_tier, flags)
         language = check_language(item.text, self.bundle.languages)
         if not language.supported:  # scores kept as they are; a person reads it
             tier = at_least(tier, UNREADABLE_LANGUAGE_TIER)
-        priority = compute_priority(tier, flags, scores)
+        priority = compute_priority(tier, flags, scores, tier_scores=tier_scores)
         reasons = priority.reasons
         if uncertain:
             reasons = (*reasons, UNCERTAIN_REASON)
         if not language.supported:
             reasons = (*reasons, unreadable_language_reason(language.language))
+        if resource is not None:
+            reasons = (*reasons, crisis_resource_reason(resource))
         evidence = self._evidence(item, flags, tier, tokens) if self.evidence else []
         return ScoreResult(
             item.id,
@@ -239,7 +247,21 @@ class OnnxScorer:
             tier_scores,
             language.language,
             not language.supported,
+            model_tier is Tier.GREEN and "self_harm" in flags,  # floor_for_self_harm raised it
         )
+
+    def _flags(self, text: str, scores: dict[str, float | None]) -> tuple[list[str], str | None]:
+        """The labels at or over their threshold, less spam where the text shares a crisis
+        resource (resource_guard.py; its score stays in `scores`), and that resource or None."""
+        flags = [
+            label
+            for label in LABELS
+            if scores[label] is not None and scores[label] >= self.bundle.thresholds[label]
+        ]
+        resource = self.resource_guard.withholds_spam(text) if "spam" in flags else None
+        if resource is not None:
+            flags.remove("spam")
+        return flags, resource
 
     def _tier(
         self, scores: dict[str, float | None], cuts: np.ndarray | None
@@ -325,6 +347,10 @@ class OnnxScorer:
             column = cuts[:, 1] if cuts is not None else probs[:, LABELS.index("self_harm")]
             found.append(Evidence(tier.value, *spans[int(np.nanargmax(column))]))
         return found
+
+
+def crisis_resource_reason(resource: str) -> str:
+    return f"shares a crisis resource ({resource}): not flagged as spam"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

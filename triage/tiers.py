@@ -2,7 +2,8 @@
 
 Two ways, chosen by the bundle: a bundle with an ordinal tier head (issue 6) decides by
 `ordinal_tier` on its calibrated cut probabilities; an older bundle falls back to the rules in
-configs/tiers.yaml over the self_harm and distress scores (`assign_tier`).
+configs/tiers.yaml over the self_harm and distress scores (`assign_tier`). Either way a post
+flagged self_harm is never green (`floor_for_self_harm`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from triage.calibration import Calibration
 from triage.config import TierRules
 from triage.labels import Tier
+from triage.priority import SELF_HARM_FLOOR_TIER, at_least
 
 
 def assign_tier(
@@ -94,3 +96,10 @@ def ordinal_tier(cut_probs: Sequence[float], model: OrdinalTierModel) -> TierDec
     if red_up >= model.uncertain:
         return TierDecision(Tier.AMBER, True)
     return TierDecision(Tier.GREEN, False)
+
+
+def floor_for_self_harm(tier: Tier, flags: Sequence[str]) -> Tier:
+    """At least SELF_HARM_FLOOR_TIER (amber) when self_harm is flagged, whatever the tier head
+    or the rules said: a flagged post is read by a person (issue 13: "i cant do this anymore,
+    wrote my note" was flagged self_harm yet shown green). Why amber: priority.py."""
+    return at_least(tier, SELF_HARM_FLOOR_TIER) if "self_harm" in flags else tier

@@ -41,6 +41,7 @@ def load_scorer(app: FastAPI, settings: Settings) -> None:
             evidence=settings.evidence,
             evidence_mode=settings.evidence_mode,
             lanes=settings.onnx_lanes,
+            resource_guard=settings.resource_guard,
         )
     except BundleError as error:
         app.state.model_fault = ModelFault(error.kind, error.hint)

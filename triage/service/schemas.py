@@ -109,6 +109,11 @@ class ScoreResultOut(BaseModel):
         description="the post is in a language the model does not read: its scores are "
         "unreliable, so its tier is at least amber and a reason says why",
     )
+    self_harm_floor: bool = Field(
+        False,
+        description="self_harm is flagged but the tier model (or rules) said green: the tier "
+        "was raised to amber, as a flagged post is never shown green",
+    )
 
 
 class ScoreResponse(BaseModel):

@@ -217,7 +217,9 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
     waited = max((now - item.received_at).total_seconds() / 60, 0.0)
     sla = rules.sla_for(item.tier if item.scoring_state == "scored" else None)
     if item.scoring_state == "scored" and item.tier is not None:
-        priority = compute_priority(Tier(item.tier), item.flags, item.scores or {}, waited, sla)
+        priority = compute_priority(  # as the scorer computed it, from the stored facts
+            Tier(item.tier), item.flags, item.scores or {}, waited, sla, item.tier_scores
+        )
     else:
         priority = unscored_priority(waited, sla)
     item.priority, item.priority_reasons = priority.value, list(priority.reasons)

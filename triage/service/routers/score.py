@@ -32,6 +32,7 @@ def to_response(result: ScoreResult) -> ScoreResultOut:
         tier_scores=result.tier_scores,
         language=result.language,
         language_unsupported=result.language_unsupported,
+        self_harm_floor=result.self_harm_floor,
     )
 
 
