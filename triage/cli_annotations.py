@@ -7,10 +7,14 @@ the sample and the files: annotations/README.md.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from triage.config import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from triage.training.annotation_sample import SampleResult
 
 DEFAULT_WORK = PROJECT_ROOT / "annotation" / "work"
 DEFAULT_ANNOTATIONS = PROJECT_ROOT / "annotations"
@@ -54,6 +58,15 @@ def annotations() -> None:
 )
 @WORK_OPTION
 @ANNOTATIONS_OPTION
+@click.option(
+    "--round",
+    "round_",
+    type=click.IntRange(1, 2),
+    default=1,
+    show_default=True,
+    help="Sampling round: 1 (tiers, pairs, threads) or 2 (tiers only, guideline v2, issue 13; "
+    "leaves round 1's files as they are).",
+)
 @click.option("--seed", type=int, default=None, help="Sampling seed (default: the config's).")
 @click.option("--tiers", type=int, default=None, help="Posts to sample for risk tiers.")
 @click.option("--pairs", type=int, default=None, help="(parent, reply) pairs for corumination.")
@@ -63,22 +76,25 @@ def annotations() -> None:
 @click.option("--batch-size", type=int, default=None, help="About this many items per batch.")
 @click.option("--force", is_flag=True, help="Sample even if annotator output is in --work.")
 def sample_command(
-    data_dir: Path, work_dir: Path, annotations_dir: Path, force: bool, **sizes: int | None
+    data_dir: Path,
+    work_dir: Path,
+    annotations_dir: Path,
+    round_: int,
+    force: bool,
+    **sizes: int | None,
 ) -> None:
     """Draw the items to annotate (seeded) and write batch files and manifests.
 
     Batches (JSONL: id and text / parent_text / turns, nothing else) go to --work; manifests
-    (ids, source, split, stratum, batch; no text) and sample.json go to --annotations.
+    (ids, source, split, stratum, batch; no text) and sample.json go to --annotations. Round 2
+    writes tiers-r2-* batches, ANNOTATOR_BRIEF.md and manifest_tiers_r2.csv.
     """
-    from dataclasses import replace
-
-    from triage.training.annotation_sample import SampleConfig, counts, sample
+    from triage.training.annotation_sample import counts
 
     overrides = {name: value for name, value in sizes.items() if value is not None}
     try:
-        config = replace(SampleConfig(), **overrides)
-        result = sample(data_dir, work_dir, annotations_dir, config, force=force)
-    except (ValueError, FileExistsError) as error:
+        result = _run_sample(data_dir, work_dir, annotations_dir, round_, force, overrides)
+    except (ValueError, FileExistsError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     for kind, manifest in result.manifests.items():
         summary = counts(manifest)
@@ -90,6 +106,37 @@ def sample_command(
             click.echo(f"  short (passed to the next stratum): {short}")
     click.echo("batches: " + ", ".join(f"{k} ({v})" for k, v in result.batch_sizes.items()))
     click.echo(f"wrote batches to {work_dir} and manifests to {annotations_dir}")
+
+
+_ROUND2_SIZES = frozenset({"seed", "tiers", "double_tiers", "batch_size"})
+
+
+def _run_sample(
+    data_dir: Path,
+    work_dir: Path,
+    annotations_dir: Path,
+    round_: int,
+    force: bool,
+    overrides: dict[str, int],
+) -> SampleResult:
+    from dataclasses import replace
+
+    from triage.training.annotation_sample import (
+        Round2Config,
+        SampleConfig,
+        sample,
+        sample_round2,
+    )
+
+    if round_ == 1:
+        config = replace(SampleConfig(), **overrides)
+        return sample(data_dir, work_dir, annotations_dir, config, force=force)
+    other = sorted(set(overrides) - _ROUND2_SIZES)
+    if other:
+        options = ", ".join("--" + name.replace("_", "-") for name in other)
+        raise ValueError(f"round 2 samples tiers only: {options} do not apply")
+    config2 = replace(Round2Config(), **overrides)
+    return sample_round2(data_dir, work_dir, annotations_dir, config2, force=force)
 
 
 @annotations.command("import")
@@ -163,7 +210,12 @@ def agreement_command(annotations_dir: Path) -> None:
     if not results:
         click.echo("no item is labelled in both passes yet")
     for result in results:
-        click.echo(f"{result.kind}: {len(result.pairs)} items in both passes")
+        click.echo(f"{result.title}: {len(result.pairs)} items in both passes")
         for name, (value, low, high) in result.kappas.items():
             click.echo(f"  kappa {name}: {value:.3f} ({low:.3f} to {high:.3f})")
+        for line in result.per_label():
+            click.echo(
+                f"  {line.label}: pass 1 {line.first}, pass 2 {line.second}, "
+                f"agreement {line.agreement:.3f}, kappa {line.kappa:.3f}"
+            )
     click.echo(f"wrote {path}")

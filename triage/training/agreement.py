@@ -4,7 +4,11 @@ Only ids labelled in both passes count, and an item either pass skipped is left 
 unweighted, linear and quadratic kappa (ordinal: green < amber < red < crisis) and a binary
 kappa for "urgent" (crisis or red); corumination levels get unweighted, linear and quadratic
 kappa and a binary kappa for the training label (some or strong). Each kappa has a 95% bootstrap
-interval (items resampled, seeded). Written to annotations/AGREEMENT.md.
+interval (items resampled, seeded). Each label also gets its own line (pass-1 and pass-2
+counts, agreement on it = both passes gave it / either gave it, and the kappa of "this label vs
+not"). Every sampling round is reported apart (round 2 of the tiers: issue 13); a unit belongs
+to the round whose manifest holds it. Written to annotations/AGREEMENT.md, keeping the
+hand-written section that starts at HAND_WRITTEN_HEADING.
 """
 
 from __future__ import annotations
@@ -16,10 +20,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.training.annotations import KINDS, SKIP, Kind, read_labels, read_manifest
+from triage.training.annotations import (
+    KINDS,
+    SKIP,
+    Kind,
+    LabelRecord,
+    read_labels,
+    read_round_manifests,
+    units_by_round,
+)
 
 WEIGHTS = (None, "linear", "quadratic")
 _BOOTSTRAP = 1000
+HAND_WRITTEN_HEADING = "## Who annotated"
 
 
 def cohen_kappa(
@@ -70,6 +83,36 @@ def bootstrap_interval(
     return values[int(0.025 * len(values))], values[min(int(0.975 * len(values)), len(values) - 1)]
 
 
+@dataclass(frozen=True)
+class LabelAgreement:
+    """Agreement on one label: how often each pass gave it, both / either, kappa of it vs not."""
+
+    label: str
+    first: int  # items pass 1 gave this label
+    second: int  # items pass 2 gave this label
+    both: int
+    either: int
+    kappa: float
+
+    @property
+    def agreement(self) -> float:
+        return self.both / self.either if self.either else float("nan")
+
+
+def label_agreement(pairs: Sequence[tuple[str, str]], label: str) -> LabelAgreement:
+    """One label's line of the per-label table, from (pass 1, pass 2) labels."""
+    first = [int(a == label) for a, _ in pairs]
+    second = [int(b == label) for _, b in pairs]
+    return LabelAgreement(
+        label,
+        sum(first),
+        sum(second),
+        sum(a and b for a, b in zip(first, second, strict=True)),
+        sum(a or b for a, b in zip(first, second, strict=True)),
+        cohen_kappa(first, second, 2),
+    )
+
+
 @dataclass
 class Agreement:
     kind: str
@@ -77,10 +120,23 @@ class Agreement:
     pairs: list[tuple[str, str]]  # (pass 1, pass 2) labels per double-annotated item
     skipped: int
     kappas: dict[str, tuple[float, float, float]]  # name -> (kappa, low, high)
+    round_: int = 1
 
     @property
     def percent(self) -> float:
         return sum(a == b for a, b in self.pairs) / len(self.pairs) if self.pairs else float("nan")
+
+    @property
+    def title(self) -> str:
+        return round_title(self.kind, self.round_)
+
+    def per_label(self) -> list[LabelAgreement]:
+        return [label_agreement(self.pairs, value) for value in self.values]
+
+
+def round_title(kind_name: str, round_: int) -> str:
+    """`tiers` for round 1 (as before rounds existed), `tiers, round 2` for a later round."""
+    return kind_name if round_ == 1 else f"{kind_name}, round {round_}"
 
 
 def _binary_cut(kind: Kind) -> tuple[str, set[str]]:
@@ -89,14 +145,22 @@ def _binary_cut(kind: Kind) -> tuple[str, set[str]]:
     return "binary (some+strong)", {"some", "strong"}
 
 
-def agreement(annotations_dir: Path, kind_name: str) -> Agreement | None:
-    """Kappas for one kind, or None when no item has labels from both passes."""
-    kind = KINDS[kind_name]
+def _round_records(annotations_dir: Path, kind: Kind, round_: int) -> list[LabelRecord]:
+    """The label records of one sampling round's units (none when there is no label file)."""
     path = annotations_dir / kind.labels_file
     if not path.exists():
-        return None
+        return []
+    records = read_labels(path, kind)
+    units = units_by_round(annotations_dir, kind, {r.unit_id for r in records}).get(round_, set())
+    return [r for r in records if r.unit_id in units]
+
+
+def agreement(annotations_dir: Path, kind_name: str, round_: int = 1) -> Agreement | None:
+    """Kappas for one kind and sampling round, or None when no item of that round has labels
+    from both passes."""
+    kind = KINDS[kind_name]
     by_pass: dict[int, dict[str, str]] = {1: {}, 2: {}}
-    for record in read_labels(path, kind):
+    for record in _round_records(annotations_dir, kind, round_):
         by_pass[record.pass_][record.unit_id] = record.label
     both = sorted(set(by_pass[1]) & set(by_pass[2]))
     pairs = [(by_pass[1][u], by_pass[2][u]) for u in both]
@@ -116,7 +180,7 @@ def agreement(annotations_dir: Path, kind_name: str) -> Agreement | None:
     first_b = [int(kind.values[i] in positive) for i in first]
     second_b = [int(kind.values[i] in positive) for i in second]
     kappas[name] = _with_interval(first_b, second_b, lambda x, y: cohen_kappa(x, y, 2))
-    return Agreement(kind_name, kind.values, kept, len(pairs) - len(kept), kappas)
+    return Agreement(kind_name, kind.values, kept, len(pairs) - len(kept), kappas, round_)
 
 
 def _with_interval(first, second, statistic) -> tuple[float, float, float]:
@@ -126,24 +190,26 @@ def _with_interval(first, second, statistic) -> tuple[float, float, float]:
 # --- report -----------------------------------------------------------------------------------
 
 
-def label_counts_by_stratum(annotations_dir: Path, kind_name: str) -> dict[str, Counter]:
-    """Pass-1 labels per sampling stratum (the enriched strata are not random samples)."""
+def label_counts_by_stratum(
+    annotations_dir: Path, kind_name: str, round_: int = 1
+) -> dict[str, Counter]:
+    """Pass-1 labels of one sampling round per stratum (the enriched strata are not random
+    samples)."""
     kind = KINDS[kind_name]
-    records = read_labels(annotations_dir / kind.labels_file, kind)
+    records = _round_records(annotations_dir, kind, round_)
     labels = {r.unit_id: r.label for r in records if r.pass_ == 1}
-    manifest_path = annotations_dir / kind.manifest_file
-    strata = (
-        {m.unit_id: m.stratum for m in read_manifest(manifest_path)}
-        if manifest_path.exists()
-        else {}
-    )
+    manifests = read_round_manifests(annotations_dir, kind)
+    strata = {m.unit_id: m.stratum for m in manifests.get(round_, [])}
     table: dict[str, Counter] = {}
     for unit, label in labels.items():
         table.setdefault(strata.get(unit, "unknown"), Counter())[label] += 1
     return dict(sorted(table.items()))
 
 
-def format_report(results: list[Agreement], counts: dict[str, dict[str, Counter]]) -> str:
+def format_report(
+    results: list[Agreement], counts: dict[tuple[str, int], dict[str, Counter]]
+) -> str:
+    """The report; `counts` holds pass-1 labels by stratum per (kind, round)."""
     lines = ["# Annotation agreement", ""]
     lines += [
         "Written by `triage data annotations agreement` from the label files in this folder.",
@@ -153,14 +219,14 @@ def format_report(results: list[Agreement], counts: dict[str, dict[str, Counter]
     ]
     for result in results:
         lines += _agreement_section(result)
-    for kind_name, table in counts.items():
-        lines += _counts_section(kind_name, table)
+    for (kind_name, round_), table in counts.items():
+        lines += _counts_section(kind_name, round_, table)
     return "\n".join(lines) + "\n"
 
 
 def _agreement_section(result: Agreement) -> list[str]:
     lines = [
-        f"## {result.kind}",
+        f"## {result.title}",
         "",
         f"Items in both passes: {len(result.pairs)} (left out for a skip: {result.skipped}); "
         f"raw agreement {result.percent:.3f}.",
@@ -176,12 +242,29 @@ def _agreement_section(result: Agreement) -> list[str]:
     matrix = Counter(result.pairs)
     for a in result.values:
         lines.append(f"| {a} | " + " | ".join(str(matrix[(a, b)]) for b in result.values) + " |")
-    return [*lines, ""]
+    return [*lines, "", *_per_label_table(result), ""]
 
 
-def _counts_section(kind_name: str, table: dict[str, Counter]) -> list[str]:
+def _per_label_table(result: Agreement) -> list[str]:
+    field = KINDS[result.kind].field
+    lines = [
+        f"Per {field} (agreement: both passes gave it / either gave it; kappa: this {field} "
+        "vs not):",
+        "",
+        f"| {field} | pass 1 | pass 2 | both | either | agreement | kappa |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for line in result.per_label():
+        lines.append(
+            f"| {line.label} | {line.first} | {line.second} | {line.both} | {line.either} | "
+            f"{line.agreement:.3f} | {line.kappa:.3f} |"
+        )
+    return lines
+
+
+def _counts_section(kind_name: str, round_: int, table: dict[str, Counter]) -> list[str]:
     values = (*KINDS[kind_name].values, SKIP)
-    lines = [f"## {kind_name}: pass-1 labels by sampling stratum", ""]
+    lines = [f"## {round_title(kind_name, round_)}: pass-1 labels by sampling stratum", ""]
     lines.append("| stratum | " + " | ".join(values) + " | total |")
     lines.append("|---" * (len(values) + 2) + "|")
     for stratum, counter in table.items():
@@ -190,17 +273,42 @@ def _counts_section(kind_name: str, table: dict[str, Counter]) -> list[str]:
     return [*lines, ""]
 
 
+def _labelled_rounds(annotations_dir: Path, kind: Kind) -> list[int]:
+    """The sampling rounds that have labels of this kind (round 1 first)."""
+    path = annotations_dir / kind.labels_file
+    if not path.exists():
+        return []
+    units = {r.unit_id for r in read_labels(path, kind)}
+    return list(units_by_round(annotations_dir, kind, units)) or [1]
+
+
 def write_agreement(annotations_dir: Path) -> tuple[list[Agreement], Path]:
-    results = [r for k in KINDS if (r := agreement(annotations_dir, k)) is not None]
+    rounds = {k: _labelled_rounds(annotations_dir, KINDS[k]) for k in KINDS}
+    results = [
+        r
+        for k, kind_rounds in rounds.items()
+        for round_ in kind_rounds
+        if (r := agreement(annotations_dir, k, round_)) is not None
+    ]
     counts = {
-        k: label_counts_by_stratum(annotations_dir, k)
-        for k in KINDS
-        if (annotations_dir / KINDS[k].labels_file).exists()
+        (k, round_): label_counts_by_stratum(annotations_dir, k, round_)
+        for k, kind_rounds in rounds.items()
+        for round_ in kind_rounds
     }
     if not counts:
         raise FileNotFoundError(
             f"no label files in {annotations_dir}; run `triage data annotations import` first"
         )
     path = annotations_dir / "AGREEMENT.md"
-    path.write_text(format_report(results, counts), encoding="utf-8")
+    report = format_report(results, counts) + _hand_written_section(path)
+    path.write_text(report, encoding="utf-8")
     return results, path
+
+
+def _hand_written_section(path: Path) -> str:
+    """The section people wrote below the generated report (who annotated), kept as it is."""
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    start = text.find(HAND_WRITTEN_HEADING)
+    return "\n" + text[start:] if start >= 0 else ""

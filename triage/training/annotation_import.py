@@ -1,9 +1,10 @@
 """`triage data annotations import`: annotator output -> the repository's label files.
 
 Reads every `<batch>.labels.jsonl` in the work folder, checks it against its batch file and the
-manifest, and writes annotations/<kind>.csv (ids and labels only). Every problem in every file
-is collected and reported together, and nothing is written unless all files are clean. Labels
-already in the label files are kept; a re-imported (id, pass) replaces its old row.
+manifest of its sampling round (`tiers-r2-p1-01` -> manifest_tiers_r2.csv), and writes
+annotations/<kind>.csv (ids and labels only; all rounds in one file). Every problem in every
+file is collected and reported together, and nothing is written unless all files are clean.
+Labels already in the label files are kept; a re-imported (id, pass) replaces its old row.
 
 Checks: each line is a JSON object with only the expected keys; its id is in that batch; no id
 twice; the label is one of the guideline's; a crisis or red tier has an evidence quote found
@@ -25,7 +26,8 @@ from triage.training.annotations import (
     Kind,
     LabelRecord,
     ManifestItem,
-    parse_batch_name,
+    manifest_file,
+    parse_batch,
     read_batch,
     read_labels,
     read_manifest,
@@ -154,17 +156,19 @@ def _batch(ctx: _Context) -> str:
 
 
 class Manifests:
-    """The manifests of annotations_dir, read once each: {item id: manifest item} per kind."""
+    """The manifests of annotations_dir, read once each: {item id: manifest item} per kind and
+    sampling round."""
 
     def __init__(self, annotations_dir: Path) -> None:
         self.annotations_dir = annotations_dir
-        self._loaded: dict[str, dict[str, ManifestItem]] = {}
+        self._loaded: dict[tuple[str, int], dict[str, ManifestItem]] = {}
 
-    def of(self, kind: Kind) -> dict[str, ManifestItem]:
-        if kind.name not in self._loaded:
-            items = read_manifest(self.annotations_dir / kind.manifest_file)
-            self._loaded[kind.name] = {item.item_id: item for item in items}
-        return self._loaded[kind.name]
+    def of(self, kind: Kind, round_: int = 1) -> dict[str, ManifestItem]:
+        key = (kind.name, round_)
+        if key not in self._loaded:
+            items = read_manifest(self.annotations_dir / manifest_file(kind, round_))
+            self._loaded[key] = {item.item_id: item for item in items}
+        return self._loaded[key]
 
 
 def check_output_file(
@@ -173,12 +177,13 @@ def check_output_file(
     """Check one annotator file: (its kind, its records, its problems)."""
     name = path.name[: -len(LABELS_SUFFIX)]
     try:
-        kind, pass_ = parse_batch_name(name)
+        parsed = parse_batch(name)
         batch = read_batch(work_dir / f"{name}.jsonl")
-        manifest = manifests.of(kind)
+        manifest = manifests.of(parsed.kind, parsed.round_)
     except (ValueError, FileNotFoundError) as error:
         return None, [], [f"{path.name}: {error}"]
-    ctx = _Context(path, kind, pass_, batch, manifest)
+    kind = parsed.kind
+    ctx = _Context(path, kind, parsed.pass_, batch, manifest)
     seen: set[str] = set()
     records = []
     with path.open(encoding="utf-8") as handle:

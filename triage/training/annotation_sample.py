@@ -11,6 +11,13 @@ evaluation). Three kinds:
 Random strata are drawn before enriched ones, so each random stratum is a simple random sample
 of its pool; the manifest records every item's stratum, and evaluation must report the random
 and enriched strata apart. annotations/README.md describes the design in full.
+
+Round 2 (issue 13, `sample_round2`): tiers only, under guideline v2. Posts of the
+rmhd-27-subreddits pools by subreddit and of the unannotated remainder of round 1's sources,
+enriched for crisis and amber (farewells and final acts, denials, recovery, third-party risk,
+hyperbole and quotes); never a round-1 unit nor a near duplicate of one. Its own manifest
+(manifest_tiers_r2.csv) and batches (tiers-r2-p1-01...); sample.json keeps round 1's figures
+and gains a "round_2" entry.
 """
 
 from __future__ import annotations
@@ -24,12 +31,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from triage.training.adapters import (
+    RMHD_CONTROLS,
+    RMHD_LIFE_EVENTS,
+    RMHD_MENTAL_HEALTH,
+    RMHD_SUICIDE,
+    rmhd_subreddit,
+)
 from triage.training.annotations import (
     KINDS,
     LABELS_SUFFIX,
     ManifestItem,
     batch_name,
     item_key,
+    manifest_file,
+    read_manifest,
+    round_prefix,
     thread_turns,
     threads_from_rows,
     write_jsonl,
@@ -47,6 +64,11 @@ THREAD_SOURCES = frozenset({"toxichat"})
 
 def _words(*patterns: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(patterns) + ")", re.IGNORECASE)
+
+
+def _also(words: re.Pattern[str], *patterns: str) -> re.Pattern[str]:
+    """`words` (made by _words) with more alternatives."""
+    return _words(words.pattern.removeprefix(r"\b(?:").removesuffix(")"), *patterns)
 
 
 # --- heuristics (enrichment only: they choose what to annotate, never a label) ----------------
@@ -110,6 +132,87 @@ def mentions_imminence(text: str) -> bool:
     return bool(SUICIDE_WORDS.search(text)) and bool(IMMINENCE_WORDS.search(text))
 
 
+# Round 2 (guideline v2): the v2 slang, farewells and final acts without suicide words, attempts
+# told as a question, minimising, recovery, third-party risk, quotes.
+SUICIDE_WORDS_V2 = _also(
+    SUICIDE_WORDS, r"suicidal", r"unalive", r"sewerslide",
+    r"ctb\b", r"catch(?:ing)? the bus", r"final exit", r"self[- ]?delet", r"off myself",
+    r"not (?:be )?(?:here|around) anymore", r"sleep forever", r"end(?:ing)? things",
+    r"not waking up", r"better off dead", r"self[- ]?harm", r"\bcut(?:ting)? myself",
+    r"kill(?:ing)? (?:him|her|them)sel", r"end (?:his|her|their) (?:own )?life",
+    r"hurt(?:ing)? (?:him|her|them)sel",
+)  # fmt: skip
+# Farewells, final acts and attempts told as a question: enrich on their own, no suicide word
+# needed (guideline v2, section 2).
+FINAL_ACT_WORDS = _words(
+    r"(?:this is|this will be|this'?ll be) (?:my|the) last post", r"last post (?:here|ever)",
+    r"final post", r"gave (?:away )?my (?:dog|cat|pets?)\b",
+    r"giv(?:e|ing) away my (?:dog|cat|pets?|things|stuff|belongings)",
+    r"delet(?:ed|ing) (?:all )?(?:of )?my (?:social media )?accounts?",
+    r"took (?:all|\d+|every) (?:of )?my\b", r"took (?:the )?(?:whole|entire) (?:bottle|box|pack)",
+    r"how (?:many|much) [\w' ]{1,40}? (?:would it take|does it take|is (?:fatal|lethal|enough)|"
+    r"to (?:die|kill|od\b|overdose|be (?:fatal|lethal)))",
+    r"railing", r"(?:the|train|railway) tracks", r"letters? to (?:my )?(?:family|mum|mom|dad|"
+    r"parents|kids|wife|husband)", r"(?:wrote|written|writing) (?:a|my) (?:note|letters?)\b",
+    r"look after each other", r"won'?t be (?:here|around)", r"thank you (?:all )?for everything",
+    r"good ?bye (?:everyone|everybody|all|guys|world|reddit)", r"sorting (?:things|everything) out",
+)  # fmt: skip
+IMMINENCE_WORDS_V2 = _also(
+    IMMINENCE_WORDS, r"farewell", r"final", r"last (?:day|night)",
+    r"overdos", r"paracetamol", r"tylenol", r"sleeping pills", r"how (?:many|much)", r"roof",
+    r"ledge", r"balcony", r"cliff", r"knife", r"this week", r"(?:mon|tues|wednes|thurs|fri|"
+    r"satur|sun)day", r"my birthday", r"letters?\b", r"railing", r"tracks\b",
+)  # fmt: skip
+DENIAL_WORDS = _words(
+    r"(?:not|never) (?:going to|gonna) (?:do|try) anything", r"won'?t do anything",
+    r"nothing stupid", r"i'?m (?:fine|ok|okay|safe)\b", r"promise", r"don'?t worry",
+    r"not suicidal",
+)  # fmt: skip
+DISTRESS_WORDS = _also(
+    NEGATIVE_WORDS, r"can'?t cope", r"overwhelm", r"panic",
+    r"desperate", r"breaking down", r"falling apart",
+)  # fmt: skip
+RECOVERY_WORDS = _words(
+    r"clean for", r"(?:days?|weeks?|months?|years?) (?:clean|sober)", r"years? since",
+    r"months? since", r"anniversary", r"relaps", r"recover", r"(?:it|things) gets? better",
+)  # fmt: skip
+THIRD_PARTY_WORDS = _words(
+    r"my (?:best )?(?:friend|sister|brother|mum|mom|mother|dad|father|partner|boyfriend|"
+    r"girlfriend|husband|wife|son|daughter|cousin|roommate|bf|gf)\b",
+)  # fmt: skip
+QUOTE_WORDS = _words(r"lyric", r"song", r"quote", r"poem", r"movie", r"film", r"book")
+DEATH_WORDS = _also(
+    HYPERBOLE_WORDS, r"death", r"kill", r"murder", r"funeral",
+)  # fmt: skip
+
+
+def mentions_imminence_v2(text: str) -> bool:
+    """v2 suicide words with plan / means / place / timeline / farewell words, or a farewell,
+    final act or overdose question on its own."""
+    if FINAL_ACT_WORDS.search(text):
+        return True
+    return bool(SUICIDE_WORDS_V2.search(text)) and bool(IMMINENCE_WORDS_V2.search(text))
+
+
+def mentions_denial(text: str) -> bool:
+    """Minimising or reassurance ("I'm fine", "promise") together with distress words."""
+    return bool(DENIAL_WORDS.search(text)) and bool(DISTRESS_WORDS.search(text))
+
+
+def mentions_recovery(text: str) -> bool:
+    return bool(RECOVERY_WORDS.search(text))
+
+
+def mentions_third_party_risk(text: str) -> bool:
+    """A relative, partner or friend together with suicide or self-harm words."""
+    return bool(THIRD_PARTY_WORDS.search(text)) and bool(SUICIDE_WORDS_V2.search(text))
+
+
+def mentions_quoted_death(text: str) -> bool:
+    """Lyrics, a song, a quote, a film... together with death words."""
+    return bool(QUOTE_WORDS.search(text)) and bool(DEATH_WORDS.search(text))
+
+
 # --- configuration ----------------------------------------------------------------------------
 
 
@@ -149,6 +252,31 @@ class SampleConfig:
             )
 
 
+@dataclass(frozen=True)
+class Round2Config:
+    """Round 2 of the tiers (issue 13); the defaults produced manifest_tiers_r2.csv."""
+
+    seed: int = 20261206
+    tiers: int = 1950  # so that 3,000+ posts of both rounds survive skips
+    double_tiers: int = 320
+    batch_size: int = 120
+    split_shares: tuple[tuple[str, float], ...] = SampleConfig.split_shares
+    max_post_chars: int = 4000
+    min_post_chars: int = 20
+
+    def __post_init__(self) -> None:
+        if min(self.tiers, self.double_tiers) < 0 or self.batch_size < 1:
+            raise ValueError(
+                f"tiers and double_tiers must be counts and batch_size positive, found "
+                f"{self.tiers}, {self.double_tiers}, {self.batch_size}"
+            )
+        if self.double_tiers > self.tiers:
+            raise ValueError(
+                f"the double-annotated subset ({self.double_tiers} posts) cannot be larger than "
+                f"the sample ({self.tiers})"
+            )
+
+
 # --- candidates and strata --------------------------------------------------------------------
 
 
@@ -170,6 +298,7 @@ class Stratum:
     name: str
     share: float
     admits: Callable[[Candidate], bool]
+    prefer: Callable[[Candidate], bool] | None = None  # drawn before the rest of the pool
 
 
 def _is_suicidewatch(c: Candidate) -> bool:
@@ -191,6 +320,50 @@ TIER_STRATA = (
         0.12,
         lambda c: c.source in POST_SOURCES and mentions_imminence(c.text),
     ),
+)
+
+
+RMHD = "rmhd-27-subreddits"
+# Round 2: every source of single posts (r/SuicideWatch, mental-health and control subreddits,
+# counsellors' questions); GoEmotions comments only as hyperbole hard negatives.
+ROUND2_POSTS = POST_SOURCES | {"counselchat", RMHD}
+ROUND2_SOURCES = ROUND2_POSTS | {"goemotions"}
+
+
+def _subreddit_in(c: Candidate, subreddits: frozenset[str]) -> bool:
+    return rmhd_subreddit(c.unit_id) in subreddits
+
+
+def _hyperbole_or_quote(c: Candidate) -> bool:
+    control = c.source == "goemotions" or _subreddit_in(c, RMHD_CONTROLS)
+    if control and DEATH_WORDS.search(c.text):
+        return True
+    return c.source in ROUND2_POSTS and mentions_quoted_death(c.text)
+
+
+def _enriched(test: Callable[[str], bool]) -> Callable[[Candidate], bool]:
+    return lambda c: c.source in ROUND2_POSTS and test(c.text)
+
+
+ROUND2_TIER_STRATA = (
+    Stratum("rmhd_suicidewatch", 0.14, lambda c: _subreddit_in(c, RMHD_SUICIDE)),
+    Stratum("rmhd_mental_health", 0.22, lambda c: _subreddit_in(c, RMHD_MENTAL_HEALTH)),
+    Stratum("rmhd_controls", 0.06, lambda c: _subreddit_in(c, RMHD_CONTROLS)),
+    Stratum(
+        "distress_remainder",
+        0.04,
+        lambda c: c.source in POST_SOURCES | {"counselchat"} or _subreddit_in(c, RMHD_LIFE_EVENTS),
+    ),
+    Stratum(
+        "enriched_imminence_v2",
+        0.22,
+        _enriched(mentions_imminence_v2),
+        prefer=lambda c: bool(FINAL_ACT_WORDS.search(c.text)),  # rare: take every one
+    ),
+    Stratum("enriched_denial", 0.09, _enriched(mentions_denial)),
+    Stratum("enriched_recovery", 0.09, _enriched(mentions_recovery)),
+    Stratum("enriched_third_party", 0.09, _enriched(mentions_third_party_risk)),
+    Stratum("enriched_hyperbole_quotes", 0.05, _hyperbole_or_quote),
 )
 
 
@@ -222,8 +395,11 @@ def _text_keys(text: str) -> tuple[str, ...]:
     return (key,) if len(key) < 80 else ("head:" + key[:120], "tail:" + key[-120:])
 
 
-def tier_candidates(rows: Iterable[Row], config: SampleConfig) -> list[Candidate]:
-    sources = POST_SOURCES | {"counselchat", "goemotions"}
+def tier_candidates(
+    rows: Iterable[Row],
+    config: SampleConfig | Round2Config,
+    sources: frozenset[str] = POST_SOURCES | {"counselchat", "goemotions"},
+) -> list[Candidate]:
     return [
         Candidate(
             unit_id=row.id,
@@ -306,17 +482,19 @@ def draw(
     candidates: list[Candidate],
     strata: Iterable[Stratum],
     total: int,
-    config: SampleConfig,
+    config: SampleConfig | Round2Config,
     kind: str,
+    taken: Iterable[str] = (),
 ) -> tuple[list[Drawn], dict[str, int]]:
     """Draw each stratum in order, by split shares; a stratum's shortfall passes to the next.
+    `taken`: near-duplicate keys already used (an earlier round's posts): never drawn again.
 
     Returns the items and the shortfall per stratum (0 where the pool was big enough).
     """
     strata = list(strata)
     quotas = _quotas(total, ((s.name, s.share) for s in strata))
     ordered = sorted(candidates, key=lambda c: c.unit_id)
-    taken_keys: set[str] = set()
+    taken_keys: set[str] = set(taken)
     drawn: list[Drawn] = []
     shortfalls: dict[str, int] = {}
     carry = 0
@@ -325,6 +503,9 @@ def draw(
         rng = random.Random(f"{config.seed}:{kind}:{stratum.name}")
         pool = [c for c in ordered if stratum.admits(c) and taken_keys.isdisjoint(c.keys)]
         rng.shuffle(pool)
+        if stratum.prefer is not None:  # preferred first, each part still in random order
+            first = [c for c in pool if stratum.prefer(c)]
+            pool = first + [c for c in pool if not stratum.prefer(c)]
         picked = _draw_by_split(pool, want, config, taken_keys)
         drawn.extend(Drawn(c, stratum.name) for c in picked)
         carry = want - len(picked)
@@ -335,7 +516,7 @@ def draw(
 
 
 def _draw_by_split(
-    pool: list[Candidate], want: int, config: SampleConfig, taken_keys: set[str]
+    pool: list[Candidate], want: int, config: SampleConfig | Round2Config, taken_keys: set[str]
 ) -> list[Candidate]:
     picked: list[Candidate] = []
     picked_ids: set[str] = set()
@@ -366,19 +547,24 @@ def _chunks(items: list, size: int) -> list[list]:
 
 
 def assign_batches(
-    drawn: list[Drawn], kind: str, config: SampleConfig, double: int
+    drawn: list[Drawn],
+    kind: str,
+    config: SampleConfig | Round2Config,
+    double: int,
+    round_: int = 1,
 ) -> tuple[list[ManifestItem], dict[str, list[Drawn]]]:
     """Shuffle into pass-1 batches; a random `double` of them also into pass-2 batches, in
     an order of their own. Returns the manifest and {batch name: items}."""
     items = {d.candidate.unit_id: d for d in drawn}
+    prefix = round_prefix(kind, round_)
     first = sorted(items)
-    random.Random(f"{config.seed}:{kind}:order").shuffle(first)
-    second = random.Random(f"{config.seed}:{kind}:double").sample(sorted(items), double)
+    random.Random(f"{config.seed}:{prefix}:order").shuffle(first)
+    second = random.Random(f"{config.seed}:{prefix}:double").sample(sorted(items), double)
     batches: dict[str, list[Drawn]] = {}
     where: dict[str, dict[int, str]] = {unit: {} for unit in items}
     for pass_, order in ((1, first), (2, second)):
         for number, chunk in enumerate(_chunks(order, config.batch_size), start=1):
-            name = batch_name(kind, pass_, number)
+            name = batch_name(kind, pass_, number, round_)
             batches[name] = [items[unit] for unit in chunk]
             for unit in chunk:
                 where[unit][pass_] = name
@@ -457,8 +643,10 @@ def sample(
     return result
 
 
-def _write_batches(work_dir: Path, kind: str, batches: dict[str, list[Drawn]]) -> None:
-    for stale in work_dir.glob(f"{kind}-p*.jsonl"):
+def _write_batches(
+    work_dir: Path, kind: str, batches: dict[str, list[Drawn]], round_: int = 1
+) -> None:
+    for stale in work_dir.glob(f"{round_prefix(kind, round_)}-p*.jsonl"):
         if not stale.name.endswith(LABELS_SUFFIX):
             stale.unlink()
     for name, members in batches.items():
@@ -475,4 +663,128 @@ def _write_summary(path: Path, config: SampleConfig, result: SampleResult) -> No
         "shortfalls": result.shortfalls,
         "batches": result.batch_sizes,
     }
+    later_rounds = {k: v for k, v in _read_summary(path).items() if k.startswith("round_")}
+    _dump_summary(path, summary | later_rounds)
+
+
+def _read_summary(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _dump_summary(path: Path, summary: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+# --- round 2 (issue 13): tiers under guideline v2 -------------------------------------------
+
+ROUND = 2
+BRIEF_FILE = "ANNOTATOR_BRIEF.md"
+
+
+def sample_round2(
+    data_dir: Path,
+    work_dir: Path,
+    annotations_dir: Path,
+    config: Round2Config,
+    force: bool = False,
+) -> SampleResult:
+    """Draw round 2 of the tiers: never a unit of round 1's manifest nor a near duplicate of one.
+
+    Writes tiers-r2-* batches and ANNOTATOR_BRIEF.md to work_dir, manifest_tiers_r2.csv and the
+    "round_2" entry of sample.json to annotations_dir; round 1's files are left as they are.
+    Refuses to run over round-2 annotator output unless `force`."""
+    kind = KINDS["tiers"]
+    prefix = round_prefix(kind.name, ROUND)
+    labelled = sorted(work_dir.glob(f"{prefix}-*{LABELS_SUFFIX}")) if work_dir.exists() else []
+    if labelled and not force:
+        raise FileExistsError(
+            f"{work_dir} already holds round-2 annotator output ({labelled[0].name}, ...): a new "
+            "sample would orphan it. Import it first, or pass --force to sample anyway"
+        )
+    rows = [row for split in SPLITS for row in load_split(data_dir, split)]
+    earlier = read_manifest(annotations_dir / manifest_file(kind, 1))
+    earlier_units, earlier_keys = _earlier_units_and_keys(rows, earlier)
+    candidates = tier_candidates(rows, config, ROUND2_SOURCES)
+    candidates = [c for c in candidates if c.unit_id not in earlier_units]
+    near_duplicates = sum(not earlier_keys.isdisjoint(c.keys) for c in candidates)
+    drawn, shortfalls = draw(
+        candidates, ROUND2_TIER_STRATA, config.tiers, config, prefix, earlier_keys
+    )
+    manifest, batches = assign_batches(drawn, kind.name, config, config.double_tiers, ROUND)
+    clashes = {m.item_id for m in manifest} & {m.item_id for m in earlier}
+    if clashes:
+        raise ValueError(f"item ids {sorted(clashes)[:3]} are in round 1's manifest already")
+    _write_batches(work_dir, kind.name, batches, ROUND)
+    write_manifest(annotations_dir / manifest_file(kind, ROUND), manifest)
+    sizes = {name: len(members) for name, members in batches.items()}
+    result = SampleResult({kind.name: manifest}, sizes, {kind.name: shortfalls})
+    excluded = {"round_1_units": len(earlier_units), "near_duplicates_of_round_1": near_duplicates}
+    _write_round_summary(annotations_dir / "sample.json", config, result, excluded)
+    write_annotator_brief(work_dir / BRIEF_FILE, sizes)
+    return result
+
+
+def _earlier_units_and_keys(
+    rows: list[Row], earlier: list[ManifestItem]
+) -> tuple[set[str], set[str]]:
+    """An earlier round's unit ids and the near-duplicate keys of their texts."""
+    texts = {row.id: row.text for row in rows}
+    units = {item.unit_id for item in earlier}
+    missing = sorted(units - set(texts))
+    if missing:
+        raise ValueError(
+            f"{len(missing)} units of round 1's manifest are not in the prepared data (e.g. "
+            f"{missing[0]}): prepare it from every source, as for round 1, so that their near "
+            "duplicates can be left out"
+        )
+    return units, {key for unit in units for key in _text_keys(texts[unit])}
+
+
+def _write_round_summary(
+    path: Path, config: Round2Config, result: SampleResult, excluded: dict[str, int]
+) -> None:
+    """sample.json: round 1's entries as they are, plus (or replacing) the "round_2" entry."""
+    entry = {
+        "config": asdict(config),
+        "excluded": excluded,
+        "kinds": {kind: counts(manifest) for kind, manifest in result.manifests.items()},
+        "shortfalls": result.shortfalls,
+        "batches": result.batch_sizes,
+    }
+    _dump_summary(path, _read_summary(path) | {f"round_{ROUND}": entry})
+
+
+def write_annotator_brief(path: Path, batch_sizes: dict[str, int]) -> None:
+    """What an annotator of round 2 reads first: the guideline, the files, the output format."""
+    rows = [
+        f"| `{name}.jsonl` | {size} | `{name}{LABELS_SUFFIX}` |"
+        for name, size in batch_sizes.items()
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_BRIEF.format(batches="\n".join(rows)), encoding="utf-8")
+
+
+_BRIEF = """# Annotator brief: risk tiers, round 2
+
+Guideline: `docs/annotation/self_harm_tiers.md` (v2). Read it in full before the first item; it
+is all you need. Label each post on its own, from its text only.
+
+Each batch file below holds one JSON object per line: `{{"id": "h-...", "text": "..."}}`. For a
+batch, write its output file in this folder, one line per item of the batch, in any order:
+
+    {{"id": "h-...", "tier": "crisis", "evidence_quote": "an exact phrase of the post"}}
+
+- `tier`: `crisis`, `red`, `amber`, `green` or `skip` (guideline, Q0);
+- `evidence_quote`: for `crisis` and `red` only (guideline, section 6), copied verbatim from the
+  post; leave it out for the other tiers;
+- `note` (optional): at most 200 characters, only when something about the item must be said.
+
+Every item of a batch needs a line. Batches named `-p2-` are a blind second pass over items of
+the `-p1-` batches: whoever labels a `-p2-` batch must not read any `-p1-` output. Then run
+`triage data annotations import`, which checks every file and lists every problem.
+
+| batch file | items | output file to write |
+|---|---|---|
+{batches}
+"""

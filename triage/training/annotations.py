@@ -10,6 +10,9 @@ Flow (`triage data annotations ...`):
 - `join` puts the texts back from the dataset folder for people who want to read them;
 - `agreement` (agreement.py) reports Cohen's kappa between the two passes.
 
+Items are drawn in sampling rounds (round 2: issue 13, risk tiers only); every round has its own
+manifest and batch names, and all rounds share the label files (annotations/README.md).
+
 Batch items carry an opaque id (`h-` + 12 hex digits), not the row id, so that annotators see no
 hint of the source; the manifest maps it back to the row id. Ids in the label files are adapter
 row ids (a post, or a reply for pairs) or thread ids (`<source>:<group>` for threads).
@@ -66,22 +69,54 @@ KINDS: dict[str, Kind] = {
     ),
 }
 
-BATCH_NAME = re.compile(r"^(?P<kind>tiers|pairs|threads)-p(?P<pass_>[12])-(?P<number>\d{2})$")
+# Sampling rounds: round 1 (issues 6 and 7) has no round in its names; a later round r has its
+# own manifest (`manifest_tiers_r2.csv`) and batches (`tiers-r2-p1-01`), and its labels go to the
+# same label file (a unit is drawn in one round only).
+BATCH_NAME = re.compile(
+    r"^(?P<kind>tiers|pairs|threads)(?:-r(?P<round_>[2-9]))?-p(?P<pass_>[12])-(?P<number>\d{2})$"
+)
 LABELS_SUFFIX = ".labels.jsonl"
+ROUNDS = (1, 2)
 
 
-def batch_name(kind: str, pass_: int, number: int) -> str:
-    return f"{kind}-p{pass_}-{number:02d}"
+def round_prefix(kind: str, round_: int = 1) -> str:
+    """What a round's batch names start with: `tiers` (round 1), `tiers-r2` (round 2)."""
+    return kind if round_ == 1 else f"{kind}-r{round_}"
+
+
+def batch_name(kind: str, pass_: int, number: int, round_: int = 1) -> str:
+    return f"{round_prefix(kind, round_)}-p{pass_}-{number:02d}"
+
+
+def manifest_file(kind: Kind, round_: int = 1) -> str:
+    """`manifest_tiers.csv` for round 1, `manifest_tiers_r2.csv` for round 2."""
+    if round_ == 1:
+        return kind.manifest_file
+    return kind.manifest_file.removesuffix(".csv") + f"_r{round_}.csv"
+
+
+@dataclass(frozen=True)
+class BatchName:
+    kind: Kind
+    round_: int
+    pass_: int
+
+
+def parse_batch(name: str) -> BatchName:
+    """`tiers-r2-p2-01` -> (tiers, round 2, pass 2); ValueError for anything else."""
+    match = BATCH_NAME.match(name)
+    if not match:
+        raise ValueError(
+            "batch name must look like tiers-p1-01, tiers-r2-p2-01, pairs-p2-03 or "
+            f"threads-p1-02, found {name!r}"
+        )
+    return BatchName(KINDS[match["kind"]], int(match["round_"] or 1), int(match["pass_"]))
 
 
 def parse_batch_name(name: str) -> tuple[Kind, int]:
     """`tiers-p2-01` -> (the tiers kind, pass 2); ValueError for anything else."""
-    match = BATCH_NAME.match(name)
-    if not match:
-        raise ValueError(
-            f"batch name must look like tiers-p1-01, pairs-p2-03 or threads-p1-02, found {name!r}"
-        )
-    return KINDS[match["kind"]], int(match["pass_"])
+    parsed = parse_batch(name)
+    return parsed.kind, parsed.pass_
 
 
 def item_key(kind: str, unit_id: str) -> str:
@@ -154,6 +189,32 @@ def read_manifest(path: Path) -> list[ManifestItem]:
         )
     with path.open(newline="", encoding="utf-8") as handle:
         return [ManifestItem.from_csv(record) for record in csv.DictReader(handle)]
+
+
+def read_round_manifests(annotations_dir: Path, kind: Kind) -> dict[int, list[ManifestItem]]:
+    """The manifests of every sampling round of a kind that has one, by round."""
+    return {
+        round_: read_manifest(annotations_dir / manifest_file(kind, round_))
+        for round_ in ROUNDS
+        if (annotations_dir / manifest_file(kind, round_)).exists()
+    }
+
+
+def units_by_round(
+    annotations_dir: Path, kind: Kind, labelled: Iterable[str]
+) -> dict[int, set[str]]:
+    """Labelled unit ids by sampling round: a unit in a later round's manifest belongs to that
+    round, every other one (in round 1's manifest or in none) to round 1."""
+    later = {
+        item.unit_id: round_
+        for round_, items in read_round_manifests(annotations_dir, kind).items()
+        if round_ > 1
+        for item in items
+    }
+    rounds: dict[int, set[str]] = defaultdict(set)
+    for unit in labelled:
+        rounds[later.get(unit, 1)].add(unit)
+    return dict(sorted(rounds.items()))
 
 
 # --- batch files: what annotators read (text, no labels, no source) ---------------------------
