@@ -178,6 +178,23 @@ def data() -> None:
     help="The project's annotations (risk tiers, corumination), attached to rows by id.",
 )
 @click.option(
+    "--synthetic",
+    "synthetic_dir",
+    type=DIR,
+    default=PROJECT_ROOT / "synthetic",
+    show_default=True,
+    help="The project's synthetic training rows (train only; near duplicates of the casebook, "
+    "test and dev rows are dropped).",
+)
+@click.option(
+    "--casebook",
+    "casebook_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "casebook" / "evaluation.jsonl",
+    show_default=True,
+    help="The evaluation casebook, read only to drop synthetic rows like its cases.",
+)
+@click.option(
     "--only",
     multiple=True,
     help="Use only these sources (repeatable). Default: every known source.",
@@ -187,17 +204,33 @@ def data_prepare(
     out_dir: Path,
     external_dir: Path,
     annotations_dir: Path,
+    synthetic_dir: Path,
+    casebook_path: Path,
     only: tuple[str, ...],
 ) -> None:
     """Map the public datasets into one schema, de-duplicate across sources, split without leaks.
 
     Prints a table of rows per source x split with positives/negatives per label.
     """
-    from triage.training.prepare import format_dedup_counts, format_summary, prepare
+    from triage.training.prepare import (
+        format_dedup_counts,
+        format_summary,
+        format_synthetic_counts,
+        prepare,
+    )
 
-    summary = prepare(source_dir, out_dir, list(only) or None, external_dir, annotations_dir)
+    summary = prepare(
+        source_dir,
+        out_dir,
+        list(only) or None,
+        external_dir,
+        annotations_dir,
+        synthetic_dir,
+        casebook_path,
+    )
     click.echo(format_summary(summary["counts"]))
     click.echo(format_dedup_counts(summary))
+    click.echo(format_synthetic_counts(summary))
     click.echo(f"annotated rows per split: {summary['annotated']}")
     click.echo(f"wrote {out_dir}")
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from triage.training.feedback import read_feedback
-from triage.training.rows import Row, hash_dev, hash_split, normalise
+from triage.training.rows import Annotation, Row, hash_dev, hash_split, normalise
 from triage.training.source_text import (
     clean_raw_tweet,
     email_text,
@@ -801,6 +801,49 @@ def read_rmhd_27_subreddits(directory: Path) -> Iterator[Row]:
         )
 
 
+# --- synthetic: the project's own training rows (synthetic/, issue 13) ------------------------
+# Short posts and replies written for training, for what the public data lacks (farewells without
+# suicide words, imminence, slang, hostile replies without profanity, forum spam, posts sharing
+# crisis lines); synthetic/README.md says how. Labels as written (corumination not labelled), the
+# tier as the row's annotation (it trains the tier cuts as an annotated post does), marked
+# synthetic with its made_by. Every row is train: synthetic text is no evidence of real-world
+# quality. prepare drops near duplicates of the casebook and of the held-out splits
+# (training/synthetic.py), and training caps their share (`max_synthetic_share`).
+SYNTHETIC_SOURCE = "synthetic"
+SYNTHETIC_FILE = "training_rows.jsonl"
+_SYNTHETIC_LABELS = ("self_harm", "distress", "hostile", "spam")
+
+
+def _synthetic_row(record: dict) -> Row:
+    labels = record["labels"]
+    if set(labels) != set(_SYNTHETIC_LABELS) or any(v not in (0, 1) for v in labels.values()):
+        raise ValueError(f"expected labels {list(_SYNTHETIC_LABELS)}, each 0 or 1, found {labels}")
+    return Row(
+        id=f"{SYNTHETIC_SOURCE}:{record['id']}",
+        text=record["text"].strip(),
+        parent_text=(record.get("parent_text") or "").strip() or None,
+        source=SYNTHETIC_SOURCE,
+        group=f"{SYNTHETIC_SOURCE}:{record['id']}",
+        split="train",
+        labels=_labels(**labels),
+        annotation=Annotation(tier=record["tier"]),
+        synthetic=True,
+        made_by=record["made_by"],
+    )
+
+
+def read_synthetic(directory: Path) -> Iterator[Row]:
+    path = directory / SYNTHETIC_FILE
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield _synthetic_row(json.loads(line))
+            except (ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{path} line {number}: {error!r}") from None
+
+
 ADAPTERS: dict[str, Adapter] = {
     "sdcnl": read_sdcnl,
     "goemotions": read_goemotions,
@@ -825,4 +868,5 @@ ADAPTERS: dict[str, Adapter] = {
     "datacamp-comment-spam": read_datacamp_comment_spam,
     "rmhd-27-subreddits": read_rmhd_27_subreddits,
     "feedback": read_feedback,  # moderator outcomes: `triage data export-feedback` (feedback.py)
+    SYNTHETIC_SOURCE: read_synthetic,  # the repo's synthetic/ (prepare --synthetic), train only
 }

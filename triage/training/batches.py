@@ -26,13 +26,13 @@ def label_matrix(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def output_matrix(
-    rows: Sequence[Row], tier_annotation_weight: float = 1.0
+    rows: Sequence[Row], tier_annotation_weight: float = 1.0, synthetic_tier_weight: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """(targets, mask) over every model output (LABELS then TIER_OUTPUTS); mask = loss weight."""
     from triage.training.tier_targets import tier_matrix
 
     label_targets, label_mask = label_matrix(rows)
-    tier_targets, tier_mask = tier_matrix(list(rows), tier_annotation_weight)
+    tier_targets, tier_mask = tier_matrix(list(rows), tier_annotation_weight, synthetic_tier_weight)
     return (
         np.concatenate([label_targets, tier_targets], axis=1),
         np.concatenate([label_mask, tier_mask], axis=1),

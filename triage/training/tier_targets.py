@@ -41,14 +41,21 @@ def annotated_cuts(tier: str) -> list[int]:
     return [int(rank <= cut.rank) for cut in TIER_CUTS]
 
 
-def tier_matrix(rows: list[Row], annotation_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(targets, mask) of shape (n_rows, 3); mask holds the loss weight, 0 where missing."""
+def tier_matrix(
+    rows: list[Row], annotation_weight: float = 1.0, synthetic_weight: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(targets, mask) of shape (n_rows, 3); mask holds the loss weight, 0 where missing.
+
+    A synthetic row's written tier weighs `synthetic_weight`, not `annotation_weight`: the
+    synthetic rows are a few percent of all rows but would otherwise be a third of the weight of
+    the annotated tiers, and a tier head that learns their written style would also flatter the
+    written evaluation casebook."""
     targets = np.zeros((len(rows), len(TIER_CUTS)), dtype=np.float32)
     mask = np.zeros_like(targets)
     for i, row in enumerate(rows):
         tier = row.annotation.tier if row.annotation else None
         cuts = annotated_cuts(tier) if tier else weak_cuts(row.labels)
-        weight = annotation_weight if tier else 1.0
+        weight = (synthetic_weight if row.synthetic else annotation_weight) if tier else 1.0
         for j, value in enumerate(cuts):
             if value is not None:
                 targets[i, j], mask[i, j] = value, weight

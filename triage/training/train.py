@@ -43,6 +43,7 @@ from triage.training.metrics import all_label_metrics, mean_pr_auc
 from triage.training.model import HEAD_FILE, MultiLabelModel, new_model
 from triage.training.prepare import load_split
 from triage.training.rows import Row
+from triage.training.synthetic import cap_synthetic, synthetic_share
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def train(args: TrainArgs) -> Path:
     tokenizer_path = (args.teacher or resolve_encoder(args.base_model)) / "tokenizer.json"
     encoder = PairEncoder.from_file(tokenizer_path, args.max_length)
     train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
+    train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)
     train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
     train_rows = add_short_crops(train_rows, args.short_crops, args.seed, args.short_crop_missing)
     if args.counterfactuals:
@@ -200,7 +202,9 @@ def train(args: TrainArgs) -> Path:
     log.info("train rows %d %s", len(train_rows), dict(Counter(r.source for r in train_rows)))
 
     encoded = encode_rows(encoder, train_rows)
-    targets, mask = output_matrix(train_rows, args.tier_annotation_weight)
+    targets, mask = output_matrix(
+        train_rows, args.tier_annotation_weight, args.synthetic_tier_weight
+    )
     tier_caps = (args.pos_weight_cap,) * (len(OUTPUTS) - len(LABELS))
     caps = np.asarray(args.label_pos_weight_caps() + tier_caps)
     pos_weight = torch.from_numpy(positive_weights(targets, mask > 0, caps)).to(device)
@@ -280,6 +284,8 @@ def train(args: TrainArgs) -> Path:
         "train_rows_per_source": dict(Counter(r.source for r in train_rows)),
         "pos_weight": dict(zip(OUTPUTS, pos_weight.tolist(), strict=True)),
         "annotated_train_rows": sum(1 for r in train_rows if r.annotation is not None),
+        "synthetic_train_rows": sum(1 for r in train_rows if r.synthetic),
+        "synthetic_share": round(synthetic_share(train_rows), 4),
         "history": history,
         "best_epoch": best_epoch,
         "wall_seconds": round(time.time() - started, 1),
@@ -320,6 +326,7 @@ def refit_best(args: TrainArgs) -> list[dict]:
     model, meta = load_checkpoint(folder)
     encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
     train_rows = load_split(args.data_dir, "train")
+    train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)  # as training
     dev_rows = load_split(args.data_dir, "dev")
     reports = [
         refit_head(model, encoder, label, train_rows, dev_rows) for label in args.refit_heads
