@@ -451,12 +451,14 @@ def _register_subcommands() -> None:
     from triage.cli_annotations import annotations
     from triage.cli_casebook import evaluate_casebook
     from triage.cli_corumination import evaluate_corumination
+    from triage.cli_loso import evaluate_loso
 
     main.add_command(keys)
     main.add_command(db)
     main.add_command(purge)
     main.add_command(evaluate_corumination)
     main.add_command(evaluate_casebook)
+    main.add_command(evaluate_loso)
     data.add_command(annotations)
     data.add_command(export_feedback)
 
