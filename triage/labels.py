@@ -51,6 +51,8 @@ LABEL_DEFINITIONS: tuple[Label, ...] = (
 
 LABELS: tuple[str, ...] = tuple(label.name for label in LABEL_DEFINITIONS)
 REPLY_ONLY_LABELS: tuple[str, ...] = tuple(d.name for d in LABEL_DEFINITIONS if d.reply_only)
+# The labels a single written text carries on its own (the casebook, synthetic rows)
+NON_REPLY_LABELS: tuple[str, ...] = tuple(d.name for d in LABEL_DEFINITIONS if not d.reply_only)
 
 # The labels behind the self-harm risk tier (configs/tiers.yaml may only rely on these two).
 RISK_LABELS: tuple[str, ...] = ("self_harm", "distress")

@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from triage.labels import Tier
+from triage.labels import RISK_LABELS, Tier
 
 TIER_BASE = {Tier.CRISIS: 85, Tier.RED: 65, Tier.AMBER: 42, Tier.GREEN: 5}
 LABEL_BASE = {"hostile": 35, "corumination": 30, "spam": 15, "self_harm": 40, "distress": 25}
@@ -61,7 +61,7 @@ ESCALATION_LABELS: dict[Tier, tuple[str, ...]] = {
     Tier.CRISIS: ("self_harm",),
     Tier.RED: ("self_harm",),
     Tier.AMBER: ("self_harm",),
-    Tier.GREEN: ("self_harm", "distress"),
+    Tier.GREEN: RISK_LABELS,
 }
 
 

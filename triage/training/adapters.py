@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from triage.labels import NON_REPLY_LABELS
 from triage.training.feedback import read_feedback
 from triage.training.rows import Annotation, Row, hash_dev, hash_split, normalise
 from triage.training.source_text import (
@@ -811,7 +812,7 @@ def read_rmhd_27_subreddits(directory: Path) -> Iterator[Row]:
 # (training/synthetic.py), and training caps their share (`max_synthetic_share`).
 SYNTHETIC_SOURCE = "synthetic"
 SYNTHETIC_FILE = "training_rows.jsonl"
-_SYNTHETIC_LABELS = ("self_harm", "distress", "hostile", "spam")
+_SYNTHETIC_LABELS = NON_REPLY_LABELS
 
 
 def _synthetic_row(record: dict) -> Row:

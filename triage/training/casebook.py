@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Protocol
 
 from triage.config import PROJECT_ROOT
-from triage.labels import LABELS, TIERS, Tier
+from triage.labels import NON_REPLY_LABELS, TIERS, Tier
 from triage.scoring import ScoreInput, ScoreResult
 
-CASEBOOK_LABELS: tuple[str, ...] = tuple(name for name in LABELS if name != "corumination")
+CASEBOOK_LABELS: tuple[str, ...] = NON_REPLY_LABELS
 REQUIRED_KEYS: tuple[str, ...] = ("id", "category", "text", "parent_text", "tier", "labels")
 SCORE_CHUNK = 32
 
