@@ -90,6 +90,33 @@ def test_duplicates_merge_and_land_in_the_most_held_out_split():
     assert first.labels["self_harm"] == 1 and first.labels["spam"] == 0
 
 
+def test_a_short_reply_under_two_parents_stays_in_one_split():
+    """Under five words a text has no shingles: its copies are joined by the text itself, or a
+    context group moving one copy to test would leave the other in dev (diasafety did)."""
+    rows = [
+        Row(id="r1", text="thank you", parent_text="p one", source="x", group="c1", split="train"),
+        Row(
+            id="r1b",
+            text="a much longer reply written in the first context",
+            parent_text="p one",
+            source="x",
+            group="c1",
+            split="test",
+        ),
+        Row(id="r2", text="Thank you!", parent_text="p two", source="x", group="c2", split="dev"),
+        Row(
+            id="r2b",
+            text="another reply that belongs to the second context",
+            parent_text="p two",
+            source="x",
+            group="c2",
+            split="dev",
+        ),
+    ]
+    merged = {row.id: row.split for row in deduplicate(rows)}
+    assert merged["r1"] == merged["r2"] == "test"
+
+
 def test_conflicting_labels_become_missing():
     a = Row(id="a", text="t", source="x", group="1", split="train", labels={"spam": 1})
     b = Row(id="b", text="t", source="y", group="2", split="train", labels={"spam": 0})

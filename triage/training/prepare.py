@@ -105,8 +105,10 @@ def deduplicate(
     sizes = Counter(groups)
     report.near_duplicate_groups = sum(size > 1 for size in sizes.values())
     report.near_duplicate_rows = sum(size for size in sizes.values() if size > 1)
-    # a row moved with its near duplicate takes its own group (author, thread, post) along
-    joined = join_by_key(groups, [row.group for row in merged])
+    # a row moved with its near duplicate takes its own group (author, thread, post) along; the
+    # text itself is a key too, since a text under five words has no shingles to group it by
+    # (the same short reply under two parents must still stay in one split)
+    joined = join_by_key(join_by_key(groups, [row.group for row in merged]), texts)
     report.moved_as_near_duplicate = _same_split_for(merged, joined, primary)
     return merged
 
