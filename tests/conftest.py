@@ -218,7 +218,16 @@ def client(settings, keys):
 POSTGRES_URL = os.environ.get(
     "TRIAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = ("events", "item_flags", "items", "api_keys", "moderator_prefs")
+TABLES = (
+    "events",
+    "item_flags",
+    "items",
+    "api_keys",
+    "moderator_prefs",
+    "reporters",
+    "webhook_deliveries",
+    "webhook_endpoints",
+)
 
 
 @pytest.fixture(scope="session")

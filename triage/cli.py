@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from triage import __version__
 from triage.config import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, PROJECT_ROOT, Settings
@@ -66,8 +67,18 @@ def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
     from triage.service.app import create_app
 
     overrides = {"host": host, "port": port, "bundle_dir": bundle}
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as error:  # the messages only: an input could hold a secret
+        raise click.ClickException(settings_problems(error)) from None
     uvicorn.run(create_app(settings), **uvicorn_options(settings))
+
+
+def settings_problems(error: ValidationError) -> str:
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+    )
+    return f"bad settings (TRIAGE_* environment or .env): {problems}"
 
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:
@@ -452,6 +463,7 @@ def _register_subcommands() -> None:
     from triage.cli_casebook import evaluate_casebook
     from triage.cli_corumination import evaluate_corumination
     from triage.cli_loso import evaluate_loso
+    from triage.cli_webhooks import webhooks
 
     main.add_command(keys)
     main.add_command(db)
@@ -459,6 +471,7 @@ def _register_subcommands() -> None:
     main.add_command(evaluate_corumination)
     main.add_command(evaluate_casebook)
     main.add_command(evaluate_loso)
+    main.add_command(webhooks)
     data.add_command(annotations)
     data.add_command(export_feedback)
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from triage.labels import LABELS, TIERS
 
 if TYPE_CHECKING:
+    from triage.reports import ReportRules
     from triage.resource_guard import ResourceGuard
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,8 @@ class RateLimit(BaseModel):
 
 
 RoleName = Literal["platform", "moderator", "admin", "metrics"]
+WebhookCondition = Literal["crisis", "red", "red_near_sla", "unscored"]
+DEFAULT_WEBHOOK_CONDITIONS: tuple[WebhookCondition, ...] = ("crisis", "red_near_sla", "unscored")
 EvidenceMode = Literal["sentences", "context"]  # how scoring.OnnxScorer finds evidence
 # Generous for a platform's ingest client, tighter for people and scrapers; per replica.
 DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
@@ -226,6 +230,85 @@ class Settings(BaseSettings):
     purge_interval_s: float = Field(
         3600.0, gt=0, description="how often the service purges when retention_days is set"
     )
+    # alerts off-screen: outgoing webhooks (triage/service/webhooks.py)
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="http(s) URLs that receive signed alerts, comma-separated; unset: no alerts",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="HMAC-SHA256 key of the X-Triage-Signature header (>= 32 characters); "
+        "required when webhook_urls is set",
+    )
+    webhook_on: Annotated[list[WebhookCondition], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_WEBHOOK_CONDITIONS),
+        description="comma-separated conditions that send an alert: crisis, red (scored so), "
+        "red_near_sla (red, open and unclaimed past webhook_near_sla_share of its SLA), unscored",
+    )
+    webhook_near_sla_share: float = Field(
+        0.75, gt=0, le=1, description="share of the red SLA waited before red_near_sla fires"
+    )
+    webhook_include_text: bool = Field(
+        False, description="put the post's text in alerts (off: ids, scores and reasons only)"
+    )
+    webhook_console_url: str | None = Field(
+        None,
+        description="the console's public base URL (https://triage.example.org), for the "
+        "console_url of alerts; unset: a path such as /items/12",
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60, description="one delivery attempt's limit")
+    webhook_max_attempts: int = Field(
+        6, ge=1, le=50, description="attempts of one alert before it is marked failed"
+    )
+    webhook_backoff_s: float = Field(
+        5.0, gt=0, description="wait before the first retry; each further one waits twice as long"
+    )
+    webhook_backoff_max_s: float = Field(300.0, gt=0, description="longest wait between attempts")
+    webhook_disable_after: int = Field(
+        10,
+        ge=1,
+        description="an endpoint is disabled after this many alerts in a row failed (all their "
+        "attempts); `triage webhooks enable` turns it back on",
+    )
+    webhook_poll_interval_s: float = Field(
+        2.0, gt=0, description="how often each replica looks for alerts to send"
+    )
+
+    @field_validator("webhook_urls", "webhook_on", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    "webhook_urls: each must be an http:// or https:// URL with a host, found "
+                    f"one starting {url[:12]!r}"
+                )
+        if len(set(urls)) != len(urls):
+            raise ValueError("webhook_urls: a URL is listed twice")
+        return urls
+
+    @model_validator(mode="after")
+    def _webhook_secret_when_urls(self) -> Settings:
+        if not self.webhook_urls:
+            return self
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if len(secret) < 32:
+            found = "none" if not secret else f"{len(secret)} characters"
+            raise ValueError(
+                f"TRIAGE_WEBHOOK_URLS is set, so TRIAGE_WEBHOOK_SECRET must be too (>= 32 "
+                f"characters; found {found}): receivers check each alert's signature with it. "
+                "Make one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'` and "
+                "give the same value to the receiver"
+            )
+        return self
 
     @field_validator("rate_limits")
     @classmethod
@@ -242,3 +325,10 @@ class Settings(BaseSettings):
         from triage.resource_guard import ResourceGuard  # it reads its YAML with this module
 
         return ResourceGuard.load(self.config_dir)
+
+    @cached_property
+    def report_rules(self) -> ReportRules:
+        """configs/reports.yaml: the reasons a member report may give (loaded once)."""
+        from triage.reports import ReportRules  # it imports read_yaml from this module
+
+        return ReportRules.load(self.config_dir / "reports.yaml")

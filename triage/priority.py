@@ -2,7 +2,8 @@
 
 priority = max(tier base, base of each flagged label)
          + up to CONFIDENCE_POINTS for the evidence that the item belongs in the next tier up
-         + up to AGEING_POINTS as the item's wait approaches its tier's SLA.
+         + up to AGEING_POINTS as the item's wait approaches its tier's SLA
+         + up to REPORT_POINTS_CAP for members' reports, weighted by each reporter's record.
 
 The within-tier points (`escalation_evidence`) separate imminent risk from distress: with a tier
 head they are P(tier >= the next tier up) (crisis: P(>= crisis)); without one, the self_harm
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from triage.labels import RISK_LABELS, Tier
 
@@ -65,10 +66,46 @@ ESCALATION_LABELS: dict[Tier, tuple[str, ...]] = {
 }
 
 
+# Members' reports (POST /v1/reports) add points, kept apart from the model's: REPORT_POINTS
+# per report of full weight, at most REPORT_POINTS_CAP in all. A report weighs its reporter's
+# record, (upheld + 1) / (upheld + rejected + 2), so a new member's report is worth 5 points and
+# three of them reach the cap; 15 lifts a green post (5) to 20, below a fresh amber one (42):
+# reports reorder within what the model saw, and a person reads a reported post at its tier's
+# pace. They never change the tier, the flags, or what is shown.
+REPORT_POINTS = 10
+REPORT_POINTS_CAP = 15
+
+
 @dataclass(frozen=True)
 class Priority:
     value: int
     reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MemberReports:
+    """An item's member reports: how many members reported it, for which reasons, and the sum
+    of their weights (each reporter's record when they reported)."""
+
+    count: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    weight: float = 0.0
+
+
+def report_points(reports: MemberReports | None) -> int:
+    """0..REPORT_POINTS_CAP: REPORT_POINTS per unit of summed reporter weight."""
+    if not reports or reports.count <= 0:
+        return 0
+    weight = reports.weight if math.isfinite(reports.weight) else 0.0
+    return min(REPORT_POINTS_CAP, math.floor(REPORT_POINTS * max(weight, 0.0) + 0.5))
+
+
+def report_reason(reports: MemberReports) -> str:
+    """"reported by 3 members: bullying (2), spam" (most frequent reason first)."""
+    members = "member" if reports.count == 1 else "members"
+    ranked = sorted(reports.reasons.items(), key=lambda pair: (-pair[1], pair[0]))
+    named = ", ".join(reason if n == 1 else f"{reason} ({n})" for reason, n in ranked)
+    return f"reported by {reports.count} {members}: {named}"
 
 
 def compute_priority(
@@ -78,9 +115,11 @@ def compute_priority(
     waited_minutes: float = 0.0,
     sla_minutes: float | None = None,
     tier_scores: Mapping[str, float] | None = None,
+    reports: MemberReports | None = None,
 ) -> Priority:
     """The priority of a scored item. The scorer and the queue's re-ranking (storage/queue.py
-    rank()) both call this with the item's tier, flags, scores and tier_scores as stored."""
+    rank()) both call this with the item's tier, flags, scores and tier_scores as stored; the
+    queue adds the item's member reports (report_points)."""
     base = TIER_BASE[tier]
     reasons = [f"tier {tier.value}"] if tier is not Tier.GREEN else []
     for label in flags:
@@ -93,8 +132,16 @@ def compute_priority(
     ageing = ageing_points(waited_minutes, sla_minutes)
     if ageing:
         reasons.append(_ageing_reason(waited_minutes, sla_minutes, tier.value))
+    reported = _add_report_reason(reasons, reports)
     ceiling = 100 if tier is Tier.CRISIS else BELOW_CRISIS_CEILING
-    return Priority(min(ceiling, base + confidence + ageing), tuple(reasons))
+    return Priority(min(ceiling, base + confidence + ageing + reported), tuple(reasons))
+
+
+def _add_report_reason(reasons: list[str], reports: MemberReports | None) -> int:
+    """Append the reports' reason (when any member reported) and return their points."""
+    if reports and reports.count > 0:
+        reasons.append(report_reason(reports))
+    return report_points(reports)
 
 
 def escalation_evidence(
@@ -132,13 +179,19 @@ def at_least(tier: Tier, floor: Tier) -> Tier:
     return tier if tier.rank <= floor.rank else floor
 
 
-def unscored_priority(waited_minutes: float = 0.0, sla_minutes: float | None = None) -> Priority:
+def unscored_priority(
+    waited_minutes: float = 0.0,
+    sla_minutes: float | None = None,
+    reports: MemberReports | None = None,
+) -> Priority:
     """An item the model could not score: a person reads it soon, and it ages like any other."""
     reasons = ["not scored (the model failed or timed out): a person must read it"]
     ageing = ageing_points(waited_minutes, sla_minutes)
     if ageing:
         reasons.append(_ageing_reason(waited_minutes, sla_minutes, "unscored"))
-    return Priority(min(100, UNSCORED_PRIORITY + ageing), tuple(reasons))
+    reported = _add_report_reason(reasons, reports)
+    value = min(BELOW_CRISIS_CEILING, UNSCORED_PRIORITY + ageing + reported)
+    return Priority(value, tuple(reasons))
 
 
 def ageing_points(waited_minutes: float, sla_minutes: float | None) -> int:

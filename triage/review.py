@@ -36,6 +36,7 @@ class EventType(StrEnum):
     SCORED = "scored"
     SCORING_FAILED = "scoring_failed"
     TEXT_PURGED = "text_purged"
+    REPORT = "report"  # a member's report, sent by a platform key (POST /v1/reports)
 
 
 class ModeratorEventType(StrEnum):
@@ -64,6 +65,19 @@ class Outcome(StrEnum):
     FALSE_POSITIVE = "false_positive"
 
 
+# A member's report is upheld when a moderator resolves its item with one of these; any other
+# outcome (no_action, false_positive) rejects it. The reporter's history weighs their next
+# reports (storage/reporters.py, priority.report_points).
+UPHELD_OUTCOMES = frozenset(
+    {
+        Outcome.SUPPORTED,
+        Outcome.ESCALATED_TO_CRISIS_TEAM,
+        Outcome.CONFIRMED_SPAM,
+        Outcome.CONFIRMED_HOSTILE,
+    }
+)
+
+
 class TransitionError(ValueError):
     """The event does not apply to the item's current status (the API answers 409)."""
 
@@ -80,8 +94,15 @@ class ReviewEvent:
     labels: dict[str, int] | None = None  # relabel: the moderator's view, label -> 0/1
     note: str | None = None
     actor_key_id: int | None = None  # the API key that acted; None for system events
+    reporter_id: str | None = None  # report: the member who reported (the platform's id)
+    report_reason: str | None = None  # report: one of configs/reports.yaml reasons
 
     def __post_init__(self) -> None:
+        reporting = self.type is EventType.REPORT
+        if reporting and not (self.reporter_id and self.report_reason):
+            raise ValueError("a report event needs a reporter_id and a report_reason")
+        if not reporting and (self.reporter_id is not None or self.report_reason is not None):
+            raise ValueError(f"only report events carry a reporter, not {self.type.value}")
         if self.type is EventType.RESOLVE and self.outcome is None:
             raise ValueError("a resolve event needs an outcome")
         if self.type is not EventType.RESOLVE and self.outcome is not None:

@@ -13,14 +13,15 @@ from triage import __version__
 from triage.bundle import FAULT_HINTS, LOAD_FAILED, BundleError, load_bundle
 from triage.config import Settings
 from triage.scoring import OnnxScorer
-from triage.service import api_docs, background, observability
+from triage.service import api_docs, background, observability, webhooks
 from triage.service.batcher import MicroBatcher
 from triage.service.error_docs import AUTHENTICATED, error_responses
 from triage.service.errors import install_error_handlers
 from triage.service.faults import MODEL_LOADING, ModelFault, ScoringFaults
 from triage.service.key_cache import VerifiedKeys
 from triage.service.limits import BodySizeLimit
-from triage.service.routers import console, health, items, queue, score, threads
+from triage.service.routers import console, health, items, queue, reports, score, threads
+from triage.service.routers import webhooks as webhooks_router
 from triage.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_start:
             app.state.db.upgrade()
         app.state.executor = scoring_executor(settings)
+        app.state.webhooks = webhooks.create(settings, app.state.db, app.state.metrics)
         load_scorer(app, settings)
         tasks = background.start(app)
         try:
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scorer = None
     app.state.model_fault = MODEL_LOADING
     app.state.faults = ScoringFaults()  # recent scoring failures, reported by /readyz
+    app.state.webhooks = None  # alerts (webhooks.Webhooks) once started, if configured
     app.state.verified_keys = VerifiedKeys(settings.key_cache_s)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -106,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(threads.router, responses=error_responses(*AUTHENTICATED, 413, 503))
     app.include_router(items.router, responses=error_responses(*AUTHENTICATED, 413))
     app.include_router(queue.router, responses=error_responses(*AUTHENTICATED))
+    app.include_router(webhooks_router.router, responses=error_responses(*AUTHENTICATED))
+    app.include_router(reports.router, responses=error_responses(*AUTHENTICATED, 413))
     console.install(app)
     api_docs.install(app)
     return app

@@ -1,6 +1,7 @@
-"""Background work of the service: re-rank items as they age, retry unscored items.
+"""Background work of the service: re-rank items as they age, retry unscored items, purge
+old text, send webhook alerts.
 
-Both loops are idempotent, so several replicas sharing one PostgreSQL may all run them.
+All loops are idempotent, so several replicas sharing one PostgreSQL may all run them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def rescore_once(app: FastAPI) -> int:
         app.state.executor,
         settings.scoring_timeout_s,
         faults=app.state.faults,
+        alerts=app.state.webhooks,
     )
     return len(items)
 
@@ -73,13 +75,26 @@ async def _every(seconds: float, work, app: FastAPI, first_after: float | None =
             log_failure(log, "%s failed", error, work.__name__)
 
 
+def webhooks_once(app: FastAPI) -> int:
+    """Alerts (TRIAGE_WEBHOOK_URLS): the near-SLA check, then due deliveries."""
+    return app.state.webhooks.run_once()
+
+
 def start(app: FastAPI) -> list[asyncio.Task]:
     settings = app.state.settings
     return [
         asyncio.create_task(_every(settings.rerank_interval_s, rerank_once, app)),
         asyncio.create_task(_every(settings.rescore_interval_s, rescore_once, app)),
         *_retention_task(app),
+        *_webhooks_task(app),
     ]
+
+
+def _webhooks_task(app: FastAPI) -> list[asyncio.Task]:
+    if app.state.webhooks is None:
+        return []
+    interval = app.state.settings.webhook_poll_interval_s
+    return [asyncio.create_task(_every(interval, webhooks_once, app))]
 
 
 def _retention_task(app: FastAPI) -> list[asyncio.Task]:

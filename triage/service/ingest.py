@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,9 @@ from triage.service.thread_queue import corumination_threshold, record_thread_sc
 from triage.storage import queue
 from triage.storage.database import Database
 from triage.storage.tables import Item
+
+if TYPE_CHECKING:
+    from triage.service.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +55,11 @@ def score_items(
     timeout_s: float,
     unavailable_reason: str = "the model is not loaded",
     faults: ScoringFaults | None = None,
+    alerts: Webhooks | None = None,
 ) -> None:
     """Score stored items and record the scores, or record why they could not be scored (on
-    the items, and as a fault in `faults` for /readyz)."""
+    the items, and as a fault in `faults` for /readyz). `alerts` records the webhook alerts
+    the results call for in the same transaction."""
     if not items:
         return
     inputs = [ScoreInput(str(item.id), item.text or "", item.parent_text) for item in items]
@@ -84,20 +90,31 @@ def score_items(
     if results is None:
         log.warning("%d items queued unscored: %s", len(items), reason)
         ids = [item.id for item in items]
-        db.write_retrying(lambda session: _record_failures(session, ids, reason, rules, now))
+        db.write_retrying(
+            lambda session: _record_failures(session, ids, reason, rules, now, alerts)
+        )
     else:
         views = {item.id: model_view(scorer, r) for item, r in zip(items, results, strict=True)}
         threshold = corumination_threshold(scorer)
-        db.write_retrying(lambda session: _record_scores(session, views, threshold, rules, now))
+        db.write_retrying(
+            lambda session: _record_scores(session, views, threshold, rules, now, alerts)
+        )
 
 
 # Both lock the items in id order: two requests that ingested the same items in different
 # orders, and now both score them, then queue up instead of deadlocking.
 def _record_failures(
-    session: Session, item_ids: Sequence[int], reason: str, rules: TierRules, now: datetime
+    session: Session,
+    item_ids: Sequence[int],
+    reason: str,
+    rules: TierRules,
+    now: datetime,
+    alerts: Webhooks | None = None,
 ) -> None:
     for item_id in sorted(item_ids):
-        queue.record_failure(session, item_id, reason, rules, now)
+        item = queue.record_failure(session, item_id, reason, rules, now)
+        if alerts is not None:
+            alerts.on_unscored(session, item, now)
 
 
 def _record_scores(
@@ -106,7 +123,10 @@ def _record_scores(
     threshold: float | None,
     rules: TierRules,
     now: datetime,
+    alerts: Webhooks | None = None,
 ) -> None:
     for item_id in sorted(views):
-        queue.record_scores(session, item_id, views[item_id], rules, now)
+        item = queue.record_scores(session, item_id, views[item_id], rules, now)
+        if alerts is not None:
+            alerts.on_scored(session, item, now)
     record_thread_scores(session, sorted(views), threshold, rules, now)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SCORE_BUCKETS = tuple(round(0.05 * n, 2) for n in range(1, 21))  # 0.05 ... 1.0
+WEBHOOK_RESULTS = ("delivered", "retried", "failed", "skipped")
 
 
 class ServiceMetrics:
@@ -86,11 +87,25 @@ class ServiceMetrics:
         self.purged = Counter(
             "triage_text_purged_items", "items whose text the retention policy purged", registry=r
         )
+        self.webhook_deliveries = Counter(
+            "triage_webhook_deliveries",
+            "webhook alert attempts by result: delivered, retried (failed, will be retried), "
+            "failed (after the last attempt), skipped (endpoint disabled)",
+            ["status"],
+            registry=r,
+        )
+        self.webhook_endpoints_disabled = Gauge(
+            "triage_webhook_endpoints_disabled",
+            "configured webhook endpoints disabled after repeated failures",
+            registry=r,
+        )
 
         for label in LABELS:  # every series exists from the start, at zero
             self.scores.labels(label)
         for tier in TIERS:
             self.scored.labels(tier)
+        for status in WEBHOOK_RESULTS:
+            self.webhook_deliveries.labels(status)
 
     def observe_results(self, results: Sequence) -> None:
         for result in results:

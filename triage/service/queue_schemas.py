@@ -64,6 +64,18 @@ class ThreadCoruminationOut(BaseModel):
     summary: str | None = Field(description="the reason line the queue shows when flagged")
 
 
+class ReportsOut(BaseModel):
+    count: int = Field(0, description="members who reported the item (each counted once)")
+    reasons: dict[str, int] = Field(
+        default_factory=dict, description="reports per reason (configs/reports.yaml)"
+    )
+    weight: float = Field(
+        0.0,
+        description="the reports' summed weight: each reporter's record when they reported, "
+        "(upheld + 1) / (upheld + rejected + 2); it buys up to 15 priority points",
+    )
+
+
 class QueueItemOut(BaseModel):
     item_id: int
     id: str
@@ -99,6 +111,10 @@ class QueueItemOut(BaseModel):
     )
     priority: int
     reasons: list[str]
+    reports: ReportsOut = Field(
+        default_factory=ReportsOut,
+        description="members' reports (POST /v1/reports), apart from the model's flags",
+    )
     state: str
     claimed_by: str | None
     outcome: str | None
@@ -153,6 +169,10 @@ class EventOut(BaseModel):
     tier: str | None
     priority: int | None
     state_after: str
+    reporter_id: str | None = Field(
+        None, description="a report event: the member who reported (the platform's id)"
+    )
+    report_reason: str | None = Field(None, description="a report event: its reason")
 
 
 class ThreadItemOut(BaseModel):
@@ -170,6 +190,60 @@ class ItemOut(QueueItemOut):
     scoring_error: str | None
     events: list[EventOut]
     thread: list[ThreadItemOut]
+
+
+class ReportPostIn(TextRequest):
+    """The reported post itself, stored (and scored) as POST /v1/items would if triage does not
+    have it yet; its id and community are the report's item_id and community."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str = Field(description="the post or reply text (not empty)")
+    parent_text: str | None = Field(None, description="for a reply: the post it answers")
+    parent_id: str | None = Field(
+        None, max_length=200, description="for a reply: the platform's id of the post it answers"
+    )
+    thread_id: str | None = Field(None, max_length=200)
+    author_id: str | None = Field(None, max_length=200)
+
+
+class ReportIn(TextRequest):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    community: str | None = Field(None, max_length=200)
+    item_id: str = Field(
+        min_length=1, max_length=200, description="the platform's id of the reported post"
+    )
+    reporter_id: str = Field(
+        min_length=1, max_length=200, description="the platform's id of the member who reported"
+    )
+    reason: str = Field(
+        min_length=1, max_length=40, description="one of the reasons in configs/reports.yaml"
+    )
+    text: str | None = Field(
+        None, description="the member's own words (at most text_max_chars of configs/reports.yaml)"
+    )
+    post: ReportPostIn | None = Field(
+        None, description="the post itself, for a post triage may not have yet"
+    )
+
+
+class ReportResultOut(BaseModel):
+    item_id: int = Field(description="triage's id for the item (GET /v1/items/{item_id})")
+    id: str = Field(description="the platform's id, as sent")
+    community: str
+    created: bool = Field(
+        description="false when this member had already reported this item: not counted twice"
+    )
+    item_created: bool = Field(description="true when the post came with the report and is new")
+    scoring: str = Field(description="scored, or unscored (queued for a person; retried later)")
+    tier: str | None
+    priority: int
+    reports: ReportsOut
+    text_repairs: list[str] = Field(
+        default_factory=list,
+        description="what the boundary rule repaired in the report's and the post's text fields",
+    )
 
 
 class EventResultOut(BaseModel):

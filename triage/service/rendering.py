@@ -9,6 +9,7 @@ from triage.service.queue_schemas import (
     EventOut,
     ItemOut,
     QueueItemOut,
+    ReportsOut,
     ThreadItemOut,
 )
 from triage.service.schemas import EvidenceOut
@@ -44,11 +45,20 @@ def queue_item_out(item: Item, rules: TierRules) -> QueueItemOut:
         language_unsupported=item.language_unsupported,
         priority=item.priority,
         reasons=list(item.priority_reasons or []),
+        reports=reports_out(item),
         state=item.state,
         claimed_by=item.claimed_by,
         outcome=item.outcome,
         sla_minutes=sla,
         sla_due_at=item.received_at + timedelta(minutes=sla) if sla else None,
+    )
+
+
+def reports_out(item: Item) -> ReportsOut:
+    return ReportsOut(
+        count=item.report_count or 0,
+        reasons=dict(item.report_reasons or {}),
+        weight=round(item.report_weight or 0.0, 4),
     )
 
 
@@ -68,6 +78,8 @@ def event_out(event: Event) -> EventOut:
         tier=event.tier,
         priority=event.priority,
         state_after=event.state_after,
+        reporter_id=event.reporter_id,
+        report_reason=event.report_reason,
     )
 
 

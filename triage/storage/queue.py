@@ -28,6 +28,7 @@ from triage.config import TierRules
 from triage.labels import Tier
 from triage.priority import (
     UNCERTAIN_REASON,
+    MemberReports,
     compute_priority,
     minutes_until_ageing_changes,
     unreadable_language_reason,
@@ -43,6 +44,7 @@ from triage.review import (
     ReviewStatus,
     apply_event,
 )
+from triage.storage import reporters
 from triage.storage.tables import Event, Item, ItemFlag
 
 SYSTEM = SYSTEM_ACTOR  # the actor of system events
@@ -68,6 +70,17 @@ class NewItem:
     thread_id: str | None = None
     author_id: str | None = None
     text_repairs: list[str] | None = None  # what triage.text.clean_text repaired, per field
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """A member's report of an item, as a platform sent it (POST /v1/reports)."""
+
+    reporter_id: str
+    reason: str
+    text: str | None = None
+    actor: str = SYSTEM  # the platform key's name, and its id
+    actor_key_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -216,12 +229,13 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
     """Recompute the stored priority (with ageing) and when it next needs recomputing."""
     waited = max((now - item.received_at).total_seconds() / 60, 0.0)
     sla = rules.sla_for(item.tier if item.scoring_state == "scored" else None)
+    reports = member_reports(item)
     if item.scoring_state == "scored" and item.tier is not None:
         priority = compute_priority(  # as the scorer computed it, from the stored facts
-            Tier(item.tier), item.flags, item.scores or {}, waited, sla, item.tier_scores
+            Tier(item.tier), item.flags, item.scores or {}, waited, sla, item.tier_scores, reports
         )
     else:
-        priority = unscored_priority(waited, sla)
+        priority = unscored_priority(waited, sla, reports)
     item.priority, item.priority_reasons = priority.value, list(priority.reasons)
     if item.tier_uncertain:
         item.priority_reasons.append(UNCERTAIN_REASON)
@@ -233,6 +247,12 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
     step = minutes_until_ageing_changes(waited, sla)
     resolved = item.state == ReviewState.RESOLVED.value
     item.rerank_at = None if step is None or resolved else now + timedelta(minutes=step)
+
+
+def member_reports(item: Item) -> MemberReports | None:
+    if not item.report_count:
+        return None
+    return MemberReports(item.report_count, dict(item.report_reasons or {}), item.report_weight)
 
 
 def refresh_priorities(session: Session, rules: TierRules, now: datetime, limit: int = 500) -> int:
@@ -262,19 +282,70 @@ def append_event(
     if event.type not in MODERATOR_EVENTS:
         raise ValueError(f"{event.type.value} is a system event; a person cannot append it")
     item = _locked(session, item_id)
-    status = apply_event(status_of(item), event)
+    before = status_of(item)
+    resolved_at = item.resolved_at
+    status = apply_event(before, event)
     item.state, item.waiting = status.state.value, status.needs_review
     item.claimed_by, item.escalated = status.claimed_by, status.escalated
     item.outcome = status.outcome.value if status.outcome else None
     item.relabels = status.labels
     if item.first_action_at is None:
         item.first_action_at = now
-    if event.type is EventType.RESOLVE:
+    if event.type is EventType.RESOLVE and status.outcome is not None:
         item.resolved_at, item.rerank_at = now, None
+        reporters.credit(session, item, status.outcome, now)
     elif event.type is EventType.REOPEN:
         item.resolved_at, item.rerank_at = None, now
+        if before.outcome is not None:
+            reporters.take_back(session, item, before.outcome, resolved_at, now)
     item.updated_at = now
     return item, _add_event(session, item, event, now, person=True)
+
+
+def find_item(session: Session, community: str, external_id: str) -> Item:
+    """The stored item of this community + platform id; ItemNotFound if there is none."""
+    item = session.scalars(
+        select(Item).where(Item.community == community, Item.external_id == external_id)
+    ).one_or_none()
+    if item is None:
+        raise ItemNotFound(external_id)
+    return item
+
+
+def add_report(
+    session: Session, item_id: int, report: NewReport, rules: TierRules, now: datetime
+) -> tuple[Item, bool]:
+    """Log a member's report of the item as a `report` event and count it toward its priority;
+    (item, False) without a change when this member already reported it. The item row is
+    locked first, so two copies of one report sent at once count once.
+
+    The report's weight is the reporter's record now (reporters.weight_of), kept on the item as
+    Discourse keeps a flag's score. Nothing else changes: not the tier, the flags, the review
+    state or the text. A resolved item stays resolved (a moderator reopens it if need be)."""
+    item = _locked(session, item_id)
+    already = session.scalar(
+        select(Event.id).where(Event.item_id == item.id, Event.reporter_id == report.reporter_id)
+    )
+    if already is not None:
+        return item, False
+    reasons = dict(item.report_reasons or {})
+    reasons[report.reason] = reasons.get(report.reason, 0) + 1
+    item.report_reasons = reasons  # a new dict: the JSON column is saved only when replaced
+    item.report_count = (item.report_count or 0) + 1
+    weight = reporters.weight_of(session, item.community, report.reporter_id)
+    item.report_weight = (item.report_weight or 0.0) + weight
+    rank(item, rules, now)
+    item.updated_at = now
+    event = ReviewEvent(
+        EventType.REPORT,
+        report.actor,
+        note=report.text,
+        actor_key_id=report.actor_key_id,
+        reporter_id=report.reporter_id,
+        report_reason=report.reason,
+    )
+    _add_event(session, item, event, now, person=False, kind="member")
+    return item, True
 
 
 def status_of(item: Item) -> ReviewStatus:
@@ -293,14 +364,21 @@ def add_system_event(session: Session, item: Item, event: ReviewEvent, now: date
 
 
 def _add_event(
-    session: Session, item: Item, event: ReviewEvent, now: datetime, person: bool
+    session: Session,
+    item: Item,
+    event: ReviewEvent,
+    now: datetime,
+    person: bool,
+    kind: str | None = None,
 ) -> Event:
+    """`kind` overrides person/system: "member" for a report (a member's word, sent by a
+    platform key)."""
     row = Event(
         item_id=item.id,
         type=event.type.value,
         actor=event.actor,
         actor_key_id=event.actor_key_id,
-        actor_kind="person" if person else "system",
+        actor_kind=kind or ("person" if person else "system"),
         created_at=now,
         outcome=event.outcome.value if event.outcome else None,
         labels=event.labels,
@@ -310,6 +388,8 @@ def _add_event(
         tier=item.tier,
         priority=item.priority,
         state_after=item.state,
+        reporter_id=event.reporter_id,
+        report_reason=event.report_reason,
     )
     session.add(row)
     session.flush()
@@ -393,6 +473,8 @@ class QueueFilter:
     tier: str | None = None  # a Tier value, or UNSCORED
     label: str | None = None  # only items flagged with this label
     exclude_labels: tuple[str, ...] = ()  # a moderator's opt-outs
+    reported: bool | None = None  # only items members reported (True) or did not (False)
+    report_reason: str | None = None  # only items reported for this reason
 
 
 @dataclass(frozen=True)
@@ -423,6 +505,7 @@ def list_queue(
         query = query.where(
             ~exists().where(ItemFlag.item_id == Item.id, ItemFlag.label.in_(where.exclude_labels))
         )
+    query = _report_filter(query, where)
     if cursor:
         priority, received_at, item_id = decode_cursor(cursor)
         query = query.where(
@@ -441,6 +524,25 @@ def list_queue(
     more = len(rows) > limit
     rows = rows[:limit]
     return QueuePage(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _report_filter(query, where: QueueFilter):
+    """`report_count > 0` is the condition of the partial index ix_items_reported, so reported
+    items are read in queue order from that small index; a reason is then checked on the few
+    report events of each."""
+    if where.reported is False:
+        query = query.where(Item.report_count == 0)
+    elif where.reported or where.report_reason is not None:
+        query = query.where(Item.report_count > 0)
+    if where.report_reason is not None:
+        query = query.where(
+            exists().where(
+                Event.item_id == Item.id,
+                Event.type == EventType.REPORT.value,
+                Event.report_reason == where.report_reason,
+            )
+        )
+    return query
 
 
 def encode_cursor(item: Item) -> str:

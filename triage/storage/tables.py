@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -92,6 +93,11 @@ class Item(Base):
     model_version: Mapped[str | None] = mapped_column(String(NAME))
     # a reply's thread corumination when it was scored (triage/threads.py; service/thread_queue.py)
     thread_corumination: Mapped[dict | None] = mapped_column(JSON)
+    # members' reports (POST /v1/reports; each is also a `report` event): how many members
+    # reported the item, per reason ({reason: n}), and the sum of their weights (triage/reports.py)
+    report_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    report_reasons: Mapped[dict | None] = mapped_column(JSON)
+    report_weight: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     # ranking: priority is stored and refreshed when ageing changes it (see priority.py)
     priority: Mapped[int] = mapped_column(Integer)
     priority_reasons: Mapped[list] = mapped_column(JSON, default=list)
@@ -130,6 +136,11 @@ Index("ix_items_waiting_queue", Item.waiting, *_ORDER)
 Index("ix_items_community_queue", Item.community, Item.waiting, *_ORDER)
 Index("ix_items_tier_queue", Item.tier, Item.waiting, *_ORDER)
 Index("ix_items_state_queue", Item.state, *_ORDER)
+# ?reported=true and ?report_reason=: only reported items, in queue order (partial: small)
+REPORTED = sql("report_count > 0")
+Index(
+    "ix_items_reported", Item.waiting, *_ORDER, sqlite_where=REPORTED, postgresql_where=REPORTED
+)
 
 
 class ItemFlag(Base):
@@ -168,10 +179,38 @@ class Event(Base):
     tier: Mapped[str | None] = mapped_column(String(16))
     priority: Mapped[int | None] = mapped_column(Integer)
     state_after: Mapped[str] = mapped_column(String(16))
+    # a `report` event: the member who reported (the platform's id; actor is the platform's key)
+    # and the reason (configs/reports.yaml); the member's words are in note
+    reporter_id: Mapped[str | None] = mapped_column(String(NAME))
+    report_reason: Mapped[str | None] = mapped_column(String(40))
 
     item: Mapped[Item] = relationship(back_populates="events", lazy="raise")
 
-    __table_args__ = (Index("ix_events_actor_time", "actor", "created_at"),)
+    __table_args__ = (
+        Index("ix_events_actor_time", "actor", "created_at"),
+        # one report per member and item: a repeated report is not counted twice
+        Index(
+            "uq_events_item_reporter",
+            "item_id",
+            "reporter_id",
+            unique=True,
+            sqlite_where=sql("reporter_id IS NOT NULL"),
+            postgresql_where=sql("reporter_id IS NOT NULL"),
+        ),
+    )
+
+
+class Reporter(Base):
+    """A member's record of reports moderators upheld or rejected (triage/reports.py weighs
+    their next reports by it); updated when an item they reported is resolved or reopened."""
+
+    __tablename__ = "reporters"
+
+    community: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    reporter_id: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    upheld: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ApiKey(Base):
@@ -197,6 +236,54 @@ class ApiKey(Base):
             sqlite_where=sql("revoked_at IS NULL"),
             postgresql_where=sql("revoked_at IS NULL"),
         ),
+    )
+
+
+class WebhookEndpoint(Base):
+    """A receiver of alerts (Settings.webhook_urls), shared by all replicas: whether it is
+    enabled and how its deliveries went. The URL itself is not stored (incoming-webhook URLs of
+    chat tools carry their own secret): its SHA-256 and a display form without path or query."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    display: Mapped[str] = mapped_column(String(300))  # e.g. https://hooks.example.org/…
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(String(400))
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(64))  # a kind, never a response body
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WebhookDelivery(Base):
+    """One alert: an (item, endpoint, condition) fires at most once, across restarts and
+    replicas (the unique key); attempts are retried with backoff until delivered or failed."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    condition: Mapped[str] = mapped_column(String(32))  # crisis / red / red_near_sla / unscored
+    payload_digest: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the last body
+    status: Mapped[str] = mapped_column(String(16))  # pending / delivered / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # when the next attempt is due; while an attempt is in flight, when its claim runs out
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(64))  # a kind, never a response body
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "endpoint_id", "condition"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     )
 
 

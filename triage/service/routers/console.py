@@ -32,7 +32,7 @@ from triage.service.rendering import item_out, queue_item_out
 from triage.service.routers import console_signin
 from triage.service.routers.queue import TIER_FILTERS, build_filter
 from triage.service.schemas import CleanStr
-from triage.storage import moderators, queue
+from triage.storage import moderators, queue, webhooks
 from triage.storage.keys import Principal
 from triage.text import clean_text
 
@@ -97,6 +97,7 @@ def queue_page(
     tier: str | None = None,
     label: str | None = None,
     status: str | None = None,
+    reported: str | None = None,
     cursor: str | None = None,
     show_all: bool = False,
     done: str | None = None,
@@ -107,6 +108,7 @@ def queue_page(
         "tier": _blank_to_none(tier),
         "label": _blank_to_none(label),
         "status": _blank_to_none(status),
+        "reported": "true" if _blank_to_none(reported) == "true" else None,
     }
     with request.app.state.db.read() as session:
         opted_out = moderators.opt_outs(session, moderator.name)
@@ -138,7 +140,12 @@ def _queue_page(
     statuses = [filters["status"]] if filters["status"] else None
     try:
         where = build_filter(
-            filters["community"], filters["tier"], filters["label"], statuses, exclude
+            filters["community"],
+            filters["tier"],
+            filters["label"],
+            statuses,
+            exclude,
+            reported=True if filters.get("reported") else None,
         )
         with request.app.state.db.read() as session:
             return queue.list_queue(session, where, PAGE_SIZE, _blank_to_none(cursor))
@@ -204,11 +211,13 @@ def item_page(
         view = item_out(
             row, queue.history(session, item_id), queue.thread_context(session, row), rules
         )
+        alerts = webhooks.item_deliveries(session, item_id)
     resources, resources_error = _resources(request, view.community)
     context = page_context(
         request,
         moderator,
         item=view,
+        alerts=alerts,
         parent_reason=_parent_reason(view),
         outcomes=OUTCOME_TEXT,
         resources=resources,

@@ -92,6 +92,7 @@ def ingest(
         settings.scoring_timeout_s,
         unavailable_reason=not_loaded_reason(request.app.state.model_fault),
         faults=request.app.state.faults,
+        alerts=request.app.state.webhooks,
     )
     with db.read() as session:
         results = [

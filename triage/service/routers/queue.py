@@ -38,15 +38,22 @@ def build_filter(
     label: str | None,
     status: list[str] | None,
     exclude_label: list[str] | None,
+    reported: bool | None = None,
+    report_reason: str | None = None,
+    report_reasons: tuple[str, ...] = (),
 ) -> queue.QueueFilter:
+    """`report_reasons`: the reasons `report_reason` may name (configs/reports.yaml)."""
     _check_choice("tier", tier, TIER_FILTERS)
+    _check_choice("report_reason", report_reason, report_reasons)
     _check_choice("label", label, LABELS)
     for value in exclude_label or []:
         _check_choice("exclude_label", value, LABELS)
     for value in status or []:
         _check_choice("status", value, tuple(s.value for s in ReviewState))
     states = tuple(ReviewState(s) for s in status) if status else queue.DEFAULT_STATES
-    return queue.QueueFilter(states, community, tier, label, tuple(exclude_label or ()))
+    return queue.QueueFilter(
+        states, community, tier, label, tuple(exclude_label or ()), reported, report_reason
+    )
 
 
 @router.get("/queue", response_model=QueuePageOut, summary="Waiting items, most urgent first")
@@ -65,12 +72,29 @@ def get_queue(
     exclude_label: Annotated[
         list[str] | None, Query(description="repeatable: hide items flagged with these labels")
     ] = None,
+    reported: Annotated[
+        bool | None,
+        Query(description="true: only items members reported (POST /v1/reports); false: none"),
+    ] = None,
+    report_reason: Annotated[
+        str | None, Query(description="only items reported for this reason (configs/reports.yaml)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: str | None = None,
 ) -> QueuePageOut:
-    """Ordered by priority (tier, flags, calibrated score and time waited against the tier's
-    SLA; see triage/priority.py), then oldest first. Priorities are refreshed as items age."""
-    where = build_filter(community, tier, label, status, exclude_label)
+    """Ordered by priority (tier, flags, calibrated score, members' reports and time waited
+    against the tier's SLA; see triage/priority.py), then oldest first. Priorities are
+    refreshed as items age."""
+    where = build_filter(
+        community,
+        tier,
+        label,
+        status,
+        exclude_label,
+        reported,
+        report_reason,
+        settings.report_rules.reasons,
+    )
     limit = min(limit, settings.queue_page_max)
     try:
         with db.read() as session:
