@@ -136,3 +136,15 @@ def test_a_line_the_model_fails_on_is_an_error_line(tiny_bundle, tmp_path, monke
     assert "scores" in records[0]
     assert records[1]["error"]["code"] == "scoring_failed"
     assert "boom" not in json.dumps(records[1])
+
+
+def test_broken_text_is_repaired_as_the_api_repairs_it(tiny_bundle, tmp_path):
+    """A JSON "\\ud83d" (half an emoji) or "\\u0000" becomes U+FFFD, as in /v1/score."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"id": "s", "text": "I cut it \\ud83d off", "parent_text": "nul \\u0000 here"}\n'
+    )
+    result, records = score_file(source, tmp_path / "out.jsonl", tiny_bundle)
+
+    assert result.exit_code == 0, result.output
+    assert records[0]["id"] == "s" and "error" not in records[0]

@@ -640,3 +640,38 @@ def test_every_webhook_setting_is_documented_in_the_readme():
     for name in Settings.model_fields:
         if name.startswith("webhook_"):
             assert f"TRIAGE_{name.upper()}" in alerts, name
+
+
+def test_a_post_first_seen_in_a_member_report_alerts_too(make_app, receiver):
+    """POST /v1/reports with the post stores and scores it as ingest does: alerts included."""
+    client, _, _ = make_app([receiver.url])
+    reply = client.post(
+        "/v1/reports",
+        json={
+            "item_id": "m1",
+            "reporter_id": "member-7",
+            "reason": "self_harm_concern",
+            "post": {"text": POST_TEXT},
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    assert client.app.state.webhooks.deliver_due() == 1
+    (received,) = receiver.requests
+    assert verify(received)["event"] == "crisis"
+
+
+def test_a_config_folder_without_reports_yaml_uses_the_shipped_reasons(tmp_path):
+    import shutil
+
+    from triage.config import DEFAULT_CONFIG_DIR
+
+    folder = tmp_path / "configs"
+    shutil.copytree(DEFAULT_CONFIG_DIR, folder)
+    (folder / "reports.yaml").unlink()
+    settings = Settings(config_dir=folder)
+    assert "bullying" in settings.report_rules.reasons
+
+
+def test_a_webhook_url_with_a_bad_port_is_a_clear_settings_error():
+    with pytest.raises(ValueError, match="port that is not a number"):
+        Settings(webhook_urls=["http://127.0.0.1:99999/hook"], webhook_secret="s" * 40)

@@ -26,6 +26,7 @@ from triage.encoding import PairEncoder, split_budget
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
 from triage.service.errors import ApiError, Detail, describe
 from triage.service.routers.score import to_response
+from triage.text import clean_text
 
 CHUNK = 32
 MAX_ID_CHARS = 200  # as ScoreItemIn.id
@@ -85,7 +86,10 @@ def parse_line(raw: bytes, number: int) -> ScoreInput | LineError:
     usable_id = item_id if not any(d.field == "id" for d in details) else None
     if details:
         return LineError(number, usable_id, invalid_line(details))
-    return ScoreInput(str(item_id), data["text"], data.get("parent_text"))
+    # the API's rule for broken text (NUL, lone surrogates): repaired, never refused
+    text, _ = clean_text(data["text"])
+    parent = clean_text(data["parent_text"])[0] if data.get("parent_text") else None
+    return ScoreInput(str(item_id), text, parent)
 
 
 def field_problems(data: dict[str, Any]) -> list[Detail]:

@@ -286,6 +286,13 @@ class Settings(BaseSettings):
     def _http_urls(cls, urls: list[str]) -> list[str]:
         for url in urls:
             parts = urlsplit(url)
+            try:
+                parts.port  # noqa: B018 - raises for a port that is not a number in 0..65535
+            except ValueError:
+                raise ValueError(
+                    f"webhook_urls: a URL to {parts.hostname!r} has a port that is not a number "
+                    "from 0 to 65535"
+                ) from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError(
                     "webhook_urls: each must be an http:// or https:// URL with a host, found "
@@ -328,7 +335,9 @@ class Settings(BaseSettings):
 
     @cached_property
     def report_rules(self) -> ReportRules:
-        """configs/reports.yaml: the reasons a member report may give (loaded once)."""
+        """configs/reports.yaml: the reasons a member report may give (loaded once). A config
+        folder older than member reports has no reports.yaml: the shipped one is used then."""
         from triage.reports import ReportRules  # it imports read_yaml from this module
 
-        return ReportRules.load(self.config_dir / "reports.yaml")
+        path = self.config_dir / "reports.yaml"
+        return ReportRules.load(path if path.exists() else DEFAULT_CONFIG_DIR / "reports.yaml")

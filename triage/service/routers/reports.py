@@ -131,6 +131,7 @@ def _score(request: Request, db, settings: Settings, item: Item) -> None:
         settings.scoring_timeout_s,
         unavailable_reason=not_loaded_reason(request.app.state.model_fault),
         faults=request.app.state.faults,
+        alerts=request.app.state.webhooks,
     )
 
 
