@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from tests.conftest import bearer, create_keys
 from tests.test_service import assert_error_shape
@@ -22,7 +23,7 @@ from triage.reports import ReportRules, reporter_weight
 from triage.review import EventType, Outcome, ReviewEvent
 from triage.storage import queue
 from triage.storage.database import Database
-from triage.storage.tables import Reporter
+from triage.storage.tables import Event, Reporter
 
 RULES = Settings().tier_rules
 REASONS = ("bullying", "harassment", "self_harm_concern", "spam", "other")
@@ -374,3 +375,27 @@ def test_console_shows_reports_apart_from_flags_and_filters_on_them(console_app)
     shown = item.split('data-testid="item-reports">')[1].split("<span")[0]
     assert shown == "Reported by 3 members: bullying (2), spam "
     assert 'data-testid="item-text">text</p>' in item  # the text, as stored: nothing hidden
+
+
+def test_a_reopen_takes_back_only_the_credit_its_resolution_gave(db, report_app):
+    """A report whose time is earlier than the resolution but which was written after it (it
+    waited for the item's lock, or came from a replica with a slower clock) was never credited,
+    so a reopen must not take credit from its member."""
+    client, keys = report_app
+    for name in ("q1", "p1"):
+        store(db, name)
+    reported(client, keys, "q1", reporter="late")
+    resolve(db, queue_id(db, "q1"), Outcome.CONFIRMED_HOSTILE)
+    assert record(db, "late") == (1, 0)
+    p1 = queue_id(db, "p1")
+    resolve(db, p1, Outcome.CONFIRMED_HOSTILE)
+    reported(client, keys, "p1", reporter="late")  # after the resolution: not credited
+    with db.write() as session:  # ...but stamped before it, as a slower clock would
+        session.execute(
+            update(Event)
+            .where(Event.item_id == p1, Event.type == EventType.REPORT.value)
+            .values(created_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    with db.write() as session:
+        queue.append_event(session, p1, ReviewEvent(EventType.REOPEN, "bob"), datetime.now(UTC))
+    assert record(db, "late") == (1, 0)

@@ -283,7 +283,6 @@ def append_event(
         raise ValueError(f"{event.type.value} is a system event; a person cannot append it")
     item = _locked(session, item_id)
     before = status_of(item)
-    resolved_at = item.resolved_at
     status = apply_event(before, event)
     item.state, item.waiting = status.state.value, status.needs_review
     item.claimed_by, item.escalated = status.claimed_by, status.escalated
@@ -297,7 +296,7 @@ def append_event(
     elif event.type is EventType.REOPEN:
         item.resolved_at, item.rerank_at = None, now
         if before.outcome is not None:
-            reporters.take_back(session, item, before.outcome, resolved_at, now)
+            reporters.take_back(session, item, before.outcome, now)
     item.updated_at = now
     return item, _add_event(session, item, event, now, person=True)
 

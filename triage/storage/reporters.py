@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,14 +25,15 @@ def weight_of(session: Session, community: str, reporter_id: str) -> float:
     return reporter_weight(record.upheld, record.rejected) if record else reporter_weight(0, 0)
 
 
-def reporters_of(session: Session, item_id: int, up_to: datetime | None = None) -> list[str]:
-    """The members who reported the item (by `up_to`, when given), sorted: rows are then
-    updated in one order, so two resolutions sharing reporters cannot deadlock."""
+def reporters_of(session: Session, item_id: int, before_event: int | None = None) -> list[str]:
+    """The members who reported the item (before the event with id `before_event`, when
+    given), sorted: rows are then updated in one order, so two resolutions sharing reporters
+    cannot deadlock."""
     query = select(Event.reporter_id).where(
         Event.item_id == item_id, Event.type == EventType.REPORT.value
     )
-    if up_to is not None:
-        query = query.where(Event.created_at <= up_to)
+    if before_event is not None:
+        query = query.where(Event.id < before_event)
     return sorted(reporter for reporter in session.scalars(query) if reporter)
 
 
@@ -42,10 +43,17 @@ def credit(session: Session, item: Item, outcome: Outcome, now: datetime) -> Non
 
 
 def take_back(
-    session: Session, item: Item, outcome: Outcome, resolved_at: datetime | None, now: datetime
+    session: Session, item: Item, outcome: Outcome, now: datetime
 ) -> None:
-    """The item was reopened: undo credit() for the members it credited (reported by then)."""
-    reporters = reporters_of(session, item.id, up_to=resolved_at)
+    """The item was reopened: undo credit() for the members it credited: those whose report
+    came before the resolution. By event order, not time: a report's time is taken before it
+    waits for the item's lock (and on another replica's clock), its event id after."""
+    last_resolve = session.scalar(
+        select(func.max(Event.id)).where(
+            Event.item_id == item.id, Event.type == EventType.RESOLVE.value
+        )
+    )
+    reporters = reporters_of(session, item.id, before_event=last_resolve)
     _add(session, item.community, reporters, outcome, -1, now)
 
 
