@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from triage.service.ingest import score_items
+from triage.service.ingest import score_in_app
 from triage.service.logs import log_failure
 from triage.storage import queue, retention
 
@@ -42,16 +42,7 @@ def rescore_once(app: FastAPI) -> int:
     with app.state.db.read() as session:
         ids = queue.needing_scores(session, older_than, RESCORE_BATCH)
         items = [queue.get_item(session, item_id) for item_id in ids]
-    score_items(
-        app.state.db,
-        items,
-        scorer,
-        settings.tier_rules,
-        app.state.executor,
-        settings.scoring_timeout_s,
-        faults=app.state.faults,
-        alerts=app.state.webhooks,
-    )
+    score_in_app(app, items)
     return len(items)
 
 

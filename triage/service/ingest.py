@@ -15,12 +15,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from triage.config import TierRules
 from triage.priority import UNCERTAIN_REASON
 from triage.scoring import OnnxScorer, ScoreInput, ScoreResult
-from triage.service.faults import MODEL_NOT_LOADED, TIMEOUT, ScoringFaults
+from triage.service.faults import MODEL_NOT_LOADED, TIMEOUT, ScoringFaults, not_loaded_reason
 from triage.service.thread_queue import corumination_threshold, record_thread_scores
 from triage.storage import queue
 from triage.storage.database import Database
@@ -43,6 +44,24 @@ def model_view(scorer: OnnxScorer, result: ScoreResult) -> queue.ModelView:
         tier_uncertain=UNCERTAIN_REASON in result.reasons,
         language=result.language,
         language_unsupported=result.language_unsupported,
+    )
+
+
+def score_in_app(app: FastAPI, items: Sequence[Item]) -> None:
+    """score_items with everything it takes from the running app (scorer, executor, faults,
+    alerts): the one call every path that scores stored items makes, so none can leave a part
+    out (a report's post once went without its webhook alert)."""
+    state, settings = app.state, app.state.settings
+    score_items(
+        state.db,
+        items,
+        state.scorer,
+        settings.tier_rules,
+        state.executor,
+        settings.scoring_timeout_s,
+        unavailable_reason=not_loaded_reason(state.model_fault),
+        faults=state.faults,
+        alerts=state.webhooks,
     )
 
 

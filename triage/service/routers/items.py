@@ -11,8 +11,7 @@ from triage.review import EventType, ReviewEvent, TransitionError
 from triage.service.deps import DatabaseDep, ModeratorDep, PlatformDep, SettingsDep
 from triage.service.error_docs import error_responses
 from triage.service.errors import ApiError, Detail
-from triage.service.faults import not_loaded_reason
-from triage.service.ingest import score_items
+from triage.service.ingest import score_in_app
 from triage.service.queue_schemas import (
     DEFAULT_COMMUNITY,
     EventIn,
@@ -83,17 +82,7 @@ def ingest(
     new_items, now = [_new_item(i) for i in body.items], datetime.now(UTC)
     stored = db.write_retrying(lambda session: queue.ingest(session, new_items, now))
     to_score = [item for item, _ in stored if item.scoring_state != "scored"]
-    score_items(
-        db,
-        to_score,
-        request.app.state.scorer,
-        settings.tier_rules,
-        request.app.state.executor,
-        settings.scoring_timeout_s,
-        unavailable_reason=not_loaded_reason(request.app.state.model_fault),
-        faults=request.app.state.faults,
-        alerts=request.app.state.webhooks,
-    )
+    score_in_app(request.app, to_score)
     with db.read() as session:
         results = [
             _ingest_result(queue.get_item(session, item.id), created) for item, created in stored

@@ -15,8 +15,7 @@ from triage.config import Settings
 from triage.service.deps import DatabaseDep, PlatformDep, SettingsDep
 from triage.service.error_docs import error_responses
 from triage.service.errors import ApiError, Detail
-from triage.service.faults import not_loaded_reason
-from triage.service.ingest import score_items
+from triage.service.ingest import score_in_app
 from triage.service.queue_schemas import (
     DEFAULT_COMMUNITY,
     ReportIn,
@@ -63,7 +62,7 @@ def post_report(
     except queue.ItemNotFound:
         raise _not_found(community, body.item_id) from None
     if body.post is not None and item.scoring_state != "scored":
-        _score(request, db, settings, item)
+        score_in_app(request.app, [item])
     with db.read() as session:
         item = queue.get_item(session, item.id)
     return _result(item, item_created, created, _repairs(body))
@@ -119,20 +118,6 @@ def _stored_item(
     )
     ((item, created),) = queue.ingest(session, [new], now)
     return item, created
-
-
-def _score(request: Request, db, settings: Settings, item: Item) -> None:
-    score_items(
-        db,
-        [item],
-        request.app.state.scorer,
-        settings.tier_rules,
-        request.app.state.executor,
-        settings.scoring_timeout_s,
-        unavailable_reason=not_loaded_reason(request.app.state.model_fault),
-        faults=request.app.state.faults,
-        alerts=request.app.state.webhooks,
-    )
 
 
 def _repairs(body: ReportIn) -> list[str]:
