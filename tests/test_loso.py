@@ -247,3 +247,25 @@ def test_cli_explains_missing_data(tmp_path: Path) -> None:
     result = run_cli("evaluate-loso", "--data", tmp_path / "nowhere", "--features", "tfidf")
     assert result.exit_code == 1
     assert "triage data prepare" in result.output
+
+
+def test_synthetic_rows_are_not_a_source():
+    from triage.training.loso import carrying_sources
+    from triage.training.rows import Row
+
+    def row(i: int, hostile: int, synthetic: bool) -> Row:
+        labels = {"self_harm": 0, "distress": 0, "hostile": hostile, "spam": 0}
+        source = "synthetic" if synthetic else "forum"
+        return Row(
+            id=f"{source}{i}",
+            text=f"text {i}",
+            source=source,
+            group=f"g{i}",
+            split="train",
+            labels=labels,
+            synthetic=synthetic,
+            made_by="test" if synthetic else None,
+        )
+
+    rows = [row(i, i % 2, synthetic) for synthetic in (False, True) for i in range(40)]
+    assert carrying_sources(rows, "hostile") == ["forum"]

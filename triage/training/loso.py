@@ -95,10 +95,11 @@ def sample_rows(rows: Sequence[Row], limit: int, seed: int, key: str) -> list[Ro
 
 
 def carrying_sources(rows: Iterable[Row], label: str) -> list[str]:
-    """Sources with at least MIN_PER_CLASS positives and negatives for `label` (all splits)."""
+    """Sources with at least MIN_PER_CLASS positives and negatives for `label` (all splits).
+    Synthetic rows are no platform: they are neither held out nor trained on here."""
     by_source: dict[str, list[Row]] = {}
     for row in rows:
-        if has_label(row, label):
+        if has_label(row, label) and not row.synthetic:
             by_source.setdefault(row.source, []).append(row)
     return sorted(
         source
