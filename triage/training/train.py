@@ -190,15 +190,8 @@ def train(args: TrainArgs) -> Path:
     # A student starts as a copy of its teacher, tokenizer included (training/distill.py).
     tokenizer_path = (args.teacher or resolve_encoder(args.base_model)) / "tokenizer.json"
     encoder = PairEncoder.from_file(tokenizer_path, args.max_length)
-    train_rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
-    train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)
-    train_rows = add_random_parents(train_rows, args.random_parent_rate, args.seed)
-    train_rows = add_short_crops(train_rows, args.short_crops, args.seed, args.short_crop_missing)
-    if args.counterfactuals:
-        train_rows += counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
-    dev_rows = load_split(args.data_dir, "dev")
-    if args.dev_limit and len(dev_rows) > args.dev_limit:
-        dev_rows = random.Random(args.seed).sample(dev_rows, args.dev_limit)
+    train_rows = assemble_train_rows(args)
+    dev_rows = assemble_dev_rows(args)
     log.info("train rows %d %s", len(train_rows), dict(Counter(r.source for r in train_rows)))
 
     encoded = encode_rows(encoder, train_rows)
@@ -208,6 +201,9 @@ def train(args: TrainArgs) -> Path:
     tier_caps = (args.pos_weight_cap,) * (len(OUTPUTS) - len(LABELS))
     caps = np.asarray(args.label_pos_weight_caps() + tier_caps)
     pos_weight = torch.from_numpy(positive_weights(targets, mask > 0, caps)).to(device)
+    teacher_fit = None
+    if args.feature_teacher:  # after pos_weight: soft targets must not shift the class balance
+        targets, mask, teacher_fit = feature_teacher_targets(args, train_rows, targets, mask, dev_rows)
 
     if args.teacher:
         model, teacher = student_and_targets(args, encoded, device)
@@ -286,6 +282,7 @@ def train(args: TrainArgs) -> Path:
         "annotated_train_rows": sum(1 for r in train_rows if r.annotation is not None),
         "synthetic_train_rows": sum(1 for r in train_rows if r.synthetic),
         "synthetic_share": round(synthetic_share(train_rows), 4),
+        "feature_teacher": teacher_fit.to_json() if teacher_fit else None,
         "history": history,
         "best_epoch": best_epoch,
         "wall_seconds": round(time.time() - started, 1),
@@ -295,6 +292,51 @@ def train(args: TrainArgs) -> Path:
     if args.refit_heads:
         refit_best(args)
     return args.run_dir / BEST_DIR
+
+
+def assemble_train_rows(args: TrainArgs) -> list[Row]:
+    """The train split after the per-source caps, the synthetic cap, random parents, short
+    crops and counterfactual rows, in that order (seeded: the same config gives the same rows)."""
+    rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
+    rows = cap_synthetic(rows, args.max_synthetic_share, args.seed)
+    rows = add_random_parents(rows, args.random_parent_rate, args.seed)
+    rows = add_short_crops(rows, args.short_crops, args.seed, args.short_crop_missing)
+    if args.counterfactuals:
+        rows += counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
+    return rows
+
+
+def assemble_dev_rows(args: TrainArgs) -> list[Row]:
+    """The dev split, sampled down to dev_limit rows (seeded)."""
+    rows = load_split(args.data_dir, "dev")
+    if args.dev_limit and len(rows) > args.dev_limit:
+        rows = random.Random(args.seed).sample(rows, args.dev_limit)
+    return rows
+
+
+def feature_teacher_targets(
+    args: TrainArgs,
+    train_rows: Sequence[Row],
+    targets: np.ndarray,
+    mask: np.ndarray,
+    dev_rows: Sequence[Row],
+):
+    """(targets, mask, fit) with the feature teacher's soft targets in unlabelled cells."""
+    from triage.training.feature_teacher import teach
+
+    dev_targets, dev_mask = output_matrix(dev_rows, args.tier_annotation_weight)
+    return teach(
+        train_rows,
+        targets,
+        mask,
+        dev_rows,
+        dev_targets,
+        dev_mask,
+        encoders=args.feature_teacher,
+        weight=args.feature_teacher_weight,
+        cache_dir=args.feature_cache,
+        seed=args.seed,
+    )
 
 
 def student_and_targets(
