@@ -1,4 +1,4 @@
-"""A feature teacher: linear heads on frozen [MiniLM, USE] features, distilled into the served model.
+"""A feature teacher: heads on frozen [MiniLM, USE] features, distilled into the served model.
 
 Why (issue 13, point 4): leave-one-source-out (docs/evaluation/loso.md) puts frozen MiniLM+USE
 features at or above either encoder alone on sources never trained on (hostile 0.774, spam
@@ -9,9 +9,10 @@ labels.
 
 How: each output's head is fitted (masked logistic regression weighted by the training loss
 mask, so an annotated tier counts as in training; no class weighting, so its probabilities stay
-calibrated) on the train rows that carry that output, and predicts the rows that do not. A tweet has no self_harm label, a Reddit post no hostile label, most rows no
-annotated tier: those cells become soft targets with loss weight `feature_teacher_weight`. A
-cell with a real label keeps its label, so no row is ever taught by a head fitted on itself.
+calibrated) on the train rows that carry that output, and predicts the rows that do not. A
+tweet has no self_harm label, a Reddit post no hostile label, most rows no annotated tier:
+those cells become soft targets with loss weight `feature_teacher_weight`. A cell with a real
+label keeps its label, so no row is ever taught by a head fitted on itself.
 
 Features are [reply, parent, reply*parent] per encoder (the LOSO pair features), cached on disk
 by text under `feature_cache`, so a rerun on the same rows encodes nothing.

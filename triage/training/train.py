@@ -203,7 +203,9 @@ def train(args: TrainArgs) -> Path:
     pos_weight = torch.from_numpy(positive_weights(targets, mask > 0, caps)).to(device)
     teacher_fit = None
     if args.feature_teacher:  # after pos_weight: soft targets must not shift the class balance
-        targets, mask, teacher_fit = feature_teacher_targets(args, train_rows, targets, mask, dev_rows)
+        targets, mask, teacher_fit = feature_teacher_targets(
+            args, train_rows, targets, mask, dev_rows
+        )
 
     if args.teacher:
         model, teacher = student_and_targets(args, encoded, device)
