@@ -7,8 +7,10 @@ waits drawn at random; priorities computed by the real ranking code), starts the
 (uvicorn, one worker) on it, and times pages of 50 over loopback with an HTTP client:
 the first page, filtered pages (community, tier, label, opted-out labels, member reports) and
 deep pages via the cursor. REPORTED_SHARE of the items carry 1-4 members' reports, counted in
-their priority as the queue counts them. Prints p50/p95/p99 per query; the target is p95 <
-50 ms for a page of 50.
+their priority as the queue counts them; ASSIGNED_SHARE are assigned to one of MODERATORS
+moderators (an `assign` event each), and the views a team uses are timed too: one moderator's
+("mine"), the unassigned items, and searches by author and by words in the text. Prints
+p50/p95/p99 per query; the target is p95 < 50 ms for a page of 50.
 PostgreSQL: a throwaway database on TRIAGE_TEST_POSTGRES_URL (default: the local server).
 """
 
@@ -51,6 +53,9 @@ TIER_MIX = (("crisis", 0.01), ("red", 0.09), ("amber", 0.3), ("green", 0.6))
 COMMUNITIES = [f"community-{n}" for n in range(20)]
 CHUNK = 5_000
 REPORTED_SHARE = 0.03
+ASSIGNED_SHARE = 0.1
+MODERATORS = [f"mod-{n}" for n in range(10)]
+AUTHORS = 20_000
 REPORT_REASONS = Settings().report_rules.reasons
 
 
@@ -73,6 +78,21 @@ def synthetic_reports(rng: random.Random, item_id: int, received: datetime) -> l
     ]
 
 
+def synthetic_assignment(rng: random.Random, item_id: int, received: datetime) -> dict | None:
+    """The `assign` event of an assigned item (None for most)."""
+    if rng.random() >= ASSIGNED_SHARE:
+        return None
+    return {
+        "item_id": item_id,
+        "type": "assign",
+        "actor": "lead",
+        "actor_kind": "person",
+        "created_at": received,
+        "state_after": "open",
+        "assignee": rng.choice(MODERATORS),
+    }
+
+
 def synthetic_item(
     rng: random.Random, n: int, now: datetime, rules
 ) -> tuple[dict, list[str], list[dict]]:
@@ -91,6 +111,7 @@ def synthetic_item(
         id=n + 1,
         community=rng.choice(COMMUNITIES),
         external_id=f"post-{n}",
+        author_id=f"author-{rng.randrange(AUTHORS)}",
         text="synthetic benchmark text " * 8,
         received_at=received,
         scoring_state="scored",
@@ -105,12 +126,14 @@ def synthetic_item(
         updated_at=received,
     )
     reports = synthetic_reports(rng, item.id, received)
+    assigned = synthetic_assignment(rng, item.id, received)
+    item.assigned_to = assigned["assignee"] if assigned else None
     item.report_count = len(reports)
     item.report_reasons = dict(Counter(r["report_reason"] for r in reports)) or None
     item.report_weight = sum(rng.choice((1 / 3, 0.5, 2 / 3)) for _ in reports)
     queue.rank(item, rules, now)
     row = {c.name: getattr(item, c.key) for c in Item.__table__.columns}
-    return row, flags, reports
+    return row, flags, reports + ([assigned] if assigned else [])
 
 
 def fill(db: Database, count: int, seed: int = 0) -> None:
@@ -181,6 +204,11 @@ def time_queries(base: str, key: str, requests: int) -> dict[str, list[float]]:
         "opt-out self_harm": {"exclude_label": "self_harm"},
         "reported": {"reported": "true"},
         "report_reason=spam": {"report_reason": "spam"},
+        "assignee=mod-3 (mine)": {"assignee": "mod-3"},
+        "assigned=false": {"assigned": "false"},
+        "search author": {"search": "author-77", "search_in": "author"},
+        "search text": {"search": "needle", "search_in": "text"},
+        "search id/author/text": {"search": "post-4242"},
     }
     timings: dict[str, list[float]] = {name: [] for name in [*queries, "page 20 (cursor)"]}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:

@@ -25,7 +25,9 @@ from triage.storage.tables import ApiKey, Event, Item
 RULES = Settings().tier_rules
 NOW = datetime.now(UTC)
 SYSTEM_EVENTS = ("ingested", "scored", "scoring_failed", "text_purged")
-MODERATOR_EVENTS = ("claim", "release", "resolve", "escalate", "comment", "relabel", "reopen")
+MODERATOR_EVENTS = (
+    "claim", "release", "resolve", "escalate", "comment", "relabel", "reopen", "assign", "unassign",
+)  # fmt: skip
 
 
 @pytest.fixture()

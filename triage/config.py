@@ -190,6 +190,17 @@ class Settings(BaseSettings):
     break_nudge_after: int = Field(
         5, ge=1, description="high-risk items handled in an hour before a break is suggested"
     )
+    high_risk_limit_per_hour: int = Field(
+        6,
+        ge=0,
+        le=1000,
+        description="crisis and red items a moderator takes on (claims, resolves, escalates) "
+        "in an hour before the console steers their next one to a colleague with capacity, "
+        "when one has been active recently; never when nobody else is (0: off)",
+    )
+    moderator_active_minutes: float = Field(
+        15, gt=0, le=24 * 60, description="a colleague acting within this long counts as active"
+    )
 
     key_cache_s: float = Field(
         10.0,

@@ -5,6 +5,8 @@ changes; the storage layer calls it inside the same transaction that appends the
 log and the status can never disagree.
 
 States: open -> claimed -> resolved, with escalated as a side state a senior reviewer works.
+Assignment (assign / unassign) is beside the state: it names the moderator an item is for,
+and leaves the state, the claim and the ranking as they are.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class EventType(StrEnum):
     COMMENT = "comment"
     RELABEL = "relabel"
     REOPEN = "reopen"
+    ASSIGN = "assign"  # for a moderator (the event's assignee); see apply_event
+    UNASSIGN = "unassign"
     # system events
     INGESTED = "ingested"
     SCORED = "scored"
@@ -49,11 +53,16 @@ class ModeratorEventType(StrEnum):
     COMMENT = EventType.COMMENT.value
     RELABEL = EventType.RELABEL.value
     REOPEN = EventType.REOPEN.value
+    ASSIGN = EventType.ASSIGN.value
+    UNASSIGN = EventType.UNASSIGN.value
 
 
 MODERATOR_EVENTS = frozenset(EventType(kind.value) for kind in ModeratorEventType)
 SYSTEM_EVENTS = frozenset(EventType) - MODERATOR_EVENTS
 SYSTEM_ACTOR = "triage"  # the actor of system events; no API key may take this name
+# Routing, not handling: these do not count as an item's first action (the SLA figures of
+# /v1/stats), or a lead who shares out the queue would seem to act on every item at once.
+ROUTING_EVENTS = frozenset({EventType.ASSIGN, EventType.UNASSIGN})
 
 
 class Outcome(StrEnum):
@@ -96,6 +105,7 @@ class ReviewEvent:
     actor_key_id: int | None = None  # the API key that acted; None for system events
     reporter_id: str | None = None  # report: the member who reported (the platform's id)
     report_reason: str | None = None  # report: one of configs/reports.yaml reasons
+    assignee: str | None = None  # assign: the moderator (an active key's name) it is for
 
     def __post_init__(self) -> None:
         reporting = self.type is EventType.REPORT
@@ -117,6 +127,10 @@ class ReviewEvent:
                 raise ValueError("relabel: every label value must be 0 or 1")
         elif self.labels is not None:
             raise ValueError(f"only relabel events carry labels, not {self.type.value}")
+        if self.type is EventType.ASSIGN and not (self.assignee and self.assignee.strip()):
+            raise ValueError("an assign event needs an assignee: a moderator's key name")
+        if self.type is not EventType.ASSIGN and self.assignee is not None:
+            raise ValueError(f"only assign events carry an assignee, not {self.type.value}")
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,7 @@ class ReviewStatus:
     escalated: bool = False  # stays true through a claim, so a release returns it to escalated
     outcome: Outcome | None = None
     labels: dict[str, int] | None = None  # the latest relabel, if any
+    assigned_to: str | None = None  # kept through claims and resolutions until unassigned
 
     @property
     def needs_review(self) -> bool:
@@ -191,6 +206,21 @@ def apply_event(status: ReviewStatus, event: ReviewEvent) -> ReviewStatus:
             return replace(status, state=_unclaimed_state(status), outcome=None)
         case EventType.RELABEL:
             return replace(status, labels=dict(event.labels or {}))
+        case EventType.ASSIGN:
+            _check_not_resolved(status, event)
+            if status.assigned_to == event.assignee:
+                raise TransitionError(
+                    f"item is already assigned to {event.assignee}",
+                    "an item not assigned to them",
+                    f"assigned to {event.assignee}",
+                )
+            return replace(status, assigned_to=event.assignee)
+        case EventType.UNASSIGN:
+            if status.assigned_to is None:
+                raise TransitionError(
+                    "only an assigned item can be unassigned", "an assigned item", "unassigned"
+                )
+            return replace(status, assigned_to=None)
         case _:  # comment and system events leave the review state as it is
             return status
 

@@ -20,8 +20,19 @@ from triage.service.errors import install_error_handlers
 from triage.service.faults import MODEL_LOADING, ModelFault, ScoringFaults
 from triage.service.key_cache import VerifiedKeys
 from triage.service.limits import BodySizeLimit
-from triage.service.routers import console, health, items, queue, reports, score, threads
+from triage.service.routers import (
+    console,
+    console_live,
+    console_team,
+    health,
+    items,
+    queue,
+    reports,
+    score,
+    threads,
+)
 from triage.service.routers import webhooks as webhooks_router
+from triage.service.routers.console_dashboard import router as console_dashboard_router
 from triage.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -112,5 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router.router, responses=error_responses(*AUTHENTICATED))
     app.include_router(reports.router, responses=error_responses(*AUTHENTICATED, 413))
     console.install(app)
+    app.include_router(console_dashboard_router)  # /console/dashboard, a console page
+    app.include_router(console_team.router)  # the console's bulk bar
+    app.include_router(console_live.router)  # the console's live queue updates
     api_docs.install(app)
     return app

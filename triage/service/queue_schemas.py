@@ -8,15 +8,23 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from triage.review import SYSTEM_EVENTS, ModeratorEventType, Outcome
+from triage.service.post_links import PostUrl
 from triage.service.schemas import EvidenceOut, ScoreItemIn, TextRequest
 
 DEFAULT_COMMUNITY = "default"
+
+
+URL_DESCRIPTION = (
+    "the post's page on the platform (http or https only, at most 2000 characters): the "
+    "console links to it"
+)
 
 
 class IngestItemIn(ScoreItemIn):
     parent_id: str | None = Field(
         None, max_length=200, description="for a reply: the platform's id of the post it answers"
     )
+    url: PostUrl | None = Field(None, description=URL_DESCRIPTION)
 
 
 class IngestRequest(TextRequest):
@@ -91,6 +99,7 @@ class QueueItemOut(BaseModel):
     thread_id: str | None
     parent_id: str | None
     author_id: str | None
+    url: str | None = Field(None, description="the post's page on the platform, as sent")
     received_at: datetime
     scoring: str
     tier: str | None
@@ -117,6 +126,9 @@ class QueueItemOut(BaseModel):
     )
     state: str
     claimed_by: str | None
+    assigned_to: str | None = Field(
+        None, description="the moderator the item is assigned to (an assign event), if any"
+    )
     outcome: str | None
     sla_minutes: float | None
     sla_due_at: datetime | None
@@ -131,11 +143,17 @@ class EventIn(TextRequest):
     model_config = ConfigDict(extra="forbid")
 
     type: ModeratorEventType = Field(
-        description="claim, release, resolve, escalate, comment, relabel or reopen"
+        description="claim, release, resolve, escalate, comment, relabel, reopen, assign or "
+        "unassign"
     )
     outcome: Outcome | None = Field(None, description="required for resolve")
     labels: dict[str, int] | None = Field(None, description="relabel: {label: 0 or 1}")
     note: str | None = Field(None, max_length=4000)
+    assignee: str | None = Field(
+        None,
+        max_length=200,
+        description="required for assign: the name of an active moderator (or admin) key",
+    )
 
     @field_validator("type", mode="before")
     @classmethod
@@ -173,6 +191,7 @@ class EventOut(BaseModel):
         None, description="a report event: the member who reported (the platform's id)"
     )
     report_reason: str | None = Field(None, description="a report event: its reason")
+    assignee: str | None = Field(None, description="an assign event: who the item is for")
 
 
 class ThreadItemOut(BaseModel):
@@ -205,6 +224,7 @@ class ReportPostIn(TextRequest):
     )
     thread_id: str | None = Field(None, max_length=200)
     author_id: str | None = Field(None, max_length=200)
+    url: PostUrl | None = Field(None, description=URL_DESCRIPTION)
 
 
 class ReportIn(TextRequest):

@@ -33,6 +33,7 @@ def queue_item_out(item: Item, rules: TierRules) -> QueueItemOut:
         thread_id=item.thread_id,
         parent_id=item.parent_external_id,
         author_id=item.author_id,
+        url=item.url,
         received_at=item.received_at,
         scoring="scored" if tier else "unscored",
         tier=tier,
@@ -48,6 +49,7 @@ def queue_item_out(item: Item, rules: TierRules) -> QueueItemOut:
         reports=reports_out(item),
         state=item.state,
         claimed_by=item.claimed_by,
+        assigned_to=item.assigned_to,
         outcome=item.outcome,
         sla_minutes=sla,
         sla_due_at=item.received_at + timedelta(minutes=sla) if sla else None,
@@ -80,6 +82,7 @@ def event_out(event: Event) -> EventOut:
         state_after=event.state_after,
         reporter_id=event.reporter_id,
         report_reason=event.report_reason,
+        assignee=event.assignee,
     )
 
 

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("triage.access")
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: DEBUG when they pass
+# probes, and the console's live poll (every few seconds per open page): DEBUG when they pass
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics", "/console/live"})
 
 
 class RequestTracking:

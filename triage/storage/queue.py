@@ -15,7 +15,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +36,7 @@ from triage.priority import (
 )
 from triage.review import (
     MODERATOR_EVENTS,
+    ROUTING_EVENTS,
     SYSTEM_ACTOR,
     EventType,
     Outcome,
@@ -44,7 +45,9 @@ from triage.review import (
     ReviewStatus,
     apply_event,
 )
-from triage.storage import reporters
+from triage.storage import assignment, reporters
+from triage.storage.search import Search
+from triage.storage.search import condition as search_condition
 from triage.storage.tables import Event, Item, ItemFlag
 
 SYSTEM = SYSTEM_ACTOR  # the actor of system events
@@ -70,6 +73,7 @@ class NewItem:
     thread_id: str | None = None
     author_id: str | None = None
     text_repairs: list[str] | None = None  # what triage.text.clean_text repaired, per field
+    url: str | None = None  # the platform's link to the post (checked http/https at ingest)
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ def _new_item_values(new: NewItem, now: datetime) -> dict:
         "parent_text": new.parent_text,
         "thread_id": new.thread_id,
         "author_id": new.author_id,
+        "url": new.url,
         "text_repairs": new.text_repairs or None,
         "received_at": now,
         "scoring_state": "pending",
@@ -281,6 +286,8 @@ def append_event(
     """
     if event.type not in MODERATOR_EVENTS:
         raise ValueError(f"{event.type.value} is a system event; a person cannot append it")
+    if event.type is EventType.ASSIGN:  # assignment.UnknownAssignee for anyone else
+        assignment.check_assignee(session, event.assignee or "")
     item = _locked(session, item_id)
     before = status_of(item)
     status = apply_event(before, event)
@@ -288,7 +295,8 @@ def append_event(
     item.claimed_by, item.escalated = status.claimed_by, status.escalated
     item.outcome = status.outcome.value if status.outcome else None
     item.relabels = status.labels
-    if item.first_action_at is None:
+    item.assigned_to = status.assigned_to
+    if item.first_action_at is None and event.type not in ROUTING_EVENTS:
         item.first_action_at = now
     if event.type is EventType.RESOLVE and status.outcome is not None:
         item.resolved_at, item.rerank_at = now, None
@@ -354,6 +362,7 @@ def status_of(item: Item) -> ReviewStatus:
         escalated=item.escalated,
         outcome=Outcome(item.outcome) if item.outcome else None,
         labels=item.relabels,
+        assigned_to=item.assigned_to,
     )
 
 
@@ -389,6 +398,7 @@ def _add_event(
         state_after=item.state,
         reporter_id=event.reporter_id,
         report_reason=event.report_reason,
+        assignee=event.assignee,
     )
     session.add(row)
     session.flush()
@@ -474,6 +484,9 @@ class QueueFilter:
     exclude_labels: tuple[str, ...] = ()  # a moderator's opt-outs
     reported: bool | None = None  # only items members reported (True) or did not (False)
     report_reason: str | None = None  # only items reported for this reason
+    assigned: bool | None = None  # only items assigned to someone (True) or to no one (False)
+    assignee: str | None = None  # only items assigned to this moderator (a key's name)
+    search: Search | None = None  # only items matching by id, author or text (search.py)
 
 
 @dataclass(frozen=True)
@@ -483,11 +496,19 @@ class QueuePage:
 
 
 def list_queue(
-    session: Session, where: QueueFilter, limit: int, cursor: str | None = None
+    session: Session,
+    where: QueueFilter,
+    limit: int,
+    cursor: str | None = None,
+    only_ids: Collection[int] | None = None,
 ) -> QueuePage:
-    """Items by priority (highest first), then oldest first; keyset paging with `cursor`."""
+    """Items by priority (highest first), then oldest first; keyset paging with `cursor`.
+    `only_ids`: of these items only (the console's live updates ask which changed items a
+    view shows)."""
     if set(where.states) == set(DEFAULT_STATES):
         query = select(Item).where(Item.waiting == true())
+    elif set(where.states) == set(ReviewState):  # e.g. a search: no condition to check
+        query = select(Item)
     else:
         query = select(Item).where(Item.state.in_([s.value for s in where.states]))
     if where.community is not None:
@@ -505,6 +526,11 @@ def list_queue(
             ~exists().where(ItemFlag.item_id == Item.id, ItemFlag.label.in_(where.exclude_labels))
         )
     query = _report_filter(query, where)
+    query = _assignment_filter(query, where)
+    if where.search is not None:
+        query = query.where(search_condition(where.search))
+    if only_ids is not None:
+        query = query.where(Item.id.in_(list(only_ids)))
     if cursor:
         priority, received_at, item_id = decode_cursor(cursor)
         query = query.where(
@@ -541,6 +567,18 @@ def _report_filter(query, where: QueueFilter):
                 Event.report_reason == where.report_reason,
             )
         )
+    return query
+
+
+def _assignment_filter(query, where: QueueFilter):
+    """`assigned_to IS NOT NULL` is the condition of the partial index ix_items_assigned, which
+    an `assigned_to = name` implies: one moderator's items are read from it in queue order."""
+    if where.assignee is not None:
+        query = query.where(Item.assigned_to == where.assignee)
+    elif where.assigned:
+        query = query.where(Item.assigned_to.is_not(None))
+    if where.assigned is False:
+        query = query.where(Item.assigned_to.is_(None))
     return query
 
 

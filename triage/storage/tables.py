@@ -24,6 +24,7 @@ from sqlalchemy import text as sql  # not `text`: Item has a column of that name
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME = 200  # longest id, community or actor name the API accepts
+URL_LENGTH = 2000  # longest link to a post the API accepts
 
 
 class UtcDateTime(TypeDecorator):
@@ -69,6 +70,8 @@ class Item(Base):
     parent_text: Mapped[str | None] = mapped_column(Text)
     thread_id: Mapped[str | None] = mapped_column(String(NAME))
     author_id: Mapped[str | None] = mapped_column(String(NAME))
+    # the platform's link to the post, when it sends one (http/https only, checked at ingest)
+    url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # repairs made to the text fields at the schema boundary (triage/text.py), e.g.
     # ["text: 1 NUL removed"]; None when the text arrived intact
@@ -111,6 +114,8 @@ class Item(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str | None] = mapped_column(String(40))
     relabels: Mapped[dict | None] = mapped_column(JSON)
+    # the moderator the item is assigned to (an `assign` event; None after `unassign`)
+    assigned_to: Mapped[str | None] = mapped_column(String(NAME))
     first_action_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -126,6 +131,8 @@ class Item(Base):
         Index("ix_items_resolved", "resolved_at"),
         # a post's replies (retention removes their copies of its text when it is purged)
         Index("ix_items_parent", "community", "parent_external_id"),
+        # an author's other recent items (the item page; storage/item_context.py)
+        Index("ix_items_author", "community", "author_id", "received_at"),
     )
 
 
@@ -141,6 +148,20 @@ REPORTED = sql("report_count > 0")
 Index(
     "ix_items_reported", Item.waiting, *_ORDER, sqlite_where=REPORTED, postgresql_where=REPORTED
 )
+# ?assignee= (a moderator's "mine"): assigned items only, per assignee in queue order (partial:
+# most items are never assigned). ?assigned=false reads the waiting index and skips these.
+ASSIGNED = sql("assigned_to IS NOT NULL")
+Index(
+    "ix_items_assigned",
+    Item.assigned_to,
+    Item.waiting,
+    *_ORDER,
+    sqlite_where=ASSIGNED,
+    postgresql_where=ASSIGNED,
+)
+# the queue's search by author or by the platform's id, in any community (storage/search.py)
+Index("ix_items_author_id", Item.author_id)
+Index("ix_items_external_id", Item.external_id)
 
 
 class ItemFlag(Base):
@@ -183,6 +204,8 @@ class Event(Base):
     # and the reason (configs/reports.yaml); the member's words are in note
     reporter_id: Mapped[str | None] = mapped_column(String(NAME))
     report_reason: Mapped[str | None] = mapped_column(String(40))
+    # an `assign` event: the moderator the item was assigned to
+    assignee: Mapped[str | None] = mapped_column(String(NAME))
 
     item: Mapped[Item] = relationship(back_populates="events", lazy="raise")
 

@@ -19,20 +19,25 @@ from starlette.responses import Response
 from triage.labels import LABELS
 from triage.resources import ResourcesError, load_resources
 from triage.review import EventType, Outcome, ReviewEvent, TransitionError
+from triage.service import bulk_events, decision_context, team_forms
 from triage.service.console_auth import (
     CheckedModerator,
     ConsoleError,
     Moderator,
     ModeratorSession,
     console_error,
+    console_secret,
 )
+from triage.service.console_care import care_note, guidance_for, steered_claim
+from triage.service.console_reveal import REVEAL_FIELD, box_ids, reveal_params, revealed_boxes
 from triage.service.console_views import STATIC_DIR, render, sensitive_reason
 from triage.service.errors import ApiError, Detail
 from triage.service.rendering import item_out, queue_item_out
-from triage.service.routers import console_signin
+from triage.service.routers import console_assets, console_next, console_signin
 from triage.service.routers.queue import TIER_FILTERS, build_filter
 from triage.service.schemas import CleanStr
-from triage.storage import moderators, queue, webhooks
+from triage.storage import item_context, live, moderators, queue, webhooks
+from triage.storage.assignment import UnknownAssignee, assignable_moderators
 from triage.storage.keys import Principal
 from triage.text import clean_text
 
@@ -46,7 +51,17 @@ STATUSES = (
     ("claimed", "claimed"),
     ("resolved", "resolved"),
 )
-CONSOLE_EVENTS = ("claim", "release", "resolve", "escalate", "comment", "reopen")
+CONSOLE_EVENTS = (
+    "claim",
+    "release",
+    "resolve",
+    "escalate",
+    "comment",
+    "reopen",
+    "relabel",
+    "assign",
+    "unassign",
+)
 OUTCOME_TEXT = {
     Outcome.NO_ACTION: "No action needed",
     Outcome.SUPPORTED: "Supported the person",
@@ -62,7 +77,11 @@ DONE = {
     "escalate": "Escalated item {item}.",
     "comment": "Comment added to item {item}.",
     "reopen": "Reopened item {item}.",
+    "relabel": "Your labels for item {item} are recorded.",
+    "assign": "Assigned item {item}.",
+    "unassign": "Item {item} is no longer assigned.",
     "saved": "Preferences saved.",
+    "empty": "Nothing is waiting in your queue.",
 }
 
 
@@ -73,14 +92,17 @@ def _message(done: str | None, item: int | None) -> str | None:
 def page_context(request: Request, moderator: Moderator, **extra) -> dict:
     """What every console page shows: who is signed in, and their recent high-risk exposure."""
     settings = request.app.state.settings
+    now = datetime.now(UTC)
     with request.app.state.db.read() as session:
-        handled = moderators.high_risk_handled(session, moderator.name, datetime.now(UTC))
+        handled = moderators.high_risk_handled(session, moderator.name, now)
+        live_position = live.current_position(session, now)  # console.js asks for changes
     return {
         "moderator": moderator,
         "csrf": moderator.csrf,
         "high_risk_handled": handled,
         "nudge_after": settings.break_nudge_after,
         "nudge": handled >= settings.break_nudge_after,
+        "live": live_position,
         **extra,
     }
 
@@ -98,6 +120,9 @@ def queue_page(
     label: str | None = None,
     status: str | None = None,
     reported: str | None = None,
+    view: str | None = None,
+    q: CleanStr | None = None,
+    search_in: str | None = None,
     cursor: str | None = None,
     show_all: bool = False,
     done: str | None = None,
@@ -109,10 +134,15 @@ def queue_page(
         "label": _blank_to_none(label),
         "status": _blank_to_none(status),
         "reported": "true" if _blank_to_none(reported) == "true" else None,
+        "view": _blank_to_none(view),
+        "q": _blank_to_none(q),
+        "search_in": _blank_to_none(search_in),
     }
     with request.app.state.db.read() as session:
         opted_out = moderators.opt_outs(session, moderator.name)
-    page = _queue_page(request, filters, [] if show_all else list(opted_out), cursor)
+    page = _queue_page(
+        request, filters, [] if show_all else list(opted_out), cursor, moderator.name
+    )
     rules = request.app.state.settings.tier_rules
     context = page_context(
         request,
@@ -127,6 +157,13 @@ def queue_page(
         tiers=TIER_FILTERS,
         labels=LABELS,
         statuses=STATUSES,
+        views=team_forms.QUEUE_VIEWS,
+        view_urls={
+            value: _queue_url({**filters, "view": value or None}, show_all)
+            for value, _ in team_forms.QUEUE_VIEWS
+        },
+        search_in_choices=team_forms.SEARCH_IN,
+        bulk_actions=team_forms.BULK_ACTIONS,
         now=datetime.now(UTC),
         message=_message(done, item),
     )
@@ -134,23 +171,17 @@ def queue_page(
 
 
 def _queue_page(
-    request: Request, filters: dict, exclude: list[str], cursor: str | None
+    request: Request,
+    filters: dict,
+    exclude: list[str],
+    cursor: str | None,
+    moderator: str | None = None,
 ) -> queue.QueuePage:
     """queue.list_queue with the API's own filter checks; errors become console errors."""
-    statuses = [filters["status"]] if filters["status"] else None
+    where = queue_filter(filters, exclude, moderator)
     try:
-        where = build_filter(
-            filters["community"],
-            filters["tier"],
-            filters["label"],
-            statuses,
-            exclude,
-            reported=True if filters.get("reported") else None,
-        )
         with request.app.state.db.read() as session:
             return queue.list_queue(session, where, PAGE_SIZE, _blank_to_none(cursor))
-    except ApiError as error:
-        raise ConsoleError.from_api(error) from None
     except queue.BadCursor:
         raise ConsoleError(
             422,
@@ -158,6 +189,31 @@ def _queue_page(
             "that page link is no longer valid",
             [Detail("cursor", "the next-page link of an earlier page", "an unreadable cursor")],
         ) from None
+
+
+def queue_filter(
+    filters: dict, exclude: list[str], moderator: str | None = None
+) -> queue.QueueFilter:
+    """The queue page's filters (and opt-outs) checked as the API checks them; the queue page
+    and its live updates (console_live.py) share it. `moderator`: whose the Mine view is."""
+    statuses = [filters["status"]] if filters["status"] else None
+    assigned, assignee = team_forms.view_filter(filters.get("view"), moderator or "")
+    team_forms.check_search(filters.get("q"))
+    try:
+        return build_filter(
+            filters["community"],
+            filters["tier"],
+            filters["label"],
+            statuses,
+            exclude,
+            reported=True if filters.get("reported") else None,
+            assigned=assigned,
+            assignee=assignee,
+            search=filters.get("q"),
+            search_in=team_forms.search_fields(filters.get("search_in")),
+        )
+    except ApiError as error:
+        raise ConsoleError.from_api(error) from None
 
 
 def _queue_url(filters: dict, show_all: bool, cursor: str | None = None) -> str:
@@ -200,6 +256,10 @@ def item_page(
     item_id: int,
     moderator: ModeratorSession,
     done: str | None = None,
+    revealed: str | None = None,
+    reveal_sig: str | None = None,
+    steered_from: int | None = None,
+    override_limit: bool = False,
 ) -> Response:
     _check_item_id(item_id)
     rules = request.app.state.settings.tier_rules
@@ -208,16 +268,27 @@ def item_page(
             row = queue.get_item(session, item_id)
         except queue.ItemNotFound:
             raise _not_found(item_id) from None
-        view = item_out(
-            row, queue.history(session, item_id), queue.thread_context(session, row), rules
-        )
+        # the thread nearest the item (its parent and replies included), not its oldest posts
+        thread = item_context.thread_around(session, row)
+        view = item_out(row, queue.history(session, item_id), thread.items, rules)
+        decision = decision_context.build(session, row, thread, view.events, datetime.now(UTC))
         alerts = webhooks.item_deliveries(session, item_id)
+        assignees = assignable_moderators(session)
     resources, resources_error = _resources(request, view.community)
+    secret, session_id = console_secret(request), moderator.session.session_id
     context = page_context(
         request,
         moderator,
         item=view,
+        revealed_ids=revealed_boxes(secret, session_id, item_id, revealed, reveal_sig),
+        guidance=guidance_for(request, view.tier, view.flags),
+        care_note=care_note(request, moderator, steered_from),
+        override_limit=override_limit,
+        decision=decision,
         alerts=alerts,
+        assignees=assignees,
+        relabel_labels=team_forms.relabel_labels(view.parent_id is not None),
+        relabel_checked=team_forms.relabel_checked(view.flags, row.relabels),
         parent_reason=_parent_reason(view),
         outcomes=OUTCOME_TEXT,
         resources=resources,
@@ -258,14 +329,17 @@ def _event_from_form(form, actor: Principal) -> ReviewEvent:
             ],
         )
     note = clean_text(str(form.get("note") or ""))[0].strip()[:4000] or None
+    labels = team_forms.labels_from_form(form) if kind == EventType.RELABEL else None
+    assignee = team_forms.assignee_from_form(form) if kind == EventType.ASSIGN else None
     try:
         return ReviewEvent(
             EventType(kind),
             actor.name,
             Outcome(outcome) if outcome else None,
-            None,
+            labels,
             note,
             actor_key_id=actor.key_id,
+            assignee=assignee,
         )
     except ValueError as error:
         raise ConsoleError(
@@ -285,7 +359,12 @@ def _event_from_form(form, actor: Principal) -> ReviewEvent:
 @router.post("/items/{item_id}/events")
 async def post_event(request: Request, item_id: int, moderator: CheckedModerator) -> Response:
     _check_item_id(item_id)
-    event = _event_from_form(await request.form(), moderator.principal)
+    form = await request.form()
+    event = _event_from_form(form, moderator.principal)
+    if event.type is EventType.CLAIM:
+        lighter = steered_claim(request, moderator, item_id, form)
+        if lighter is not None:
+            return RedirectResponse(lighter, status_code=303)
     try:
         with request.app.state.db.write() as session:
             queue.append_event(session, item_id, event, datetime.now(UTC))
@@ -295,10 +374,19 @@ async def post_event(request: Request, item_id: int, moderator: CheckedModerator
         raise ConsoleError(
             409, "conflict", str(error), [Detail("state", error.expected, error.found)]
         ) from None
+    except UnknownAssignee as error:
+        raise ConsoleError.from_api(bulk_events.unknown_assignee(error)) from None
     kind = event.type.value
     if event.type in (EventType.RESOLVE, EventType.ESCALATE):
         return RedirectResponse(f"/?done={kind}&item={item_id}", status_code=303)
-    return RedirectResponse(f"/items/{item_id}?done={kind}", status_code=303)
+    kept = reveal_params(
+        console_secret(request),
+        moderator.session.session_id,
+        item_id,
+        box_ids(form.get(REVEAL_FIELD)),
+    )
+    query = urlencode({"done": kind, **kept})
+    return RedirectResponse(f"/items/{item_id}?{query}", status_code=303)
 
 
 @router.get("/preferences")
@@ -331,5 +419,7 @@ def install(app: FastAPI) -> None:
     """Mount the console on the app: its pages, its static files, its error pages."""
     app.include_router(console_signin.router)
     app.include_router(router)
+    app.include_router(console_next.router)
+    app.include_router(console_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(ConsoleError, console_error)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from triage.config import Settings
 from triage.review import EventType, ReviewEvent, TransitionError
+from triage.service import bulk_events
+from triage.service.bulk_schemas import BulkEventIn, BulkEventResultOut, BulkItemResultOut
 from triage.service.deps import DatabaseDep, ModeratorDep, PlatformDep, SettingsDep
 from triage.service.error_docs import error_responses
 from triage.service.errors import ApiError, Detail
@@ -24,6 +28,8 @@ from triage.service.queue_schemas import (
 from triage.service.rendering import event_out, item_out, queue_item_out
 from triage.service.validation import check_items
 from triage.storage import queue
+from triage.storage.assignment import UnknownAssignee
+from triage.storage.keys import Principal
 from triage.storage.tables import Item
 
 router = APIRouter(prefix="/v1/items", tags=["queue"])
@@ -42,6 +48,7 @@ def _new_item(item) -> queue.NewItem:
         thread_id=item.thread_id,
         author_id=item.author_id,
         text_repairs=item.text_repairs or None,
+        url=item.url,
     )
 
 
@@ -123,21 +130,38 @@ def get_item(
     response_model=EventResultOut,
     status_code=201,
     responses=error_responses(404, 409),
-    summary="Append a moderator event (claim, release, resolve, escalate, comment, relabel)",
+    summary="Append a moderator event (claim, release, resolve, escalate, comment, relabel, "
+    "reopen, assign, unassign)",
 )
 def post_event(
     item_id: ItemId, caller: ModeratorDep, body: EventIn, db: DatabaseDep, settings: SettingsDep
 ) -> EventResultOut:
     """System events (ingested, scored, scoring_failed, text_purged) are refused with a 422:
-    only triage records them. The event's actor is the caller's key: its name and its id."""
+    only triage records them. The event's actor is the caller's key: its name and its id.
+    `assign` names an active moderator (or admin) key in `assignee`; any other name is a 422."""
+    event = _event(body, caller)
     try:
-        event = ReviewEvent(
+        with db.write() as session:
+            item, row = queue.append_event(session, item_id, event, datetime.now(UTC))
+    except queue.ItemNotFound:
+        raise _not_found(item_id) from None
+    except TransitionError as error:
+        raise bulk_events.conflict(error) from None
+    except UnknownAssignee as error:
+        raise bulk_events.unknown_assignee(error) from None
+    return EventResultOut(event=event_out(row), item=queue_item_out(item, settings.tier_rules))
+
+
+def _event(body: EventIn, caller: Principal) -> ReviewEvent:
+    try:
+        return ReviewEvent(
             EventType(body.type.value),
             caller.name,
             body.outcome,
             body.labels,
             body.note,
             actor_key_id=caller.key_id,
+            assignee=body.assignee,
         )
     except ValueError as error:
         raise ApiError(
@@ -146,13 +170,40 @@ def post_event(
             str(error),
             [Detail("body", "an event of that type with its required fields", str(error))],
         ) from None
-    try:
-        with db.write() as session:
-            item, row = queue.append_event(session, item_id, event, datetime.now(UTC))
-    except queue.ItemNotFound:
-        raise _not_found(item_id) from None
-    except TransitionError as error:
-        raise ApiError(
-            409, "conflict", str(error), [Detail("state", error.expected, error.found)]
-        ) from None
-    return EventResultOut(event=event_out(row), item=queue_item_out(item, settings.tier_rules))
+
+
+@router.post(
+    "/bulk-events",
+    response_model=BulkEventResultOut,
+    summary="Append one moderator event to each of many items",
+)
+def post_bulk_events(
+    caller: ModeratorDep, body: BulkEventIn, db: DatabaseDep, settings: SettingsDep
+) -> BulkEventResultOut:
+    """The event of POST /v1/items/{item_id}/events, appended to each item in `item_ids` in its
+    own transaction: one event per item, each with the caller as its actor. An item the event
+    does not apply to (404, 409, 422) is reported in its result and the others are still
+    recorded, so the answer is 200 whatever each item's fate; an event that is invalid in
+    itself (a resolve without an outcome) is a 422 for the whole request."""
+    outcomes = bulk_events.append_to_each(db, body.item_ids, _event(body, caller))
+    results = [_bulk_result(outcome, settings) for outcome in outcomes]
+    applied = sum(outcome.applied for outcome in outcomes)
+    return BulkEventResultOut(applied=applied, refused=len(results) - applied, results=results)
+
+
+def _bulk_result(outcome: bulk_events.ItemOutcome, settings: Settings) -> BulkItemResultOut:
+    if outcome.error is not None:
+        error = outcome.error
+        body = {
+            "status": error.status,
+            "code": error.code,
+            "message": error.message,
+            "details": [asdict(detail) for detail in error.details],
+        }
+        return BulkItemResultOut(item_id=outcome.item_id, status=error.status, error=body)
+    return BulkItemResultOut(
+        item_id=outcome.item_id,
+        status=201,
+        event=event_out(outcome.event),
+        item=queue_item_out(outcome.item, settings.tier_rules),
+    )

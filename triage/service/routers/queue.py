@@ -15,11 +15,13 @@ from triage.service.queue_schemas import QueuePageOut, StatsOut
 from triage.service.rendering import queue_item_out
 from triage.service.schemas import CleanStr
 from triage.storage import queue
+from triage.storage.search import MAX_SEARCH_CHARS, Search, SearchField
 from triage.storage.stats import queue_stats
 
 router = APIRouter(prefix="/v1", tags=["queue"])
 
 TIER_FILTERS = (*TIERS, queue.UNSCORED)
+SEARCH_FIELDS = tuple(field.value for field in SearchField)
 
 
 def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
@@ -41,8 +43,13 @@ def build_filter(
     reported: bool | None = None,
     report_reason: str | None = None,
     report_reasons: tuple[str, ...] = (),
+    assigned: bool | None = None,
+    assignee: str | None = None,
+    search: str | None = None,
+    search_in: list[str] | None = None,
 ) -> queue.QueueFilter:
-    """`report_reasons`: the reasons `report_reason` may name (configs/reports.yaml)."""
+    """`report_reasons`: the reasons `report_reason` may name (configs/reports.yaml). A search
+    without a status looks in every state (a resolved item is found too)."""
     _check_choice("tier", tier, TIER_FILTERS)
     _check_choice("report_reason", report_reason, report_reasons)
     _check_choice("label", label, LABELS)
@@ -50,10 +57,39 @@ def build_filter(
         _check_choice("exclude_label", value, LABELS)
     for value in status or []:
         _check_choice("status", value, tuple(s.value for s in ReviewState))
-    states = tuple(ReviewState(s) for s in status) if status else queue.DEFAULT_STATES
+    found = _search(search, search_in)
+    if status:
+        states = tuple(ReviewState(s) for s in status)
+    else:
+        states = tuple(ReviewState) if found else queue.DEFAULT_STATES
     return queue.QueueFilter(
-        states, community, tier, label, tuple(exclude_label or ()), reported, report_reason
+        states,
+        community,
+        tier,
+        label,
+        tuple(exclude_label or ()),
+        reported,
+        report_reason,
+        assigned,
+        assignee,
+        found,
     )
+
+
+def _search(search: str | None, search_in: list[str] | None) -> Search | None:
+    for value in search_in or []:
+        _check_choice("search_in", value, SEARCH_FIELDS)
+    if search is None or not search.strip():
+        return None
+    if len(search) > MAX_SEARCH_CHARS:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "the search is too long",
+            [Detail("search", f"at most {MAX_SEARCH_CHARS} characters", f"{len(search)}")],
+        )
+    fields = frozenset(SearchField(value) for value in search_in or SEARCH_FIELDS)
+    return Search(search.strip(), fields)
 
 
 @router.get("/queue", response_model=QueuePageOut, summary="Waiting items, most urgent first")
@@ -79,6 +115,25 @@ def get_queue(
     report_reason: Annotated[
         str | None, Query(description="only items reported for this reason (configs/reports.yaml)")
     ] = None,
+    assigned: Annotated[
+        bool | None,
+        Query(description="true: only items assigned to a moderator; false: only unassigned"),
+    ] = None,
+    assignee: Annotated[
+        CleanStr | None,
+        Query(description="only items assigned to this moderator (a key's name, as in events)"),
+    ] = None,
+    search: Annotated[
+        CleanStr | None,
+        Query(
+            description="items whose id (triage's or the platform's), author id (exact) or "
+            "text (case-insensitive, anywhere) matches; every state unless `status` is given"
+        ),
+    ] = None,
+    search_in: Annotated[
+        list[str] | None,
+        Query(description=f"repeatable: search only these of {', '.join(SEARCH_FIELDS)}"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: str | None = None,
 ) -> QueuePageOut:
@@ -94,6 +149,10 @@ def get_queue(
         reported,
         report_reason,
         settings.report_rules.reasons,
+        assigned,
+        assignee,
+        search,
+        search_in,
     )
     limit = min(limit, settings.queue_page_max)
     try:

@@ -115,6 +115,7 @@ def _stored_item(
         thread_id=post.thread_id,
         author_id=post.author_id,
         text_repairs=post.text_repairs or None,
+        url=post.url,
     )
     ((item, created),) = queue.ingest(session, [new], now)
     return item, created

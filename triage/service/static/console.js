@@ -58,6 +58,29 @@
     if (box) setRevealed(box, !box.classList.contains("revealed"));
   }
 
+  // --- reveal kept across the moderator's own action (console_reveal.py) --------------------
+  // An action on this item (claim, release, comment, reopen) sends the ids of the boxes the
+  // moderator revealed; the page after it shows them revealed for this session only.
+  function carryRevealed(event) {
+    const form = event.target;
+    const article = document.querySelector("article[data-item-id]");
+    if (!article || !form.matches || !form.matches("form[data-action]")) return;
+    const ownAction = "/items/" + article.dataset.itemId + "/events";
+    if (new URL(form.action, window.location.href).pathname !== ownAction) return;
+    const ids = Array.from(article.querySelectorAll("[data-sensitive].revealed .sensitive-body"))
+      .map(function (body) { return body.id; })
+      .filter(Boolean);
+    let field = form.querySelector('input[name="revealed"]');
+    if (!ids.length) { if (field) field.remove(); return; }
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "revealed";
+      form.appendChild(field);
+    }
+    field.value = ids.join(",");
+  }
+
   // --- the queue: j / k / o ---------------------------------------------------------------
   let selected = -1;
 
@@ -116,6 +139,7 @@
     j: function () { select(focusedRow() + 1); },
     k: function () { select(focusedRow() - 1); },
     o: openSelected,
+    n: function () { window.location.assign("/next"); },
     c: function () { submitAction("claim"); },
     u: function () { submitAction("release"); },
     r: resolve,
@@ -156,5 +180,6 @@
     window.setInterval(tick, 1000);
     document.addEventListener("keydown", onKey);
     document.addEventListener("click", onClick);
+    document.addEventListener("submit", carryRevealed);
   });
 })();
