@@ -32,6 +32,7 @@ from triage.service.routers import (
     threads,
 )
 from triage.service.routers import webhooks as webhooks_router
+from triage.service.routers.console_alerts import router as console_alerts_router
 from triage.service.routers.console_dashboard import router as console_dashboard_router
 from triage.storage.database import Database
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router, responses=error_responses(*AUTHENTICATED, 413))
     console.install(app)
     app.include_router(console_dashboard_router)  # /console/dashboard, a console page
+    app.include_router(console_alerts_router)  # /console/alerts, a console page
     app.include_router(console_team.router)  # the console's bulk bar
     app.include_router(console_live.router)  # the console's live queue updates
     api_docs.install(app)

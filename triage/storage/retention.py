@@ -1,9 +1,10 @@
 """Retention: the text of items resolved more than N days ago is purged (Settings.retention_days,
 `triage purge`, and hourly in the service when set).
 
-What goes: the post's `text` and the `parent_text` copied with it (set to null), and every copy
-of the purged post in its replies' `parent_text`, open or resolved, then or later (a reply keeps
-its own text, scores and history, and gets a `text_purged` event saying why). What stays:
+What goes: the post's `text`, the `parent_text` copied with it and the post's `url` (set to
+null: a link's path often holds the words of the post's title), and every copy of the purged
+post in its replies' `parent_text`, open or resolved, then or later (a reply keeps its own text,
+scores and history, and gets a `text_purged` event saying why). What stays:
 ids, community, thread, author id, scores, flags, tier, evidence offsets, priority, outcome,
 relabels, and the whole event log, to which a system event `text_purged` is appended. Event
 notes stay too: they are the moderators' own words and part of the audit trail (the log is
@@ -12,8 +13,8 @@ append-only); moderators are asked not to quote posts in them (README, Privacy).
 Counted from `resolved_at`, not from when the item arrived: a moderator who resolves an old
 item still has its text for N days. A reopened item is not resolved, so it keeps its text; a
 purged item that is reopened stays purged (the console shows "text purged"). Idempotent and
-safe for several replicas at once: only rows that still hold text are picked, locked with
-SKIP LOCKED on PostgreSQL (SQLite's write transactions are serial).
+safe for several replicas at once: only rows that still hold text (or a link) are picked,
+locked with SKIP LOCKED on PostgreSQL (SQLite's write transactions are serial).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _resolved_before(item: type[Item], cutoff: datetime) -> ColumnElement[bool]:
 def _purgeable(cutoff: datetime):
     return select(Item).where(
         _resolved_before(Item, cutoff),
-        or_(Item.text.is_not(None), Item.parent_text.is_not(None)),
+        or_(Item.text.is_not(None), Item.parent_text.is_not(None), Item.url.is_not(None)),
     )
 
 
@@ -95,11 +96,11 @@ def purge_batch(session: Session, cutoff: datetime, days: float, now: datetime) 
         _purgeable(cutoff).order_by(Item.resolved_at).limit(BATCH).with_for_update(skip_locked=True)
     ).all()
     note = (
-        f"retention: resolved more than {days:g} days ago; text and parent text removed, "
+        f"retention: resolved more than {days:g} days ago; text, parent text and link removed, "
         "scores, outcome and history kept"
     )
     for item in items:
-        item.text, item.parent_text, item.updated_at = None, None, now
+        item.text, item.parent_text, item.url, item.updated_at = None, None, None, now
         event = ReviewEvent(EventType.TEXT_PURGED, queue.SYSTEM, note=note)
         queue.add_system_event(session, item, event, now)
     if not items:

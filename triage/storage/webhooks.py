@@ -281,3 +281,15 @@ def item_deliveries(session: Session, item_id: int) -> list[tuple[WebhookDeliver
         .order_by(WebhookDelivery.id)
     )
     return [(delivery, display) for delivery, display in rows]
+
+
+def recent_deliveries(session: Session, limit: int) -> list[tuple[WebhookDelivery, str]]:
+    """The latest `limit` alerts to any endpoint, newest first, each with its endpoint's display
+    form (the console's alerts page); no item text is read."""
+    rows = session.execute(
+        select(WebhookDelivery, WebhookEndpoint.display)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    return [(delivery, display) for delivery, display in rows]
