@@ -1,0 +1,92 @@
+"""Tier cut-offs for several urgent-recall targets, measured on the annotated dev posts.
+
+    .venv/bin/python bench/tier_policy.py --bundle models/triage-minilm [--targets 0.95,0.9]
+
+Issue 13, point 5 asks for amber to be reachable while crisis and red posts are still called
+crisis or red. The cut-off on P(tier >= red) is the highest that keeps `tier_urgent_recall` of
+the annotated dev posts urgent (configs/thresholds.yaml); a higher target pushes more amber posts
+up to red. This prints, for each target, what `triage export` would choose on dev and what it
+does to dev's own posts (in-sample: these are the posts the cut-offs are fitted on), so the
+policy in configs/thresholds.yaml is chosen on dev, never on the test split or the casebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path = [p for p in sys.path if not p.endswith("bench")]  # bench/queue.py is not stdlib queue
+
+from triage.bundle import load_bundle
+from triage.config import PROJECT_ROOT, TierRules
+from triage.labels import LABELS, TIERS
+from triage.scoring import OnnxScorer
+from triage.tiers import ordinal_tier
+from triage.training.calibrate import ThresholdPolicy
+from triage.training.prepare import load_split
+from triage.training.tier_fit import URGENT, fit_tier_model
+from triage.training.tier_targets import gold_tiers
+
+
+def confusion(gold: list[str], predicted: list[str]) -> dict[str, dict[str, int]]:
+    table = {g: dict.fromkeys(TIERS, 0) for g in TIERS}
+    for g, p in zip(gold, predicted, strict=True):
+        table[g][p] += 1
+    return table
+
+
+def figures(table: dict[str, dict[str, int]]) -> dict[str, float]:
+    def share(gold: tuple[str, ...], predicted: tuple[str, ...]) -> float:
+        total = sum(table[g][p] for g in gold for p in TIERS)
+        return sum(table[g][p] for g in gold for p in predicted) / total if total else float("nan")
+
+    called_urgent = sum(table[g][p] for g in TIERS for p in URGENT)
+    truly_urgent = sum(table[g][p] for g in URGENT for p in URGENT)
+    return {
+        "urgent recall": share(URGENT, URGENT),
+        "urgent PPV": truly_urgent / called_urgent if called_urgent else float("nan"),
+        "crisis -> crisis": share(("crisis",), ("crisis",)),
+        "amber -> amber": share(("amber",), ("amber",)),
+        "amber -> red/crisis": share(("amber",), URGENT),
+        "green -> red/crisis": share(("green",), URGENT),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bundle", type=Path, default=PROJECT_ROOT / "models" / "triage-minilm")
+    parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "data" / "prepared")
+    parser.add_argument("--targets", default="0.95,0.925,0.9")
+    args = parser.parse_args()
+
+    bundle = load_bundle(args.bundle)
+    rules = TierRules.load(PROJECT_ROOT / "configs" / "tiers.yaml")
+    scorer = OnnxScorer(bundle, rules, evidence=False)
+    rows = [r for r in load_split(args.data, "dev") if r.annotation and r.annotation.tier]
+    gold = [t for t in gold_tiers(rows) if t]
+    logits = scorer.logits([r.text for r in rows], [r.parent_text for r in rows])
+    cut_logits = logits[:, len(LABELS) :]
+    base = ThresholdPolicy.load(PROJECT_ROOT / "configs" / "thresholds.yaml")
+    counts = dict(zip(*np.unique(gold, return_counts=True), strict=True))
+    print(f"{args.bundle} on {len(rows)} annotated dev posts {counts}")
+    for target in (float(t) for t in args.targets.split(",")):
+        policy = base.model_copy(update={"tier_urgent_recall": target})
+        model = fit_tier_model(cut_logits, rows, policy)
+        if model is None:
+            print(f"urgent recall target {target}: no tier head (too few annotated dev posts)")
+            continue
+        probabilities = model.cut_probabilities(cut_logits)
+        predicted = [ordinal_tier(p, model).tier.value for p in probabilities]
+        table = confusion(gold, predicted)
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in figures(table).items())
+        print(f"target {target}: cut-offs red {model.red:.3f} amber {model.amber:.3f}")
+        print(f"    {shown}")
+        for g in TIERS:
+            print(f"    {g:>6} -> " + " ".join(f"{p} {table[g][p]:>3}" for p in TIERS))
+
+
+if __name__ == "__main__":
+    main()
