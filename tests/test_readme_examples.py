@@ -41,32 +41,34 @@ def shipped_client(tmp_path_factory):
 def test_scoring_example_returns_what_the_readme_says(shipped_client):
     response = shipped_client.post("/v1/score", json=curl_body("/v1/score"))
     assert response.status_code == 200, response.text
-    assert response.json()["model"] == {"name": "triage-minilm", "version": "0.5.0"}
+    assert response.json()["model"] == {"name": "triage-minilm", "version": "1.0.0"}
     p1, r7 = response.json()["results"]
-    assert (p1["tier"], p1["flags"], p1["priority"]) == ("red", ["self_harm", "distress"], 65)
+    assert (p1["tier"], p1["flags"], p1["priority"]) == ("red", ["self_harm"], 65)
     assert (r7["tier"], r7["flags"], r7["priority"]) == ("green", ["hostile"], 35)
-    assert "(priority 65: red's base" in README and "priority 35, hostile's base" in README
-    assert round(r7["scores"]["hostile"], 2) == 0.81
-    assert "`p1` comes back `red`" in README and "`hostile` flagged (0.81" in README
+    assert "priority 65: red's base" in README and "priority 35, hostile's base" in README
+    assert round(p1["scores"]["self_harm"], 2) == 0.40 and round(r7["scores"]["hostile"], 2) == 0.93
+    assert "`p1` comes back `red` with `self_harm` flagged (0.40" in README
+    assert "`hostile` flagged (0.93" in README
 
 
-def test_the_hostile_known_limit_is_stated_as_it_is(shipped_client):
+def test_the_hostile_example_without_an_insult_word_is_stated_as_it_is(shipped_client):
+    """0.5.0 missed it (0.17); the README says what the shipped model does with it now."""
     item = {"id": "x", "text": HOSTILE_LIMIT_TEXT, "parent_text": "I feel so low lately."}
     response = shipped_client.post("/v1/score", json={"items": [item]})
     result = response.json()["results"][0]
-    assert "hostile" not in result["flags"] and round(result["scores"]["hostile"], 2) == 0.17
-    assert f'"{HOSTILE_LIMIT_TEXT}" as a reply' in README and "scores `hostile` 0.17" in README
+    assert "hostile" in result["flags"] and round(result["scores"]["hostile"], 2) == 0.70
+    assert f'"{HOSTILE_LIMIT_TEXT}" as a reply' in README and "scores `hostile` 0.70" in README
 
 
 def test_thread_example_returns_what_the_readme_says(shipped_client):
     response = shipped_client.post("/v1/threads/score", json=curl_body("/v1/threads/score"))
     assert response.status_code == 200, response.text
     thread = response.json()
-    assert thread["flagged"] and round(thread["score"], 2) == 0.44
+    assert thread["flagged"] and round(thread["score"], 2) == 0.54
     assert thread["drivers"][0]["id"] == "r1"
-    assert thread["drivers"][0]["why"] == "pair score 0.64; negative affect 0.90; no coping cue"
-    assert "this thread scores 0.44" in README
-    assert '("pair score 0.64; negative affect 0.90;\nno coping cue")' in README
+    assert thread["drivers"][0]["why"] == "pair score 0.81; negative affect 0.10; no coping cue"
+    assert "this thread scores 0.54" in README
+    assert '("pair score 0.81; negative affect 0.10;\nno coping cue")' in README
 
 
 def test_readme_points_at_the_design_in_the_repository():
