@@ -85,7 +85,7 @@ def eligible(row: dict, min_words: int, max_words: int) -> bool:
 
 
 def sample_rows(path: Path, n: int, seed: int, min_words: int, max_words: int) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
     rows = [r for r in rows if eligible(r, min_words, max_words)]
     random.Random(seed).shuffle(rows)
     return rows[:n] if n else rows

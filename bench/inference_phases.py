@@ -33,7 +33,7 @@ class Post:
 
 
 def read_posts(path: Path) -> list[Post]:
-    return [Post(**json.loads(line)) for line in path.read_text().splitlines() if line]
+    return [Post(**json.loads(line)) for line in path.read_text().split("\n") if line]
 
 
 def peak_rss_mib() -> float:

@@ -96,7 +96,7 @@ class Outcome:
 
 def load_texts(path: Path, n: int, seed: int = 0) -> list[str]:
     """Top-level test posts of 20-120 words, as bench/inference.py times."""
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
     texts = [
         r["text"] for r in rows if not r.get("parent_text") and 20 <= len(r["text"].split()) <= 120
     ]

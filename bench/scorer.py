@@ -22,7 +22,7 @@ from triage.scoring import OnnxScorer, ScoreInput
 
 
 def load_posts(path: Path, n: int, seed: int = 0) -> list[ScoreInput]:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
     sample = random.Random(seed).sample(rows, min(n, len(rows)))
     return [ScoreInput(r["id"], r["text"], r.get("parent_text")) for r in sample]
 
