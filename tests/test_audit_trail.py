@@ -24,7 +24,7 @@ from triage.storage.tables import ApiKey, Event, Item
 
 RULES = Settings().tier_rules
 NOW = datetime.now(UTC)
-SYSTEM_EVENTS = ("ingested", "scored", "scoring_failed", "text_purged")
+SYSTEM_EVENTS = ("ingested", "scored", "scoring_failed", "text_purged", "rescored")
 MODERATOR_EVENTS = (
     "claim", "release", "resolve", "escalate", "comment", "relabel", "reopen", "assign", "unassign",
 )  # fmt: skip

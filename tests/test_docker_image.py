@@ -1,10 +1,13 @@
-"""What the Docker image does, without a Docker engine: the wheel installed with the service
-extra alone into a fresh virtualenv, laid out as the Dockerfile lays out /app and /data, served
-by an unprivileged user with the Dockerfile's own ENV, checked with its own HEALTHCHECK.
+"""The Docker image (issue 15, point 1).
 
-The two tests that install are slow (the service's dependencies come from the package index,
-about 20 s here); the Dockerfile's own checks are fast. The image itself is not built: the
-development machines have no Docker engine.
+Fast checks of the Dockerfile and .dockerignore run in the default suite. The `docker` test
+(make test-docker, .ci/run) builds the image with `make docker` (which installs and starts a
+Docker engine and makes the debian:bookworm-slim base when missing), runs it as its non-root
+user with a named volume on the host network, waits for its own HEALTHCHECK to say healthy,
+creates keys with `docker exec ... triage keys create`, ingests, scores and claims through the
+API, restarts the container and finds keys, items, scores and the claim intact, then removes
+the container and the volume. It also checks what is not in the image: compilers, pip, torch,
+apt lists, caches, bundles other than the two shipped.
 """
 
 from __future__ import annotations
@@ -13,28 +16,37 @@ import json
 import os
 import re
 import shlex
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 
+import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.docker_support import (
+    ROOT,
+    built_image,
+    created_key,
+    docker,
+    free_port,
+    image_size_mb,
+    inspect,
+    wait_healthy,
+)
+
 DOCKERFILE = ROOT / "Dockerfile"
-NOBODY = 65534
-TEXT = "zq-docker Indigo pelican bicycle"
+IMAGE_USER_ID = "10001"
+MAX_IMAGE_MB = 500  # 428 MB measured (base 74, Debian's python3 47, venv 262, bundles 46)
+TEXTS = {  # hand-written, not from any dataset
+    "d1": "zq-docker I can't sleep again and everything feels heavy tonight.",
+    "d2": "zq-docker Thanks all, the breathing exercise helped a bit today.",
+    "d3": "zq-docker WIN a FREE phone now, click the link in my profile!!!",
+}
 
 
 def dockerfile_env() -> dict[str, str]:
-    """KEY=value pairs of every ENV instruction."""
+    """KEY=value pairs of every ENV instruction of the final stage."""
     joined = DOCKERFILE.read_text().replace("\\\n", " ")
+    final_stage = joined.split("\nFROM ")[-1]
     env: dict[str, str] = {}
-    for line in joined.splitlines():
+    for line in final_stage.splitlines():
         if line.startswith("ENV "):
             for pair in shlex.split(line[4:]):
                 key, _, value = pair.partition("=")
@@ -42,175 +54,167 @@ def dockerfile_env() -> dict[str, str]:
     return env
 
 
-def healthcheck_command() -> str:
-    joined = DOCKERFILE.read_text().replace("\\\n", " ")
-    return re.search(r"^HEALTHCHECK .*? CMD (.+)$", joined, re.M).group(1).strip()
-
-
-def test_dockerfile_installs_only_the_service_and_runs_as_non_root():
+def test_dockerfile_builds_from_debian_and_wheels_and_runs_as_non_root():
     text = DOCKERFILE.read_text()
-    assert 'pip install ".[service]"' in text and "train" not in text.split("pip install")[1][:40]
-    user = re.search(r"^USER (\S+)", text, re.M).group(1)
-    assert user not in ("root", "0")
-    assert re.search(r"^EXPOSE 8000$", text, re.M) and re.search(r"^VOLUME /data$", text, re.M)
+    assert re.findall(r"^FROM (\S+)", text, re.M) == ["debian:bookworm-slim"] * 2
+    install = re.search(r"pip install ([^&]+)", text).group(1)
+    assert "--no-index" in install and "--find-links /wheels" in install
+    assert '"triage[service]"' in install  # the service extra only: no torch
+    assert "COPY build/wheelhouse /wheels" in text
+    final_stage = text.split("\nFROM ")[-1]
+    assert "/wheels" not in final_stage and "python3-venv" not in final_stage
+    user = re.search(r"^USER (\S+)", final_stage, re.M).group(1)
+    assert user not in ("root", "0") and f"--uid {IMAGE_USER_ID}" in final_stage
+    assert re.search(r"^VOLUME /data$", final_stage, re.M)
     env = dockerfile_env()
     assert env["TRIAGE_DATABASE_URL"] == "sqlite:////data/triage.db"
     assert env["TRIAGE_SECRET_KEY_FILE"].startswith("/data/")
-    for copied in ("configs", "models/triage-minilm", "models/triage-minilm-l3"):
-        assert f"COPY {copied} " in text
-    assert "/readyz" in healthcheck_command()
+    copied = re.findall(r"^COPY (?!--from)(\S+) ", final_stage, re.M)
+    assert copied == ["configs", "models/triage-minilm", "models/triage-minilm-l3"]
+    healthcheck = re.search(r"^HEALTHCHECK .*? CMD (.+)$", final_stage.replace("\\\n", " "), re.M)
+    assert "/readyz" in healthcheck.group(1) and "TRIAGE_PORT" in healthcheck.group(1)
 
 
-def _as_user(uid: int | None) -> list[str]:
-    if uid is None:
-        return []
-    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+def test_the_build_context_is_an_allow_list():
+    lines = [
+        line
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert lines[0] == "*"
+    allowed = {line[1:] for line in lines if line.startswith("!")}
+    assert allowed == {
+        "build/wheelhouse",
+        "configs",
+        "models/triage-minilm",
+        "models/triage-minilm-l3",
+    }
 
 
-def _interpreter(uid: int | None) -> str:
-    """A Python 3.11 the unprivileged user can run (a pyenv under /root is not readable)."""
-    for candidate in ("/usr/bin/python3.11", sys._base_executable, shutil.which("python3.11")):
-        if not candidate:
-            continue
-        probe = [
-            *_as_user(uid),
-            candidate,
-            "-c",
-            "import sys; assert sys.version_info[:2] == (3, 11)",
-        ]
-        if subprocess.run(probe, capture_output=True).returncode == 0:
-            return candidate
-    pytest.fail("no Python 3.11 that an unprivileged user can run, for the image's user")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def image(tmp_path_factory):
-    """(venv bin, app dir, data dir, uid): the image's layout in a world-readable temp dir."""
-    uid = NOBODY if os.geteuid() == 0 else None
-    top = Path(tempfile.mkdtemp(prefix="triage-image-"))
-    top.chmod(0o755)
-    wheels = top / "wheels"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            wheels,
-            ROOT,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = wheels.glob("triage-*.whl")
-    venv = top / "venv"
-    subprocess.run([_interpreter(uid), "-m", "venv", "--without-pip", venv], check=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            venv / "bin" / "python",
-            "install",
-            "-q",
-            f"{wheel}[service]",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    app = top / "app"
-    shutil.copytree(ROOT / "configs", app / "configs")
-    shutil.copytree(ROOT / "models" / "triage-minilm", app / "models" / "triage-minilm")
-    data = top / "data"
-    data.mkdir()
-    if uid is not None:
-        os.chown(data, uid, uid)
-    yield venv / "bin", app, data, uid
-    shutil.rmtree(top, ignore_errors=True)
-
-
-def _env(bin_dir: Path, app: Path, data: Path, port: int) -> dict[str, str]:
-    # the image's PATH starts with the interpreter pip installed into (`python`, `triage`)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(data), "LANG": "C.UTF-8"}
-    for key, value in dockerfile_env().items():
-        env[key] = value.replace("/app/", f"{app}/").replace("/data/", f"{data}/")
-    env["TRIAGE_HOST"], env["TRIAGE_PORT"] = "127.0.0.1", str(port)
-    return env
-
-
-@pytest.mark.slow
-def test_only_the_service_is_installed(image):
-    bin_dir, _, _, uid = image
-    heavy = ["torch", "transformers", "sklearn", "datasets"]
-    probe = f"import importlib.util as u; print([m for m in {heavy!r} if u.find_spec(m)])"
-    result = subprocess.run(
-        [*_as_user(uid), bin_dir / "python", "-c", probe], capture_output=True, text=True
-    )
-    assert result.stdout.strip() == "[]", result.stderr
-
-
-@pytest.mark.slow
-def test_the_installed_wheel_serves_as_the_image_would(image):
-    bin_dir, app, data, uid = image
-    port = _free_port()
-    env = _env(bin_dir, app, data, port)
-    run_as = _as_user(uid)
-    server = subprocess.Popen(
-        [*run_as, bin_dir / "triage", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+@pytest.fixture()
+def container(request):
+    """A container of the image on the host network, port `port`, volume `volume` at /data;
+    removed with its volume afterwards."""
+    image = built_image()
+    suffix = f"{os.getpid()}-{free_port()}"
+    name, volume, port = f"triage-test-{suffix}", f"triage-test-data-{suffix}", free_port()
+    docker("volume", "create", volume)
     try:
-        check = healthcheck_command().replace("8000", str(port))
-        deadline, healthy = time.monotonic() + 90, False
-        while time.monotonic() < deadline and server.poll() is None:
-            probe = subprocess.run(
-                [*run_as, "sh", "-c", check], env=env, capture_output=True, text=True
-            )
-            if probe.returncode == 0:
-                healthy = True
-                break
-            time.sleep(0.5)
-        if not healthy:
-            server.terminate()
-            said = server.communicate()[0][-3000:]
-            pytest.fail(f"HEALTHCHECK never passed: {probe.stderr[-2000:]}\nserver: {said}")
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        assert re.search(r"^Uid:\s+(\d+)", status, re.M).group(1) != "0"
-        made = subprocess.run(
-            [*run_as, bin_dir / "triage", "keys", "create", "--name", "p", "--role", "platform"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        key = made.stdout.strip().splitlines()[-1]
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/score",
-            data=json.dumps({"items": [{"id": "a", "text": TEXT}]}).encode(),
-            headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200 and json.load(response)["results"][0]["tier"]
-        assert (data / "triage.db").exists() and (data / "triage.db").stat().st_uid != 0
+        docker(
+            "run", "-d", "--name", name, "--network", "host",
+            "-e", "TRIAGE_HOST=127.0.0.1", "-e", f"TRIAGE_PORT={port}",
+            "-v", f"{volume}:/data", image,
+        )  # fmt: skip
+        yield name, port, image
     finally:
-        server.terminate()
-        out, err = server.communicate(timeout=20)
-    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
-    assert any(
-        line["logger"] == "triage.access" and line["route"] == "/v1/score" for line in lines
-    ), out[-2000:]
-    assert TEXT not in out + err and key not in out + err
+        docker("rm", "-f", "-v", name, check=False)
+        docker("volume", "rm", "-f", volume, check=False)
+
+
+def _keys(name: str) -> dict[str, str]:
+    made = {}
+    for holder, role in (("platform", "platform"), ("alice", "moderator")):
+        out = docker("exec", name, "triage", "keys", "create", "--name", holder, "--role", role)
+        made[holder] = created_key(out.stdout)
+    return made
+
+
+STABLE = ("item_id", "scoring", "tier", "scores", "flags", "state", "claimed_by", "text")
+
+
+def _queue(http: httpx.Client, key: str) -> dict[str, dict]:
+    """The test's items in the queue, without what changes as they wait (priority, reasons)."""
+    page = http.get(
+        "/v1/queue",
+        params={"limit": 50, "search": "zq-docker", "search_in": "text"},
+        headers={"authorization": f"Bearer {key}"},
+    )
+    assert page.status_code == 200, page.text
+    items = page.json()["items"]
+    return {item["id"]: {field: item[field] for field in STABLE} for item in items}
+
+
+@pytest.mark.docker
+def test_the_image_serves_as_non_root_and_keeps_its_queue_across_a_restart(container):
+    name, port, image = container
+    first_healthy_s = wait_healthy(name)
+    assert inspect(name, "{{.Config.User}}") == "triage"
+    uid_line = docker("exec", name, "grep", "^Uid:", "/proc/1/status").stdout
+    assert uid_line.split()[1:] == [IMAGE_USER_ID] * 4, uid_line  # real, effective, saved, fs
+    keys = _keys(name)
+    platform = {"authorization": f"Bearer {keys['platform']}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        scored = http.post(
+            "/v1/score", json={"items": [{"id": "s", "text": TEXTS["d1"]}]}, headers=platform
+        )
+        assert scored.status_code == 200, scored.text
+        assert scored.json()["results"][0]["tier"]
+        items = [{"id": key, "community": "docker", "text": text} for key, text in TEXTS.items()]
+        ingested = http.post("/v1/items", json={"items": items}, headers=platform)
+        assert ingested.status_code == 200, ingested.text
+        results = {result["id"]: result for result in ingested.json()["results"]}
+        assert all(r["created"] and r["scoring"] == "scored" for r in results.values())
+        claimed = http.post(
+            f"/v1/items/{results['d1']['item_id']}/events",
+            json={"type": "claim"},
+            headers={"authorization": f"Bearer {keys['alice']}"},
+        )
+        assert claimed.status_code == 201, claimed.text
+        before = _queue(http, keys["alice"])
+    assert set(before) == set(TEXTS) and before["d1"]["claimed_by"] == "alice"
+
+    started = inspect(name, "{{.State.StartedAt}}")
+    docker("restart", name, timeout=60)
+    assert inspect(name, "{{.State.StartedAt}}") != started
+    second_healthy_s = wait_healthy(name)
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        after = _queue(http, keys["alice"])  # the keys survived too: they are in the volume
+        again = http.post("/v1/items", json={"items": items}, headers=platform)
+    assert after == before, "the queue changed across the restart"
+    assert not any(result["created"] for result in again.json()["results"])
+    files = docker("exec", name, "ls", "-ln", "/data").stdout
+    assert "triage.db" in files
+    owners = {line.split()[2] for line in files.splitlines()[1:]}
+    assert owners == {IMAGE_USER_ID}, files
+
+    logs = docker("logs", name)
+    said = logs.stdout + logs.stderr
+    assert '"route": "/v1/items"' in said
+    assert not any(text in said for text in TEXTS.values()), "post text in the logs"
+    assert not any(key in said for key in keys.values()), "a key in the logs"
+    print(
+        f"\nimage {image}: {image_size_mb(image):.0f} MB; healthy after {first_healthy_s:.0f} s, "
+        f"and {second_healthy_s:.0f} s after the restart"
+    )
+
+
+PROBE = """
+import importlib.util, json, os, shutil
+print(json.dumps({
+    "tools": [t for t in ("gcc", "cc", "c++", "make", "pip", "pip3") if shutil.which(t)],
+    "modules": [m for m in ("torch", "transformers", "sklearn", "pip", "setuptools")
+                if importlib.util.find_spec(m)],
+    "apt_lists": os.listdir("/var/lib/apt/lists"),
+    "apt_cache": os.listdir("/var/cache/apt"),
+    "models": sorted(os.listdir("/app/models")),
+    "data": os.listdir("/data"),
+}))
+"""
+
+
+@pytest.mark.docker
+def test_the_image_holds_the_service_and_nothing_to_build_with():
+    image = built_image()
+    size_mb = image_size_mb(image)
+    assert size_mb < MAX_IMAGE_MB
+    out = docker("run", "--rm", "--network", "none", image, "python", "-c", PROBE)
+    found = json.loads(out.stdout)
+    assert found == {
+        "tools": [],
+        "modules": [],
+        "apt_lists": [],
+        "apt_cache": [],
+        "models": ["triage-minilm", "triage-minilm-l3"],
+        "data": [],
+    }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -82,6 +82,12 @@ def parse_line(raw: bytes, number: int) -> ScoreInput | LineError:
     if not isinstance(data, dict):
         detail = Detail(None, "a JSON object", describe(data))
         return LineError(number, None, invalid_line([detail]))
+    return parse_record(data, number)
+
+
+def parse_record(data: dict[str, Any], number: int) -> ScoreInput | LineError:
+    """A decoded row (a JSON line, or a Parquet row in `triage rescore`) as an item, or an
+    error naming every field that is wrong."""
     item_id, details = data.get("id"), field_problems(data)
     usable_id = item_id if not any(d.field == "id" for d in details) else None
     if details:
@@ -117,19 +123,24 @@ def _found(data: dict[str, Any], name: str) -> str:
 
 def read_lines(path: Path) -> Iterator[InputLine | LineError]:
     """Every non-blank line, parsed; a repeated id is an error on the later line."""
-    first_line: dict[str, int] = {}
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            parsed = parse_line(raw, number)
-            if isinstance(parsed, LineError):
-                yield parsed
-            elif parsed.id in first_line:
-                yield duplicate_id(parsed.id, number, first_line[parsed.id])
-            else:
-                first_line[parsed.id] = number
-                yield InputLine(number, parsed)
+        numbered = ((number, raw) for number, raw in enumerate(handle, start=1) if raw.strip())
+        yield from mark_repeated_ids((number, parse_line(raw, number)) for number, raw in numbered)
+
+
+def mark_repeated_ids(
+    parsed: Iterable[tuple[int, ScoreInput | LineError]],
+) -> Iterator[InputLine | LineError]:
+    """(line number, parsed line) pairs as entries; a repeated id is an error on the later line."""
+    first_line: dict[str, int] = {}
+    for number, entry in parsed:
+        if isinstance(entry, LineError):
+            yield entry
+        elif entry.id in first_line:
+            yield duplicate_id(entry.id, number, first_line[entry.id])
+        else:
+            first_line[entry.id] = number
+            yield InputLine(number, entry)
 
 
 def duplicate_id(item_id: str, number: int, first: int) -> LineError:
@@ -178,19 +189,27 @@ def scoring_failed(number: int, item: ScoreInput, error: Exception) -> LineError
 class FileScorer:
     """Scores InputLines in chunks and writes one output line per input line, in input order."""
 
-    def __init__(self, scorer: OnnxScorer, out: IO[str]) -> None:
+    def __init__(self, scorer: OnnxScorer, out: IO[str] | None = None) -> None:
         self.scorer, self.out = scorer, out
         self.failed = 0
 
     def write(self, entries: list[InputLine | LineError]) -> None:
+        assert self.out is not None, "FileScorer.write needs an output"
+        for record in self.records(entries):
+            self.out.write(json.dumps(record) + "\n")
+
+    def records(self, entries: list[InputLine | LineError]) -> list[dict[str, Any]]:
+        """One output record per entry, in order (`triage rescore` writes them to its parts)."""
         lines = [e for e in entries if isinstance(e, InputLine)]
-        records = dict(zip((e.number for e in lines), self._score(lines), strict=True))
+        scored = dict(zip((e.number for e in lines), self._score(lines), strict=True))
+        records = []
         for entry in entries:
-            record = records.get(entry.number, entry)
+            record = scored.get(entry.number, entry)
             if isinstance(record, LineError):
                 self.failed += 1
                 record = record.record()
-            self.out.write(json.dumps(record) + "\n")
+            records.append(record)
+        return records
 
     def _score(self, lines: list[InputLine]) -> list[dict[str, Any] | LineError]:
         try:

@@ -463,6 +463,7 @@ def _register_subcommands() -> None:
     from triage.cli_casebook import evaluate_casebook
     from triage.cli_corumination import evaluate_corumination
     from triage.cli_loso import evaluate_loso
+    from triage.cli_rescore import rescore
     from triage.cli_webhooks import webhooks
 
     main.add_command(keys)
@@ -472,6 +473,7 @@ def _register_subcommands() -> None:
     main.add_command(evaluate_casebook)
     main.add_command(evaluate_loso)
     main.add_command(webhooks)
+    main.add_command(rescore)
     data.add_command(annotations)
     data.add_command(export_feedback)
 

@@ -41,6 +41,7 @@ class EventType(StrEnum):
     SCORING_FAILED = "scoring_failed"
     TEXT_PURGED = "text_purged"
     REPORT = "report"  # a member's report, sent by a platform key (POST /v1/reports)
+    RESCORED = "rescored"  # a new bundle's scores (`triage rescore --write-back`); note: versions
 
 
 class ModeratorEventType(StrEnum):

@@ -218,6 +218,9 @@ def event_words(event, now: datetime) -> str:
             return f"Scoring failed {at}: left for a person to judge"
         case "text_purged":
             return f"Text purged by the retention policy {at}"
+        case "rescored":
+            model = getattr(event, "model_version", None) or "a new model"
+            return f"Re-scored {tier_name(event.tier).lower()} by {model} {at}"
         case "resolve":
             outcome = OUTCOME_WORDS.get(event.outcome or "", event.outcome or "no outcome")
             return f"Resolved by {who} {at}: {outcome}"

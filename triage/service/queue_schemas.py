@@ -158,7 +158,7 @@ class EventIn(TextRequest):
     @field_validator("type", mode="before")
     @classmethod
     def _not_a_system_event(cls, value: object) -> object:
-        """ingested, scored, scoring_failed and text_purged are triage's own record."""
+        """ingested, scored, scoring_failed, text_purged and rescored are triage's own record."""
         if isinstance(value, str) and value in SYSTEM_EVENTS:
             allowed = ", ".join(kind.value for kind in ModeratorEventType)
             raise PydanticCustomError(

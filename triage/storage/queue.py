@@ -208,6 +208,53 @@ def record_failure(
     return item
 
 
+def record_rescore(
+    session: Session, item_id: int, view: ModelView, rules: TierRules, now: datetime
+) -> Item | None:
+    """A new bundle's scores for an item that is not resolved (`triage rescore --write-back`):
+    stored, re-ranked and logged as a `rescored` event whose note names the old and the new
+    model. None, and nothing written, for a resolved item (its scores are what its moderator
+    saw) or one that already has these scores from this model, so a rerun adds nothing."""
+    item = _locked(session, item_id)
+    if item.state == ReviewState.RESOLVED.value or _has_view(item, view):
+        return None
+    before = f"model {item.model_version or 'none'}; tier {item.tier or 'unscored'}"
+    item.scoring_state, item.scoring_error = "scored", None
+    item.scores, item.flags, item.tier = view.scores, list(view.flags), view.tier
+    item.evidence, item.model_version = list(view.evidence), view.model_version
+    item.tier_scores, item.tier_uncertain = view.tier_scores, view.tier_uncertain
+    item.language, item.language_unsupported = view.language, view.language_unsupported
+    _set_flags(session, item)
+    rank(item, rules, now)
+    note = f"re-scored: {before} -> model {view.model_version}; tier {view.tier}"
+    _add_event(session, item, ReviewEvent(EventType.RESCORED, SYSTEM, note=note), now, person=False)
+    return item
+
+
+def _has_view(item: Item, view: ModelView) -> bool:
+    return item.scoring_state == "scored" and (
+        item.model_version,
+        item.scores,
+        list(item.flags or []),
+        item.tier,
+        item.tier_scores,
+        list(item.evidence or []),
+        item.tier_uncertain,
+        item.language,
+        item.language_unsupported,
+    ) == (
+        view.model_version,
+        view.scores,
+        list(view.flags),
+        view.tier,
+        view.tier_scores,
+        list(view.evidence),
+        view.tier_uncertain,
+        view.language,
+        view.language_unsupported,
+    )
+
+
 def needing_scores(session: Session, older_than: datetime, limit: int) -> list[int]:
     """Items still unscored (or left pending by a crash) to retry, oldest first."""
     rows = session.scalars(

@@ -136,8 +136,8 @@ def get_item(
 def post_event(
     item_id: ItemId, caller: ModeratorDep, body: EventIn, db: DatabaseDep, settings: SettingsDep
 ) -> EventResultOut:
-    """System events (ingested, scored, scoring_failed, text_purged) are refused with a 422:
-    only triage records them. The event's actor is the caller's key: its name and its id.
+    """System events (ingested, scored, scoring_failed, text_purged, rescored) are refused with
+    a 422: only triage records them. The event's actor is the caller's key: its name and its id.
     `assign` names an active moderator (or admin) key in `assignee`; any other name is a 422."""
     event = _event(body, caller)
     try:
