@@ -121,7 +121,7 @@ evaluate: $(VENV)/.dev-installed  ## test-split report of the shipped bundle (ne
 bench: $(VENV)/.dev-installed  ## scorer throughput and latency on real posts (needs `make data`)
 	$(BIN)/python bench/scorer.py
 
-bench-rescore: $(VENV)/.dev-installed  ## `triage rescore` on Ray with 1 and 2 workers, and the cost of 10 million posts (~3 min)
+bench-rescore: $(VENV)/.dev-installed  ## `triage rescore` on Ray with 1 and 2 workers, and the cost of 10 million posts (~2 min)
 	$(BIN)/python bench/rescore.py
 
 bench-inference: $(VENV)/.dev-installed  ## pipeline vs the int8 scorer and speed levers, 512 real posts (needs `make data train`; ~10 min)
