@@ -78,7 +78,14 @@ def test_a_run_stopped_with_ctrl_c_resumes_where_it_stopped(tiny_bundle, tmp_pat
     command = [sys.executable, "-m", "triage.cli", "rescore", str(source), "--out", str(out)]
     command += ["--bundle", str(tiny_bundle), "--part-size", "1", "--workers", "1"]
     command += ["--format", "jsonl"]
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # A job started in the background by a non-interactive shell (`nohup .ci/run &`) inherits
+    # SIGINT ignored, and Python then never raises KeyboardInterrupt: give the child the default.
+    first = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while len(list(out.glob("part-*"))) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
