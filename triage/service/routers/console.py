@@ -128,16 +128,7 @@ def queue_page(
     done: str | None = None,
     item: int | None = None,
 ) -> Response:
-    filters = {
-        "community": _blank_to_none(community),
-        "tier": _blank_to_none(tier),
-        "label": _blank_to_none(label),
-        "status": _blank_to_none(status),
-        "reported": "true" if _blank_to_none(reported) == "true" else None,
-        "view": _blank_to_none(view),
-        "q": _blank_to_none(q),
-        "search_in": _blank_to_none(search_in),
-    }
+    filters = page_filters(community, tier, label, status, reported, view, q, search_in)
     with request.app.state.db.read() as session:
         opted_out = moderators.opt_outs(session, moderator.name)
     page = _queue_page(
@@ -189,6 +180,29 @@ def _queue_page(
             "that page link is no longer valid",
             [Detail("cursor", "the next-page link of an earlier page", "an unreadable cursor")],
         ) from None
+
+
+def page_filters(
+    community: str | None,
+    tier: str | None,
+    label: str | None,
+    status: str | None,
+    reported: str | None,
+    view: str | None,
+    q: str | None,
+    search_in: str | None,
+) -> dict:
+    """The queue page's query parameters, blanks as None; its live updates read the same."""
+    return {
+        "community": _blank_to_none(community),
+        "tier": _blank_to_none(tier),
+        "label": _blank_to_none(label),
+        "status": _blank_to_none(status),
+        "reported": "true" if _blank_to_none(reported) == "true" else None,
+        "view": _blank_to_none(view),
+        "q": _blank_to_none(q),
+        "search_in": _blank_to_none(search_in),
+    }
 
 
 def queue_filter(

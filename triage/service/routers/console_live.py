@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from triage.service.console_auth import ModeratorSession
 from triage.service.rendering import queue_item_out
-from triage.service.routers.console import queue_filter
+from triage.service.routers.console import page_filters, queue_filter
 from triage.service.schemas import CleanStr
 from triage.storage import live, moderators, queue
 
@@ -53,10 +53,6 @@ class LiveOut(BaseModel):
     changes: list[LiveItemOut]
 
 
-def _blank_to_none(value: str | None) -> str | None:
-    return value.strip() or None if value is not None else None
-
-
 @router.get("/console/live", response_model=LiveOut)
 def live_changes(
     request: Request,
@@ -72,16 +68,7 @@ def live_changes(
     search_in: str | None = None,
     show_all: bool = False,
 ) -> JSONResponse:
-    filters = {
-        "community": _blank_to_none(community),
-        "tier": _blank_to_none(tier),
-        "label": _blank_to_none(label),
-        "status": _blank_to_none(status),
-        "reported": "true" if _blank_to_none(reported) == "true" else None,
-        "view": _blank_to_none(view),
-        "q": _blank_to_none(q),
-        "search_in": _blank_to_none(search_in),
-    }
+    filters = page_filters(community, tier, label, status, reported, view, q, search_in)
     rules = request.app.state.settings.tier_rules
     with request.app.state.db.read() as session:
         opted_out = [] if show_all else list(moderators.opt_outs(session, moderator.name))
