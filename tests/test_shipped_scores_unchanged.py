@@ -103,5 +103,6 @@ def test_shipped_bundle_scores_fixed_inputs_as_recorded(bundle, tmp_path):
         RECORD.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     recorded = json.loads(RECORD.read_text())[bundle]
     # Every recorded field must be unchanged; a field added to the answer later is not compared.
-    assert [{key: got[key] for key in want} for got, want in zip(results, recorded)] == recorded
-    assert len(results) == len(recorded)
+    assert [
+        {key: got[key] for key in want} for got, want in zip(results, recorded, strict=True)
+    ] == recorded
