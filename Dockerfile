@@ -3,7 +3,7 @@
 #   make docker          # = docker/engine.sh up; pip wheel '.[service]' -w build/wheelhouse;
 #                        #   docker build --network host -t triage .
 #   docker run -d --network host -e TRIAGE_HOST=127.0.0.1 -v triage-data:/data triage
-# tests/test_docker_image.py (marker docker) builds it, runs it and checks it.
+# tests/system/test_docker_image.py (marker docker) builds it, runs it and checks it.
 
 # Stage 1: a virtualenv with the service and its dependencies, from the wheels only.
 FROM debian:bookworm-slim AS build

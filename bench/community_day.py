@@ -47,7 +47,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this folder comes first on the import path, where bench/queue.py would
+# Run as a script, this folder comes first on the import path, where bench/queue_views.py would
 # shadow the standard library's `queue` (which concurrent.futures imports).
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
@@ -72,12 +72,14 @@ from typing import Literal
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
-from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings, TierRules
-from triage.review import EventType, Outcome, ReviewEvent
-from triage.storage import queue
+from triage.domain.review import EventType, Outcome, ReviewEvent
+from triage.domain.tier_rules import TierRules
+from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.queue import store as queue
+from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.tables import Item
-from triage.training.rows import Row
+from triage.training.data.rows import Row
 
 log = logging.getLogger("community_day")
 
@@ -97,16 +99,17 @@ SCORE_CHUNK = 256
 SCORING_CODE = tuple(
     PROJECT_ROOT / "triage" / name
     for name in (
-        "scoring.py",
-        "tiers.py",
-        "priority.py",
-        "calibration.py",
-        "bundle.py",
-        "labels.py",
-        "language.py",
-        "encoding.py",
-        "text.py",
-        "service/ingest.py",
+        "scoring/scorer.py",
+        "domain/tiers.py",
+        "domain/tier_rules.py",
+        "domain/priority.py",
+        "domain/calibration.py",
+        "scoring/bundle.py",
+        "domain/labels.py",
+        "scoring/language.py",
+        "scoring/encoding.py",
+        "domain/text.py",
+        "queue/ingest.py",
     )
 )
 
@@ -303,7 +306,7 @@ class SimulatedQueue:
         return session.scalar(oldest.order_by(Item.received_at, Item.id).limit(1))
 
     def _rerank(self, minute: float) -> None:
-        """What the background job (service/background.py) has done by `minute`: its last
+        """What the background job (service/runtime/background.py) has done by `minute`: its last
         round re-ranked every item whose ageing had moved on, as of that round."""
         if self.policy != "triage":
             return  # the chronological queue does not read priorities
@@ -429,7 +432,7 @@ def group_figures(
 def cache_file(bundle_dir: Path, cache_dir: Path) -> Path:
     """One file per model (name, version) and per version of what turns its outputs into a
     tier: the model file, configs/tiers.yaml and the scoring code (SCORING_CODE)."""
-    from triage.bundle import load_bundle, sha256
+    from triage.scoring.bundle import load_bundle, sha256
 
     bundle = load_bundle(bundle_dir)
     digest = hashlib.sha256(sha256(bundle.model_path).encode())
@@ -458,9 +461,9 @@ def score_rows(
 
 
 def _score(rows: Sequence[Row], bundle_dir: Path, rules: TierRules) -> dict[str, dict]:
-    from triage.bundle import load_bundle
-    from triage.scoring import OnnxScorer, ScoreInput
-    from triage.service.ingest import model_view
+    from triage.queue.ingest import model_view
+    from triage.scoring.bundle import load_bundle
+    from triage.scoring.scorer import OnnxScorer, ScoreInput
 
     scorer = OnnxScorer(load_bundle(bundle_dir), rules, threads=os.cpu_count() or 1, evidence=False)
     views = {}
@@ -475,7 +478,7 @@ def _score(rows: Sequence[Row], bundle_dir: Path, rules: TierRules) -> dict[str,
 
 # --- the bench -------------------------------------------------------------------------------
 def run_bench(args: argparse.Namespace) -> dict:
-    from triage.training.prepare import load_split
+    from triage.training.data.prepare import load_split
 
     rules = Settings().tier_rules
     pools = tier_pools(load_split(args.data, "test"))

@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.bundle import load_bundle
-from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings
-from triage.labels import Tier
-from triage.scoring import OnnxScorer, ScoreInput
-from triage.text import sentence_spans
-from triage.training.prepare import load_split
+from triage.domain.labels import Tier
+from triage.domain.text import sentence_spans
+from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.scoring.bundle import load_bundle
+from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.settings import Settings
+from triage.training.data.prepare import load_split
 
 
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import sys
 
-# bench/queue.py would shadow the standard library's queue (torch imports it): drop this folder
+# bench/queue_views.py would shadow the standard library's queue (torch imports it): drop this
+# folder
 # from the import path and load the sibling module by its file name.
 sys.path = [p for p in sys.path if not p.endswith("bench")]
 
@@ -48,10 +49,10 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.bundle import load_bundle
-from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT
-from triage.encoding import PairEncoder
-from triage.labels import LABELS
+from triage.domain.labels import LABELS
+from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.scoring.bundle import load_bundle
+from triage.scoring.encoding import PairEncoder
 
 _spec = importlib.util.spec_from_file_location(
     "inference_phases", Path(__file__).with_name("inference_phases.py")

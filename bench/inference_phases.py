@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.bundle import Bundle, load_bundle
-from triage.config import Settings
-from triage.encoding import pad
-from triage.labels import LABELS
-from triage.scoring import OnnxScorer, ScoreInput
+from triage.domain.labels import LABELS
+from triage.scoring.bundle import Bundle, load_bundle
+from triage.scoring.encoding import pad
+from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def calibrate(logits: np.ndarray, bundle: Bundle) -> np.ndarray:
 def load_torch(checkpoint: Path, threads: int):
     import torch
 
-    from triage.training.model import load_checkpoint
+    from triage.training.fit.model import load_checkpoint
 
     torch.set_num_threads(threads)
     model, meta = load_checkpoint(checkpoint)
@@ -199,7 +199,7 @@ def phase_torch(args, posts: list[Post], bundle: Bundle) -> dict:
     """Raw forward of the fp32 model on triage's own encoding: the reference for agreement."""
     import torch
 
-    from triage.encoding import PairEncoder
+    from triage.scoring.encoding import PairEncoder
 
     model, meta = load_torch(args.checkpoint, args.threads)
     encoder = PairEncoder.from_file(args.checkpoint / "tokenizer.json", meta["max_length"])
@@ -350,8 +350,8 @@ def phase_student_lanes(args, posts: list[Post], _bundle: Bundle) -> dict:
 # --- static int8 -------------------------------------------------------------------------------
 def phase_build_static(args, _posts, _bundle) -> dict:
     """Quantise the checkpoint statically, calibrated on training texts (needs torch)."""
-    from triage.encoding import PairEncoder
-    from triage.training.static_quant import build_static_int8
+    from triage.scoring.encoding import PairEncoder
+    from triage.training.export.static_quant import build_static_int8
 
     model, meta = load_torch(args.checkpoint, args.threads)
     encoder = PairEncoder.from_file(args.checkpoint / "tokenizer.json", meta["max_length"])
@@ -412,7 +412,7 @@ def phase_build_dynamic(args, _posts, _bundle) -> dict:
     depend on the (monotone) calibration, and both sides of every comparison share it."""
     import shutil
 
-    from triage.training.onnx_export import build_int8
+    from triage.training.export.onnx import build_int8
 
     model, meta = load_torch(args.checkpoint, args.threads)
     started = time.perf_counter()

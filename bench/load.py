@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-# bench/queue.py would shadow the standard library's queue (asyncio's backends import it).
+# bench/queue_views.py would shadow the standard library's queue (asyncio's backends import it).
 sys.path = [p for p in sys.path if not p.endswith("bench")]
 
 import argparse
@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
 from triage.storage.database import Database
 from triage.storage.keys import Role, create_key
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sys
 
-# bench/queue.py would shadow the standard library's queue (Ray and concurrent.futures use it)
+# bench/queue_views.py would shadow the standard library's queue (Ray and concurrent.futures use it)
 sys.path = [p for p in sys.path if not p.endswith("bench")]
 
 import argparse
@@ -39,15 +39,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from triage.bundle import load_bundle
-from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings
+from triage.domain.text import clean_text
+from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.queue import store as queue
 from triage.rescore.engine import RescoreJob, RunSummary, run
 from triage.rescore.part_scorer import ScorerOptions, model_version_of
 from triage.rescore.parts import read_output
 from triage.rescore.writeback import thread_threshold, write_back
-from triage.storage import queue
+from triage.scoring.bundle import load_bundle
+from triage.settings import Settings
 from triage.storage.database import Database
-from triage.text import clean_text
 
 POSTS = 10_000_000
 CORES = (2, 16, 64, 256)

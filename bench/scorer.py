@@ -16,9 +16,10 @@ import statistics
 import time
 from pathlib import Path
 
-from triage.bundle import load_bundle
-from triage.config import DEFAULT_BUNDLE, PROJECT_ROOT, Settings
-from triage.scoring import OnnxScorer, ScoreInput
+from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.scoring.bundle import load_bundle
+from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.settings import Settings
 
 
 def load_posts(path: Path, n: int, seed: int = 0) -> list[ScoreInput]:

@@ -18,17 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path = [p for p in sys.path if not p.endswith("bench")]  # bench/queue.py is not stdlib queue
+sys.path = [
+    p for p in sys.path if not p.endswith("bench")
+]  # bench/queue_views.py is not stdlib queue
 
-from triage.bundle import load_bundle
-from triage.config import PROJECT_ROOT, TierRules
-from triage.labels import LABELS, TIERS
-from triage.scoring import OnnxScorer
-from triage.tiers import ordinal_tier
-from triage.training.calibrate import ThresholdPolicy
-from triage.training.prepare import load_split
-from triage.training.tier_fit import URGENT, fit_tier_model
-from triage.training.tier_targets import gold_tiers
+from triage.domain.labels import LABELS, TIERS
+from triage.domain.tier_rules import TierRules
+from triage.domain.tiers import ordinal_tier
+from triage.paths import PROJECT_ROOT
+from triage.scoring.bundle import load_bundle
+from triage.scoring.scorer import OnnxScorer
+from triage.training.data.prepare import load_split
+from triage.training.fit.calibrate import ThresholdPolicy
+from triage.training.fit.tier_fit import URGENT, fit_tier_model
+from triage.training.fit.tier_targets import gold_tiers
 
 
 def confusion(gold: list[str], predicted: list[str]) -> dict[str, dict[str, int]]:

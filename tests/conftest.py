@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.labels import LABELS
+from triage.domain.labels import LABELS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -72,7 +72,7 @@ def run_cli(*args: object):
     """Invoke the `triage` command in-process; paths and numbers are turned into strings."""
     from click.testing import CliRunner
 
-    from triage.cli import main
+    from triage.cli.main import main
 
     return CliRunner().invoke(main, [str(a) for a in args])
 
@@ -114,7 +114,7 @@ def tiny_encoder_dir(tmp_path_factory) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from triage.training.args import PACKAGED_ENCODER, resolve_encoder
+    from triage.training.fit.args import PACKAGED_ENCODER, resolve_encoder
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-encoder")
@@ -133,8 +133,8 @@ def tiny_encoder_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, tiny_encoder_dir, prepared_dir) -> Path:
-    from triage.training.args import TrainArgs
-    from triage.training.train import train
+    from triage.training.fit.args import TrainArgs
+    from triage.training.fit.train import train
 
     args = TrainArgs(
         name="tiny",
@@ -153,7 +153,7 @@ def tiny_checkpoint(tmp_path_factory, tiny_encoder_dir, prepared_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory, tiny_checkpoint, prepared_dir) -> Path:
-    from triage.training.export import ExportArgs, export_bundle
+    from triage.training.export.exporter import ExportArgs, export_bundle
 
     out = tmp_path_factory.mktemp("models") / "tiny-bundle"
     return export_bundle(ExportArgs(tiny_checkpoint, prepared_dir, out, version="0.0.1-test"))
@@ -161,7 +161,7 @@ def tiny_bundle(tmp_path_factory, tiny_checkpoint, prepared_dir) -> Path:
 
 @pytest.fixture()
 def settings(tiny_bundle, tmp_path):
-    from triage.config import Settings
+    from triage.settings import Settings
 
     return Settings(
         bundle_dir=tiny_bundle,

@@ -8,7 +8,7 @@
 - writeback: the new scores into the queue database, for items not yet resolved.
 
 Only `engine` needs ray; the CLI imports it when the command runs, so the service, the scoring
-core and `triage --help` never load it (tests/test_rescore.py checks).
+core and `triage --help` never load it (tests/rescore/test_rescore.py checks).
 """
 
 DEFAULT_PART_SIZE = 5_000  # lines: about a minute of one core's scoring with the shipped bundle

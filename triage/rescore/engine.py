@@ -28,7 +28,6 @@ import ray
 import ray.data
 from tqdm.auto import tqdm
 
-from triage.batch import load_scorer
 from triage.rescore import DEFAULT_PART_SIZE
 from triage.rescore.part_scorer import PartScorer, ScorerOptions, model_version_of
 from triage.rescore.parts import (
@@ -40,6 +39,7 @@ from triage.rescore.parts import (
     open_output,
     plan_parts,
 )
+from triage.scoring.score_file import load_scorer
 
 # Only part descriptions and summaries pass through Ray's object store: a small one will do.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2

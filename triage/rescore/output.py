@@ -16,8 +16,8 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from triage.batch import FileScorer, InputLine, LineError
-from triage.labels import LABELS, TIER_CUTS
+from triage.domain.labels import LABELS, TIER_CUTS
+from triage.scoring.score_file import FileScorer, InputLine, LineError
 
 if TYPE_CHECKING:
     import pyarrow as pa

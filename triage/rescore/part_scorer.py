@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.batch import CHUNK, FileScorer
-from triage.bundle import load_bundle
-from triage.config import EvidenceMode, Settings
 from triage.rescore.output import output_records
 from triage.rescore.parts import Format, Part, read_part, write_part
-from triage.scoring import OnnxScorer
+from triage.scoring.bundle import load_bundle
+from triage.scoring.score_file import CHUNK, FileScorer
+from triage.scoring.scorer import OnnxScorer
+from triage.settings import EvidenceMode, Settings
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from triage.batch import InputLine, LineError, mark_repeated_ids, parse_line, parse_record
+from triage.scoring.score_file import (
+    InputLine,
+    LineError,
+    mark_repeated_ids,
+    parse_line,
+    parse_record,
+)
 
 Format = Literal["jsonl", "parquet"]
 FORMATS: tuple[str, ...] = get_args(Format)

@@ -26,17 +26,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.bundle import Bundle
-from triage.config import TierRules
-from triage.priority import UNCERTAIN_REASON
+from triage.domain.priority import UNCERTAIN_REASON
+from triage.domain.review import ReviewState
+from triage.domain.tier_rules import TierRules
+from triage.queue import store as queue
+from triage.queue.thread_scoring import record_thread_scores
 from triage.rescore.output import text_digest
 from triage.rescore.parts import read_manifest, read_output
-from triage.review import ReviewState
-from triage.service.thread_queue import record_thread_scores
-from triage.storage import queue
+from triage.scoring.bundle import Bundle
+from triage.scoring.threads import CORUMINATION
 from triage.storage.database import Database
 from triage.storage.tables import Item
-from triage.threads import CORUMINATION
 
 DEFAULT_BATCH = 500
 

@@ -10,30 +10,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from triage import __version__
-from triage.bundle import FAULT_HINTS, LOAD_FAILED, BundleError, load_bundle
-from triage.config import Settings
-from triage.scoring import OnnxScorer
-from triage.service import api_docs, background, observability, webhooks
-from triage.service.batcher import MicroBatcher
-from triage.service.error_docs import AUTHENTICATED, error_responses
+from triage.queue import alerts as webhooks
+from triage.queue.faults import MODEL_LOADING, ModelFault, ScoringFaults
+from triage.scoring.bundle import FAULT_HINTS, LOAD_FAILED, BundleError, load_bundle
+from triage.scoring.micro_batcher import MicroBatcher
+from triage.scoring.scorer import OnnxScorer
+from triage.service.api import docs_pages as api_docs
+from triage.service.api.error_docs import AUTHENTICATED, error_responses
+from triage.service.api.routes import health, items, queue, reports, score, threads
+from triage.service.api.routes import webhooks as webhooks_router
+from triage.service.console.routes import live as console_live
+from triage.service.console.routes import pages as console
+from triage.service.console.routes import team as console_team
+from triage.service.console.routes.alerts import router as console_alerts_router
+from triage.service.console.routes.dashboard import router as console_dashboard_router
 from triage.service.errors import install_error_handlers
-from triage.service.faults import MODEL_LOADING, ModelFault, ScoringFaults
-from triage.service.key_cache import VerifiedKeys
-from triage.service.limits import BodySizeLimit
-from triage.service.routers import (
-    console,
-    console_live,
-    console_team,
-    health,
-    items,
-    queue,
-    reports,
-    score,
-    threads,
-)
-from triage.service.routers import webhooks as webhooks_router
-from triage.service.routers.console_alerts import router as console_alerts_router
-from triage.service.routers.console_dashboard import router as console_dashboard_router
+from triage.service.runtime import background, observability
+from triage.service.runtime.body_limits import BodySizeLimit
+from triage.service.runtime.key_cache import VerifiedKeys
+from triage.settings import Settings
 from triage.storage.database import Database
 
 log = logging.getLogger(__name__)

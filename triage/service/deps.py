@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from triage.config import Settings
-from triage.scoring import OnnxScorer
+from triage.queue.faults import MODEL_LOADING
+from triage.scoring.scorer import OnnxScorer
 from triage.service.errors import ApiError, Detail
-from triage.service.faults import MODEL_LOADING
-from triage.service.key_cache import VerifiedKeys
+from triage.service.runtime.key_cache import VerifiedKeys
+from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.keys import Principal, Role, verify_key
 

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from triage.service.logs import log_failure, route_template
+from triage.service.runtime.logs import log_failure, route_template
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from triage.review import SYSTEM_ACTOR
+from triage.domain.review import SYSTEM_ACTOR
 from triage.storage.tables import NAME, ApiKey
 
 KEY_PREFIX = "trg"

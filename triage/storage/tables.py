@@ -73,10 +73,10 @@ class Item(Base):
     # the platform's link to the post, when it sends one (http/https only, checked at ingest)
     url: Mapped[str | None] = mapped_column(String(URL_LENGTH))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    # repairs made to the text fields at the schema boundary (triage/text.py), e.g.
+    # repairs made to the text fields at the schema boundary (triage/domain/text.py), e.g.
     # ["text: 1 NUL removed"]; None when the text arrived intact
     text_repairs: Mapped[list | None] = mapped_column(JSON)
-    # the language identified when the item was scored (triage/language.py); None until then
+    # the language identified when the item was scored (triage/scoring/language.py); None until then
     language: Mapped[str | None] = mapped_column(String(16))
     # a language the scoring model does not read: tier at least amber, for a person (priority.py)
     language_unsupported: Mapped[bool] = mapped_column(
@@ -94,10 +94,12 @@ class Item(Base):
     )
     evidence: Mapped[list] = mapped_column(JSON, default=list)
     model_version: Mapped[str | None] = mapped_column(String(NAME))
-    # a reply's thread corumination when it was scored (triage/threads.py; service/thread_queue.py)
+    # a reply's thread corumination when it was scored (triage/scoring/threads.py;
+    # queue/thread_scoring.py)
     thread_corumination: Mapped[dict | None] = mapped_column(JSON)
     # members' reports (POST /v1/reports; each is also a `report` event): how many members
-    # reported the item, per reason ({reason: n}), and the sum of their weights (triage/reports.py)
+    # reported the item, per reason ({reason: n}), and the sum of their weights
+    # (triage/domain/reports.py)
     report_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     report_reasons: Mapped[dict | None] = mapped_column(JSON)
     report_weight: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
@@ -131,7 +133,7 @@ class Item(Base):
         Index("ix_items_resolved", "resolved_at"),
         # a post's replies (retention removes their copies of its text when it is purged)
         Index("ix_items_parent", "community", "parent_external_id"),
-        # an author's other recent items (the item page; storage/item_context.py)
+        # an author's other recent items (the item page; queue/item_context.py)
         Index("ix_items_author", "community", "author_id", "received_at"),
     )
 
@@ -145,9 +147,7 @@ Index("ix_items_tier_queue", Item.tier, Item.waiting, *_ORDER)
 Index("ix_items_state_queue", Item.state, *_ORDER)
 # ?reported=true and ?report_reason=: only reported items, in queue order (partial: small)
 REPORTED = sql("report_count > 0")
-Index(
-    "ix_items_reported", Item.waiting, *_ORDER, sqlite_where=REPORTED, postgresql_where=REPORTED
-)
+Index("ix_items_reported", Item.waiting, *_ORDER, sqlite_where=REPORTED, postgresql_where=REPORTED)
 # ?assignee= (a moderator's "mine"): assigned items only, per assignee in queue order (partial:
 # most items are never assigned). ?assigned=false reads the waiting index and skips these.
 ASSIGNED = sql("assigned_to IS NOT NULL")
@@ -159,7 +159,7 @@ Index(
     sqlite_where=ASSIGNED,
     postgresql_where=ASSIGNED,
 )
-# the queue's search by author or by the platform's id, in any community (storage/search.py)
+# the queue's search by author or by the platform's id, in any community (queue/search.py)
 Index("ix_items_author_id", Item.author_id)
 Index("ix_items_external_id", Item.external_id)
 
@@ -224,7 +224,7 @@ class Event(Base):
 
 
 class Reporter(Base):
-    """A member's record of reports moderators upheld or rejected (triage/reports.py weighs
+    """A member's record of reports moderators upheld or rejected (triage/domain/reports.py weighs
     their next reports by it); updated when an item they reported is resolved or reopened."""
 
     __tablename__ = "reporters"
@@ -290,9 +290,7 @@ class WebhookDelivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
-    endpoint_id: Mapped[int] = mapped_column(
-        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
-    )
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     condition: Mapped[str] = mapped_column(String(32))  # crisis / red / red_near_sla / unscored
     payload_digest: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the last body
     status: Mapped[str] = mapped_column(String(16))  # pending / delivered / failed

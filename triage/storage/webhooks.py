@@ -1,5 +1,5 @@
 """Outgoing webhooks in the database: endpoints (enabled or disabled, shared by replicas) and
-deliveries (one per item, endpoint and condition). The sending is triage/service/webhooks.py.
+deliveries (one per item, endpoint and condition). The sending is triage/queue/alerts.py.
 
 - enqueue() records an alert in the caller's transaction (the one that scored the item), ON
   CONFLICT DO NOTHING on (item, endpoint, condition): an alert fires at most once, whatever

@@ -44,7 +44,8 @@ def _real_sqlite_transactions(engine: Engine) -> None:
     """Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE, so each CREATE
     or ALTER of a migration used to commit on its own: a process killed half-way through left
     tables that the next start could not create again. SQLite's DDL is transactional when the
-    transaction is begun explicitly (tests/test_crash_safety.py kills migrations to check)."""
+    transaction is begun explicitly (tests/system/test_crash_safety.py kills migrations to
+    check)."""
 
     @event.listens_for(engine, "connect")
     def _autocommit_driver(dbapi_connection, _record) -> None:

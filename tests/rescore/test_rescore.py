@@ -1,0 +1,472 @@
+"""`triage rescore` (issue 15, point 3): bulk re-scoring on Ray Data, with a write-back.
+
+The Ray tests run on a local Ray of 2 CPUs, started once for the module, and skip where the
+`scale` extra (ray[data]) is not installed; the write-back, planning and import tests need no
+Ray. Every run is compared with `triage score-file` on the same input: the same scores, tier,
+priority... for every line, and the same error for every bad one.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import run_cli
+from triage.domain.review import EventType, Outcome, ReviewEvent
+from triage.queue import store as queue
+from triage.scoring.score_file import FileScorer, load_scorer
+from triage.settings import Settings
+from triage.storage.database import Database
+from triage.storage.tables import Event, Item
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+RULES = Settings().tier_rules
+OLD = queue.ModelView(
+    "old-model:0.1", {"self_harm": 0.01, "distress": 0.01}, [], "green"
+)  # what the queue holds before the new bundle ships
+POSTS = [
+    {"id": "p1", "text": "I want to end my life tonight. I wrote a note."},
+    {"id": "p2", "text": "free prize!!! call now to claim your cash"},
+    {"id": "p3", "text": "nobody cares what you think, loser", "parent_text": "I feel low"},
+    {"id": "p4", "text": "see you at five, bring the cake"},
+    {"id": "p5", "text": "I have been feeling low for weeks and nothing helps"},
+    {"id": "p6", "text": "I cut myself again last night", "parent_text": "how are you?"},
+    {"id": "p7", "text": "thanks everyone for the support today"},
+]
+
+
+def write_jsonl(path: Path, lines: list[object]) -> Path:
+    path.write_text(
+        "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
+    )
+    return path
+
+
+def score_file(source: Path, out: Path, bundle: Path) -> list[dict]:
+    run_cli("score-file", source, "--out", out, "--bundle", bundle)
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def assert_same_as_score_file(rescored: list[dict], expected: list[dict]) -> None:
+    """Every line has score-file's record, plus the model (and the digest, when scored)."""
+    assert [r["line"] for r in rescored] == [r["line"] for r in expected]
+    for got, want in zip(rescored, expected, strict=True):
+        assert {key: got[key] for key in want} == want
+        extra = {"model_version"} | (set() if "error" in want else {"text_digest"})
+        assert set(got) - set(want) == extra
+
+
+# --- Ray runs ---------------------------------------------------------------------------------
+def test_a_run_stopped_with_ctrl_c_resumes_where_it_stopped(tiny_bundle, tmp_path):
+    """The real command in its own process, interrupted as a person would (SIGINT) once a few
+    parts are written: it stops its Ray, and the same command then scores only the rest.
+    (Before the module's own Ray starts, so two are never up at once.)"""
+    pytest.importorskip("ray", reason="the scale extra (ray[data]) is not installed")
+    # Enough parts that the run cannot finish between the third part file and the signal, even
+    # when Ray writes several parts at once on a busy machine (CI).
+    total = 600
+    posts = [{"id": f"s{n}", "text": f"post number {n}: I feel low today"} for n in range(total)]
+    source, out = write_jsonl(tmp_path / "in.jsonl", posts), tmp_path / "out"
+    command = [sys.executable, "-m", "triage.cli", "rescore", str(source), "--out", str(out)]
+    command += ["--bundle", str(tiny_bundle), "--part-size", "1", "--workers", "1"]
+    command += ["--format", "jsonl"]
+    # A job started in the background by a non-interactive shell (`nohup .ci/run &`) inherits
+    # SIGINT ignored, and Python then never raises KeyboardInterrupt: give the child the default.
+    first = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("part-*"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGINT)
+    _, stderr = first.communicate(timeout=60)
+    written = len(list(out.glob("part-*")))
+    assert first.returncode != 0 and 3 <= written < total, stderr.decode()[-2000:]
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"scored {total - written} parts" in second.stderr
+    assert f"{written} of {total} parts were done before" in second.stderr
+    from triage.rescore.parts import read_output
+
+    expected = score_file(source, tmp_path / "score-file.jsonl", tiny_bundle)
+    assert_same_as_score_file(list(read_output(out, "jsonl")), expected)
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray", reason="the scale extra (ray[data]) is not installed")
+    pytest.importorskip("pyarrow")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=128 * 1024**2,
+        logging_level="WARNING",
+    )
+    yield ray
+    ray.shutdown()
+
+
+def rescore_job(tiny_bundle: Path, source: Path, out: Path, **options):
+    from triage.rescore.engine import RescoreJob
+    from triage.rescore.part_scorer import ScorerOptions
+
+    scorer = ScorerOptions.of(Settings(bundle_dir=tiny_bundle))
+    defaults = {"part_size": 3, "workers": 2, "progress": False}
+    return RescoreJob(source, out, scorer, **{**defaults, **options})
+
+
+def test_jsonl_lines_get_the_records_score_file_gives(ray_local, tiny_bundle, tmp_path):
+    from triage.rescore.engine import run
+    from triage.rescore.parts import read_output
+
+    lines = [
+        POSTS[0],
+        "{not json",
+        {"id": "p1", "text": "the same id again, in the same part"},
+        "",  # blank lines are skipped, as by score-file
+        {"id": "b", "text": "   "},
+        *POSTS[1:],
+        {"id": 7, "text": "an integer id", "parent_text": "I feel low"},
+    ]
+    source = write_jsonl(tmp_path / "in.jsonl", lines)
+    summary = run(rescore_job(tiny_bundle, source, tmp_path / "out", output_format="jsonl"))
+
+    assert (summary.parts, summary.scored_parts, summary.lines) == (4, 4, 11)
+    assert summary.failed == 3 and summary.workers == 2
+    rescored = list(read_output(tmp_path / "out", "jsonl"))
+    expected = score_file(source, tmp_path / "score-file.jsonl", tiny_bundle)
+    assert_same_as_score_file(rescored, expected)
+    assert {r["model_version"] for r in rescored} == {"tiny-bundle:0.0.1-test"}
+    assert sorted((tmp_path / "out").iterdir()) == [
+        tmp_path / "out" / name
+        for name in ("manifest.json", *(f"part-0000{n}.jsonl" for n in range(4)))
+    ]
+
+
+def test_parquet_in_and_out_give_the_same_records(ray_local, tiny_bundle, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from triage.rescore.engine import run
+    from triage.rescore.parts import read_output
+
+    rows = [*POSTS, {"id": "empty", "text": None}]
+    table = pa.Table.from_pylist(
+        [{"id": r["id"], "text": r["text"], "parent_text": r.get("parent_text")} for r in rows]
+    )
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=3)  # 3 row groups
+    summary = run(rescore_job(tiny_bundle, tmp_path / "in.parquet", tmp_path / "out"))
+
+    assert (summary.parts, summary.lines, summary.failed) == (3, 8, 1)
+    parquet = pq.read_table(tmp_path / "out" / "part-00000.parquet")
+    assert parquet.schema.field("scores").type.num_fields == 5  # one column per label
+    rescored = list(read_output(tmp_path / "out", "parquet"))
+    source = write_jsonl(tmp_path / "in.jsonl", rows)  # the same rows as lines
+    expected = score_file(source, tmp_path / "score-file.jsonl", tiny_bundle)
+    assert_same_as_score_file(rescored, expected)
+    assert rescored[-1]["error"]["details"][0]["field"] == "text"
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(ray_local, tiny_bundle, tmp_path):
+    from triage.rescore.engine import run
+    from triage.rescore.parts import read_output
+
+    more = [{**post, "id": f"q{post['id']}"} for post in POSTS[:3]]
+    source = write_jsonl(tmp_path / "in.jsonl", [*POSTS, *more])  # 10 lines, 5 parts
+    out = tmp_path / "out"
+    first = run(rescore_job(tiny_bundle, source, out, part_size=2, max_parts=2))
+    assert (first.parts, first.scored_parts, first.remaining) == (5, 2, 3)
+    # as if the run had been killed while an actor was writing part 2
+    (out / ".tmp-0123abcd-part-00002.parquet").write_bytes(b"PAR1 half a file")
+    written = {path.name: path.stat().st_mtime_ns for path in out.glob("part-*")}
+
+    second = run(rescore_job(tiny_bundle, source, out, part_size=2))
+
+    assert (second.already_done, second.scored_parts, second.remaining) == (2, 3, 0)
+    assert {name: (out / name).stat().st_mtime_ns for name in written} == written  # not redone
+    assert not list(out.glob(".tmp-*"))
+    rescored = list(read_output(out, "parquet"))
+    expected = score_file(source, tmp_path / "score-file.jsonl", tiny_bundle)
+    assert_same_as_score_file(rescored, expected)
+    again = run(rescore_job(tiny_bundle, source, out, part_size=2))
+    assert (again.already_done, again.scored_parts) == (5, 0)  # nothing left: Ray not used
+
+
+def test_the_command_rescores_and_writes_back_to_sqlite(ray_local, tiny_bundle, tmp_path):
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    db = Database(url)
+    db.upgrade()
+    ids = {post["id"]: put(db, post) for post in POSTS[:4]}
+    source = write_jsonl(tmp_path / "in.jsonl", [*POSTS, {"id": "x"}])
+    out = tmp_path / "out"
+    args = ("rescore", source, "--out", out, "--bundle", tiny_bundle, "--workers", 2)
+    args += ("--part-size", 4, "--write-back", "--community", "c", "--database", url)
+    result = run_cli(*args)
+
+    assert result.exit_code == 1, result.stderr  # the line without text
+    assert "scored 2 parts (8 lines) with tiny-bundle:0.0.1-test on 2 workers" in result.stderr
+    assert "1 of 8 lines failed" in result.stderr
+    assert "write-back: 4 items re-scored and re-ranked" in result.stderr
+    assert "3 of the 7 scored lines not in the queue" in result.stderr
+    with db.read() as session:
+        events = session.scalars(select(Event).where(Event.type == "rescored")).all()
+        assert sorted(e.item_id for e in events) == sorted(ids.values())
+    rerun = run_cli(*args)
+    assert "scored 0 parts" in rerun.stderr and "2 of 2 parts were done before" in rerun.stderr
+    assert "write-back: 0 items re-scored" in rerun.stderr
+    assert "4 already had these scores" in rerun.stderr
+    db.dispose()
+
+
+def test_another_input_into_the_same_folder_is_refused(ray_local, tiny_bundle, tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", POSTS[:2])
+    out = tmp_path / "out"
+    args = ("rescore", source, "--out", out, "--bundle", tiny_bundle, "--workers", 1)
+    assert run_cli(*args, "--format", "jsonl").exit_code == 0
+    result = run_cli(*args, "--format", "parquet")
+
+    assert result.exit_code == 1
+    assert "holds the parts of another run (output_format 'jsonl' -> 'parquet')" in result.stderr
+
+
+# --- write-back (no Ray: the run's parts are written in-process with the same code) ----------
+def write_run(tiny_bundle: Path, source: Path, out: Path, part_size: int = 4) -> list[dict]:
+    """What the Ray actors write, written in-process: the parts, in JSONL, and the manifest."""
+    from triage.rescore.part_scorer import PartScorer, model_version_of
+    from triage.rescore.parts import Manifest, open_output, plan_parts, read_output
+
+    version = model_version_of(tiny_bundle)
+    parts = plan_parts(source, part_size)
+    open_output(out, Manifest.of(source, part_size, len(parts), version, "jsonl"))
+    writer = PartScorer(load_scorer(Settings(bundle_dir=tiny_bundle)), out, "jsonl", version)
+    for part in parts:
+        writer.rescore(part)
+    return list(read_output(out, "jsonl"))
+
+
+def put(db: Database, post: dict, received: datetime = NOW) -> int:
+    new = queue.NewItem("c", post["id"], post["text"], parent_text=post.get("parent_text"))
+    with db.write() as session:
+        ((item, _),) = queue.ingest(session, [new], received)
+        queue.record_scores(session, item.id, OLD, RULES, received)
+        return item.id
+
+
+@pytest.fixture()
+def db(database_url):
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def stored(db: Database, item_id: int) -> Item:
+    with db.read() as session:
+        return session.get(Item, item_id)
+
+
+def events_of(db: Database, item_id: int) -> list[Event]:
+    with db.read() as session:
+        return queue.history(session, item_id)
+
+
+def test_write_back_rescores_and_reranks_open_items_only(db, tiny_bundle, tmp_path):
+    from triage.rescore.writeback import write_back
+
+    ids = {post["id"]: put(db, post) for post in POSTS}
+    resolve = ReviewEvent(EventType.RESOLVE, "alice", Outcome.SUPPORTED)
+    claim = ReviewEvent(EventType.CLAIM, "bob")
+    with db.write() as session:
+        queue.append_event(session, ids["p4"], resolve, NOW)
+        queue.append_event(session, ids["p5"], claim, NOW)
+        session.get(Item, ids["p7"]).text = "another text than the file's"
+    source = write_jsonl(tmp_path / "in.jsonl", [*POSTS, {"id": "not-queued", "text": "hi"}])
+    records = {r["id"]: r for r in write_run(tiny_bundle, source, tmp_path / "out")}
+
+    done = write_back(db, tmp_path / "out", "c", RULES, None, batch_size=3, now=NOW)
+
+    assert (done.records, done.rescored, done.resolved) == (8, 5, 1)
+    assert (done.text_differs, done.not_in_queue, done.unchanged) == (1, 1, 0)
+    for name in ("p1", "p2", "p3", "p5", "p6"):  # open, and claimed: not resolved
+        item, record = stored(db, ids[name]), records[name]
+        assert item.model_version == "tiny-bundle:0.0.1-test" and item.scores == record["scores"]
+        assert (item.tier, item.flags, item.priority) == (
+            record["tier"],
+            record["flags"],
+            record["priority"],  # no time has passed: the scorer's priority, unaged
+        )
+        assert item.tier_scores == record["tier_scores"]
+        last = events_of(db, ids[name])[-1]
+        assert (last.type, last.actor, last.actor_kind) == ("rescored", "triage", "system")
+        assert "old-model:0.1" in last.note and "tiny-bundle:0.0.1-test" in last.note
+        assert (last.model_version, last.tier, last.priority) == (
+            "tiny-bundle:0.0.1-test",
+            record["tier"],
+            record["priority"],
+        )
+    assert stored(db, ids["p5"]).claimed_by == "bob"  # its review state is kept
+    for name in ("p4", "p7"):  # resolved; text not the one scored
+        item = stored(db, ids[name])
+        assert (item.model_version, item.scores, item.tier) == (
+            "old-model:0.1",
+            OLD.scores,
+            "green",
+        )
+        assert all(e.type != "rescored" for e in events_of(db, ids[name]))
+    with db.read() as session:
+        page = queue.list_queue(session, queue.QueueFilter(), limit=50)
+    ranked = [item.external_id for item in page.items if item.external_id != "p7"]
+    assert ranked == sorted(ranked, key=lambda name: (-records[name]["priority"], ids[name]))
+
+
+def test_write_back_is_idempotent(db, tiny_bundle, tmp_path):
+    from triage.rescore.writeback import write_back
+
+    ids = [put(db, post) for post in POSTS[:3]]
+    source = write_jsonl(tmp_path / "in.jsonl", POSTS[:3])
+    write_run(tiny_bundle, source, tmp_path / "out")
+    first = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW)
+    events = [len(events_of(db, item_id)) for item_id in ids]
+    later = NOW + timedelta(minutes=5)
+
+    second = write_back(db, tmp_path / "out", "c", RULES, None, now=later)
+
+    assert (first.rescored, second.rescored, second.unchanged) == (3, 0, 3)
+    assert [len(events_of(db, item_id)) for item_id in ids] == events
+
+
+def test_an_item_the_service_scored_with_the_same_bundle_is_unchanged(db, tiny_bundle, tmp_path):
+    """The service's scores and the rescore's agree exactly: nothing to write back."""
+    from triage.queue.ingest import model_view
+    from triage.rescore.writeback import write_back
+    from triage.scoring.scorer import ScoreInput
+
+    scorer = load_scorer(Settings(bundle_dir=tiny_bundle))
+    ids = []
+    for post in POSTS:
+        new = queue.NewItem("c", post["id"], post["text"], parent_text=post.get("parent_text"))
+        (result,) = scorer.score([ScoreInput("x", post["text"], post.get("parent_text"))])
+        with db.write() as session:
+            ((item, _),) = queue.ingest(session, [new], NOW)
+            queue.record_scores(session, item.id, model_view(scorer, result), RULES, NOW)
+            ids.append(item.id)
+    source = write_jsonl(tmp_path / "in.jsonl", POSTS)
+    write_run(tiny_bundle, source, tmp_path / "out")
+
+    done = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW)
+
+    assert (done.rescored, done.unchanged) == (0, len(POSTS))
+
+
+def test_a_rescored_event_is_a_system_event():
+    from triage.domain.review import MODERATOR_EVENTS, SYSTEM_EVENTS
+
+    assert EventType.RESCORED in SYSTEM_EVENTS and EventType.RESCORED not in MODERATOR_EVENTS
+    with pytest.raises(ValueError, match="system event"):
+        queue.append_event(None, 1, ReviewEvent(EventType.RESCORED, "alice"), NOW)  # type: ignore[arg-type]
+
+
+# --- parts, manifest, imports ----------------------------------------------------------------
+def test_jsonl_parts_count_non_blank_lines_and_keep_line_numbers(tmp_path):
+    from triage.rescore.parts import plan_parts, read_part
+
+    source = write_jsonl(tmp_path / "in.jsonl", [POSTS[0], "", POSTS[1], "  ", POSTS[2]])
+    parts = plan_parts(source, 2)
+
+    assert [(p.first_line, p.rows) for p in parts] == [(1, 2), (5, 1)]
+    assert [[e.number for e in read_part(p)] for p in parts] == [[1, 3], [5]]
+
+
+def test_parquet_parts_are_whole_row_groups(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from triage.rescore.parts import plan_parts, read_part
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n, chunk in enumerate((POSTS[:5], POSTS[5:])):
+        rows = [{"id": p["id"], "text": p["text"]} for p in chunk]
+        pq.write_table(pa.Table.from_pylist(rows), folder / f"{n}.parquet", row_group_size=2)
+    parts = plan_parts(folder, 3)
+
+    assert [(Path(p.path).name, p.first_line, p.rows) for p in parts] == [
+        ("0.parquet", 1, 4),
+        ("0.parquet", 5, 1),
+        ("1.parquet", 6, 2),
+    ]
+    assert [e.item.id for p in parts for e in read_part(p)] == [p["id"] for p in POSTS]
+
+
+def test_a_folder_of_another_run_is_refused(tmp_path):
+    from triage.rescore.parts import Manifest, RescoreError, open_output
+
+    source = write_jsonl(tmp_path / "in.jsonl", POSTS)
+    open_output(tmp_path / "out", Manifest.of(source, 4, 2, "m:1", "jsonl"))
+    open_output(tmp_path / "out", Manifest.of(source, 4, 2, "m:1", "jsonl"))  # the same: fine
+    with pytest.raises(RescoreError, match="model_version 'm:1' -> 'm:2'"):
+        open_output(tmp_path / "out", Manifest.of(source, 4, 2, "m:2", "jsonl"))
+
+
+def test_without_ray_the_command_names_the_extra(tmp_path, monkeypatch, tiny_bundle):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails, as if not installed
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    source = write_jsonl(tmp_path / "in.jsonl", POSTS[:1])
+    result = run_cli("rescore", source, "--out", tmp_path / "out", "--bundle", tiny_bundle)
+
+    assert result.exit_code == 1
+    assert "pip install 'triage[scale]'" in result.stderr
+
+
+def test_the_service_and_the_cli_do_not_import_ray(tiny_bundle, tmp_path):
+    code = (
+        "import sys; from click.testing import CliRunner; from triage.cli.main import main;"
+        "assert CliRunner().invoke(main, ['rescore', '--help']).exit_code == 0;"
+        "import triage.scoring.score_file, triage.rescore.writeback, triage.rescore.parts;"
+        "from triage.service.app import create_app; from triage.settings import Settings;"
+        f"create_app(Settings(bundle_dir={str(tiny_bundle)!r},"
+        f" database_url='sqlite:///{tmp_path / 'q.db'}'));"
+        "print([m for m in sys.modules if m.split('.')[0] == 'ray'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_file_scorer_records_are_what_score_file_writes(tiny_bundle, tmp_path):
+    """The refactor rescore relies on: FileScorer.records() and write() give the same lines."""
+    import io
+
+    from triage.scoring.score_file import read_lines
+
+    source = write_jsonl(tmp_path / "in.jsonl", [*POSTS, "{bad"])
+    scorer = load_scorer(Settings(bundle_dir=tiny_bundle))
+    out = io.StringIO()
+    FileScorer(scorer, out).write(list(read_lines(source)))
+    records = FileScorer(scorer).records(list(read_lines(source)))
+
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == records
+
+
+def test_the_console_history_reads_a_rescored_event():
+    from types import SimpleNamespace
+
+    from triage.service.console.decision_context import event_words
+
+    event = SimpleNamespace(
+        type="rescored", actor="triage", created_at=NOW, tier="red", model_version="m:2"
+    )
+    assert event_words(event, NOW).startswith("Re-scored red by m:2 ")

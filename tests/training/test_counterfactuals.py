@@ -1,0 +1,164 @@
+"""Counterfactual training rows, and their disjointness from the evaluation probes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from triage.paths import PROJECT_ROOT
+from triage.training.data.counterfactuals import (
+    SOURCE,
+    CounterfactualConfig,
+    counterfactual_rows,
+    expand_texts,
+)
+from triage.training.data.probe_config import DEFAULT_PROBES, SLOT, ProbeConfig
+from triage.training.data.rows import normalise
+from triage.training.evaluation.probes import expand
+from triage.training.fit.args import TrainArgs
+
+COUNTERFACTUALS = PROJECT_ROOT / "configs" / "train" / "counterfactuals.yaml"
+# Words that say nothing about who a term names; every other word of a term must be unshared.
+FUNCTION_WORDS = {"a", "an", "the", "person", "man", "woman", "with", "who"}
+NGRAM = 5
+
+
+@pytest.fixture(scope="module")
+def probes() -> ProbeConfig:
+    return ProbeConfig.load(DEFAULT_PROBES)
+
+
+@pytest.fixture(scope="module")
+def training() -> CounterfactualConfig:
+    return CounterfactualConfig.load(COUNTERFACTUALS)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+|\{term\}", text.lower())
+
+
+def _term_words(terms: dict) -> set[str]:
+    return {
+        word
+        for categories in terms.values()
+        for phrases in categories.values()
+        for phrase in phrases
+        for word in _words(phrase)
+    } - FUNCTION_WORDS
+
+
+def _ngrams(text: str) -> set[tuple[str, ...]]:
+    words = _words(text)
+    return {tuple(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)}
+
+
+def _probe_sentences(probes: ProbeConfig) -> list[str]:
+    found = []
+    for family in probes.families.values():
+        found += [t.text for t in family.templates] + [t.parent or "" for t in family.templates]
+        found += [text for pair in family.pairs for text in (pair.probe, pair.reference)]
+        found += [pair.parent or "" for pair in family.pairs]
+    return found
+
+
+def test_no_term_word_is_shared_with_the_probes(probes, training):
+    shared = _term_words(probes.terms) & _term_words(training.terms)
+    assert not shared, f"probe and training terms share {sorted(shared)}"
+
+
+def test_no_text_is_shared_with_the_probes(probes, training):
+    probe_texts = {normalise(p.text) for p in expand(probes)}
+    probe_texts |= {normalise(p.parent) for p in expand(probes) if p.parent}
+    training_texts = {normalise(t) for pair in expand_texts(training) for t in pair if t}
+    assert not probe_texts & training_texts
+
+
+def test_no_template_shares_five_words_with_a_probe(probes, training):
+    probe_grams = set().union(*(_ngrams(s) for s in _probe_sentences(probes)))
+    for family in training.families.values():
+        for template in family.templates:
+            for sentence in (template.text, template.parent or ""):
+                shared = _ngrams(sentence) & probe_grams
+                assert not shared, f"{sentence!r} shares {shared} with a probe"
+
+
+def test_the_disjointness_checks_can_fail(probes):
+    """The same checks on a copy of a probe template do find the overlap."""
+    family = next(f for f in probes.families.values() if f.probe_terms)
+    template = family.templates[1].text
+    copied = CounterfactualConfig.model_validate(
+        {
+            "terms": {"t": {"c": [probes.terms[family.probe_terms]["religion"][0]]}},
+            "families": {"f": {"labels": {"hostile": 0}, "terms": ["t"], "templates": [template]}},
+        }
+    )
+    assert _term_words(probes.terms) & _term_words(copied.terms)
+    assert _ngrams(template) & _ngrams(family.templates[1].text)
+    assert {normalise(t) for t, _ in expand_texts(copied)} & {
+        normalise(p.text) for p in expand(probes)
+    }
+
+
+def test_rows_are_train_only_with_the_family_labels(training):
+    rows = counterfactual_rows(training)
+    assert rows and {r.split for r in rows} == {"train"} and {r.source for r in rows} == {SOURCE}
+    assert len({r.id for r in rows}) == len(rows)
+    recovery = [r for r in rows if ":recovery:" in r.id]
+    family = training.families["recovery"]
+    assert len(recovery) == len(family.templates) * len(training.phrases(family)) * family.repeat
+    assert all(r.labels["self_harm"] == 0 and r.labels["distress"] is None for r in recovery)
+    assert all(SLOT not in r.text for r in rows)
+    disclosure = [r for r in rows if ":identity_disclosure:" in r.id]
+    assert all(r.labels["self_harm"] == 1 for r in disclosure)
+    assert any(r.text.startswith("I'm a person with psychosis") for r in disclosure)
+
+
+@pytest.mark.parametrize(
+    ("family", "message"),
+    [
+        ({"labels": {"rudeness": 1}, "templates": ["x"]}, "rudeness"),
+        ({"labels": {"hostile": 2}, "templates": ["x"]}, "0 or 1"),
+        ({"labels": {"hostile": 0}, "templates": ["{term} x"]}, "expected {term} 0 time(s)"),
+        ({"labels": {"hostile": 0}, "terms": ["nope"], "templates": ["{term}"]}, "['nope']"),
+    ],
+)
+def test_bad_counterfactual_configs_say_what_is_wrong(tmp_path, family, message):
+    path = tmp_path / "cf.yaml"
+    path.write_text(yaml.safe_dump({"families": {"f": family}}))
+    with pytest.raises(ValueError) as error:
+        CounterfactualConfig.load(path)
+    assert message in str(error.value) and str(path) in str(error.value)
+
+
+def test_train_args_take_the_counterfactuals_file(tmp_path):
+    args = TrainArgs(name="x", counterfactuals=COUNTERFACTUALS)
+    assert args.to_json()["counterfactuals"] == str(COUNTERFACTUALS)
+    with pytest.raises(ValueError, match="counterfactuals: expected a YAML file"):
+        TrainArgs(name="x", counterfactuals=tmp_path / "missing.yaml")
+
+
+def test_training_adds_the_rows(tiny_encoder_dir, prepared_dir, tmp_path, training):
+    import json
+
+    from triage.training.fit.train import train
+
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "cf",
+                "data_dir": str(prepared_dir),
+                "output_dir": str(tmp_path),
+                "base_model": str(tiny_encoder_dir),
+                "max_length": 32,
+                "max_steps": 2,
+                "dev_limit": 20,
+                "counterfactuals": "configs/train/counterfactuals.yaml",  # relative to the project
+            }
+        )
+    )
+    best = train(TrainArgs.from_yaml(config))
+    record = json.loads((best / "train_record.json").read_text())
+    assert record["train_rows_per_source"][SOURCE] == len(counterfactual_rows(training))

@@ -1,0 +1,164 @@
+"""Training helpers: source caps, random parents, positive weights, length-bucketed batches."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from triage.domain.labels import LABELS
+from triage.training.data.rows import Row
+from triage.training.fit.args import TrainArgs
+from triage.training.fit.tensor_batches import bucketed_batches, label_matrix
+from triage.training.fit.train import add_random_parents, cap_sources, positive_weights
+
+
+def make_rows(n: int) -> list[Row]:
+    return [
+        Row(
+            id=str(i),
+            text=f"t{i}",
+            source="olid" if i % 2 else "sdcnl",
+            group="g",
+            split="train",
+            labels={"hostile": i % 2},
+        )
+        for i in range(n)
+    ]
+
+
+def test_random_parents_only_for_listed_sources():
+    rows = make_rows(200)
+    out = add_random_parents(rows, {"olid": 0.5}, seed=1)
+    with_parent = [r for r in out if r.parent_text]
+    assert all(r.source == "olid" for r in with_parent)
+    assert all(r.parent_text.startswith("t") for r in with_parent)
+    assert 30 < len(with_parent) < 70
+    assert [r.labels for r in out] == [r.labels for r in rows]
+
+
+def test_cap_sources_samples_only_capped_sources():
+    kept = cap_sources(make_rows(100), {"olid": 10}, seed=0)
+    assert sum(r.source == "olid" for r in kept) == 10
+    assert sum(r.source == "sdcnl" for r in kept) == 50
+
+
+def test_positive_weights_are_capped_and_ignore_missing():
+    targets, mask = label_matrix(make_rows(10))
+    weights = positive_weights(targets, mask, cap=5.0)
+    assert weights[2] == pytest.approx(1.0)  # hostile: 5 positives, 5 negatives
+    assert np.all(weights >= 1.0) and np.all(weights <= 5.0)
+
+
+def test_per_label_positive_weight_caps():
+    rows = [
+        Row(id=str(i), text="t", source="s", group="g", split="train", labels={"spam": int(i < 2)})
+        for i in range(42)
+    ]  # 2 positives, 40 negatives: weight 20 before capping
+    targets, mask = label_matrix(rows)
+    args = TrainArgs(name="x", pos_weight_cap=5.0, pos_weight_caps={"spam": 12.0})
+    caps = np.asarray(args.label_pos_weight_caps())
+    weights = dict(zip(LABELS, positive_weights(targets, mask, caps), strict=True))
+    assert weights["spam"] == pytest.approx(12.0)
+    assert positive_weights(targets, mask, 5.0)[LABELS.index("spam")] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="pos_weight_caps: unknown labels"):
+        TrainArgs(name="x", pos_weight_caps={"toxic": 3.0})
+    with pytest.raises(ValueError, match="must be >= 1"):
+        TrainArgs(name="x", pos_weight_caps={"spam": 0.5})
+
+
+def test_bucketed_batches_cover_every_row_once_with_similar_lengths():
+    lengths = [random.Random(i).randint(3, 128) for i in range(1000)]
+    batches = bucketed_batches(lengths, 32, random.Random(0))
+    flat = sorted(i for batch in batches for i in batch)
+    assert flat == list(range(1000))
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    assert spread < 20  # random batches of 32 would spread ~110 tokens
+
+
+def test_train_args_validate():
+    with pytest.raises(ValueError, match="max_length"):
+        TrainArgs(name="x", max_length=4)
+    with pytest.raises(ValueError, match="random_parent_rate"):
+        TrainArgs(name="x", random_parent_rate={"olid": 2.0})
+
+
+def test_short_crops_keep_labels_and_come_from_the_post():
+    from triage.training.fit.train import add_short_crops
+
+    text = (
+        "The first line is here now. The second one is like this. "
+        "The third one goes here too. The fourth and last one is here."
+    )
+    post = Row(id="p", text=text, source="sdcnl", group="a", split="train", labels={"self_harm": 1})
+    short = Row(id="s", text="Too short. Two.", source="sdcnl", group="b", split="train")
+    post.labels["distress"] = 1
+    out = add_short_crops([post, short], {"sdcnl": 2}, seed=0, missing=("distress",))
+    crops = out[2:]
+    assert len(crops) == 2
+    assert all(c.text in text and len(c.text) < len(text) for c in crops)
+    assert all(c.labels["self_harm"] == 1 and c.id.startswith("p:crop") for c in crops)
+    assert all(c.labels["distress"] is None for c in crops) and post.labels["distress"] == 1
+
+
+def test_early_stopping_keeps_the_best_epoch(tiny_encoder_dir, prepared_dir, tmp_path, monkeypatch):
+    import json
+
+    from triage.training.fit import train as train_module
+
+    scores = iter([0.5, 0.7, 0.6, 0.4, 0.9, 0.9])
+    monkeypatch.setattr(train_module, "mean_pr_auc", lambda dev: next(scores))
+    args = TrainArgs(
+        name="es",
+        data_dir=prepared_dir,
+        output_dir=tmp_path,
+        base_model=str(tiny_encoder_dir),
+        max_length=32,
+        batch_size=32,
+        epochs=6,
+        patience=2,
+        dev_limit=20,
+    )
+    best = train_module.train(args)
+    record = json.loads((best / "train_record.json").read_text())
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3, 4]  # 3 and 4 did not improve
+    assert record["best_epoch"] == 2
+
+
+@pytest.mark.parametrize("name", ["cpu", "gpu"])
+def test_shipped_training_configs_load(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "train" / f"{name}.yaml"
+    args = TrainArgs.from_yaml(path)
+    assert args.short_crops and args.random_parent_rate
+
+
+def test_the_student_config_trains_on_the_teachers_rows(tmp_path):
+    """configs/train/triage-minilm-l3.yaml repeats cpu.yaml's row recipe (the student must see
+    the teacher's rows) and names cpu.yaml's run as its teacher."""
+    from pathlib import Path
+
+    from triage.paths import read_yaml
+
+    folder = Path(__file__).resolve().parents[2] / "configs" / "train"
+    teacher, student = read_yaml(folder / "cpu.yaml"), read_yaml(folder / "triage-minilm-l3.yaml")
+    for key in (
+        "data_dir", "max_length", "per_source_cap", "random_parent_rate", "short_crops",
+        "short_crop_missing", "counterfactuals", "seed",
+    ):  # fmt: skip
+        assert student[key] == teacher[key], key
+    assert student["teacher"] == f"{teacher['output_dir']}/{teacher['name']}/best"
+    fake_teacher = tmp_path / "best"
+    fake_teacher.mkdir()
+    (fake_teacher / "triage_model.json").write_text("{}")
+    args = TrainArgs.from_yaml(folder / "triage-minilm-l3.yaml", teacher=fake_teacher)
+    assert args.student_layers == (0, 2, 4)
+
+
+def test_unknown_config_keys_are_refused(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nlearning_rat: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rat"):
+        TrainArgs.from_yaml(path)

@@ -1,0 +1,1 @@
+"""The `triage` command, one module per command group."""

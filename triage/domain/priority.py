@@ -1,0 +1,223 @@
+"""Pure: tier + flags + calibrated scores + time waited -> priority 0-100 and its reasons.
+
+priority = max(tier base, base of each flagged label)
+         + up to CONFIDENCE_POINTS for the evidence that the item belongs in the next tier up
+         + up to AGEING_POINTS as the item's wait approaches its tier's SLA
+         + up to REPORT_POINTS_CAP for members' reports, weighted by each reporter's record.
+
+The within-tier points (`escalation_evidence`) separate imminent risk from distress: with a tier
+head they are P(tier >= the next tier up) (crisis: P(>= crisis)); without one, the self_harm
+score, and in green also distress. They used to come from the highest flagged, self_harm or
+distress score, so a plain anxiety post (distress 0.99) got the same points as a post with the
+pills in front of its writer (issue 13). Distress never counts from amber up, so it can never
+rank an item above one of the same tier with stronger self-harm evidence.
+
+Ageing is what keeps the middle tier from starving: an amber item at its SLA (42+30) ranks
+above a fresh red one with up to half the evidence for crisis (65+5+1 for its first minute),
+while crisis (85+) always stays on top. Amber's base was 40 while its points could come from
+distress, which gave every amber post a few; with distress out, two base points keep that
+promise (with the shipped tier head a red post has P(>= crisis) under its 0.49 cut-off, so
+no fresh red one outranks an amber one at its SLA).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from triage.domain.labels import RISK_LABELS, Tier
+
+TIER_BASE = {Tier.CRISIS: 85, Tier.RED: 65, Tier.AMBER: 42, Tier.GREEN: 5}
+LABEL_BASE = {"hostile": 35, "corumination": 30, "spam": 15, "self_harm": 40, "distress": 25}
+CONFIDENCE_POINTS = 10
+AGEING_POINTS = 30
+# Only crisis reaches 100: without this a confident red item near its SLA (65+10+25) would tie
+# with a crisis item that waited as long, at the cap (tests/domain/test_properties.py found it).
+BELOW_CRISIS_CEILING = 99
+UNSCORED_PRIORITY = 60  # an item the model could not score is reviewed by a person soon
+UNCERTAIN_REASON = "uncertain self-harm risk: routed to amber for a person to read"
+# A post in a language the model does not read (triage/scoring/language.py): its scores say little,
+# so
+# its tier is at least this one and a person reads it within that tier's SLA.
+UNREADABLE_LANGUAGE_TIER = Tier.AMBER
+# A post flagged self_harm is never shown green (tiers.py floor_for_self_harm): at least amber,
+# not red, because the guideline puts past self-harm told as recovery in green or amber, and the
+# self_harm flag (a low, recall-first threshold) fires on such posts; amber has a person read it
+# within amber's SLA without swamping red. The reason is the rule, not "the tier model said
+# green": the queue re-ranks from stored facts, which do not keep the tier before the floor.
+SELF_HARM_FLOOR_TIER = Tier.AMBER
+SELF_HARM_FLOOR_REASON = "self_harm flagged: at least amber whatever the tier model says"
+# The cut of the tier head whose probability is the within-tier evidence of each tier: the next
+# tier up, and crisis for crisis (the tier_scores keys: P(tier >= amber / red / crisis)).
+NEXT_TIER_UP = {
+    Tier.GREEN: Tier.AMBER,
+    Tier.AMBER: Tier.RED,
+    Tier.RED: Tier.CRISIS,
+    Tier.CRISIS: Tier.CRISIS,
+}
+# Without a tier head, the scores that are evidence for the next tier up (the highest counts).
+# Self-harm is what separates the urgent tiers; distress counts only in green, where it is what
+# would make a post amber (configs/tiers.yaml) and there is no self-harm evidence to outrank.
+ESCALATION_LABELS: dict[Tier, tuple[str, ...]] = {
+    Tier.CRISIS: ("self_harm",),
+    Tier.RED: ("self_harm",),
+    Tier.AMBER: ("self_harm",),
+    Tier.GREEN: RISK_LABELS,
+}
+
+
+# Members' reports (POST /v1/reports) add points, kept apart from the model's: REPORT_POINTS
+# per report of full weight, at most REPORT_POINTS_CAP in all. A report weighs its reporter's
+# record, (upheld + 1) / (upheld + rejected + 2), so a new member's report is worth 5 points and
+# three of them reach the cap; 15 lifts a green post (5) to 20, below a fresh amber one (42):
+# reports reorder within what the model saw, and a person reads a reported post at its tier's
+# pace. They never change the tier, the flags, or what is shown.
+REPORT_POINTS = 10
+REPORT_POINTS_CAP = 15
+
+
+@dataclass(frozen=True)
+class Priority:
+    value: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MemberReports:
+    """An item's member reports: how many members reported it, for which reasons, and the sum
+    of their weights (each reporter's record when they reported)."""
+
+    count: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    weight: float = 0.0
+
+
+def report_points(reports: MemberReports | None) -> int:
+    """0..REPORT_POINTS_CAP: REPORT_POINTS per unit of summed reporter weight."""
+    if not reports or reports.count <= 0:
+        return 0
+    weight = reports.weight if math.isfinite(reports.weight) else 0.0
+    return min(REPORT_POINTS_CAP, math.floor(REPORT_POINTS * max(weight, 0.0) + 0.5))
+
+
+def report_reason(reports: MemberReports) -> str:
+    """ "reported by 3 members: bullying (2), spam" (most frequent reason first)."""
+    members = "member" if reports.count == 1 else "members"
+    ranked = sorted(reports.reasons.items(), key=lambda pair: (-pair[1], pair[0]))
+    named = ", ".join(reason if n == 1 else f"{reason} ({n})" for reason, n in ranked)
+    return f"reported by {reports.count} {members}: {named}"
+
+
+def compute_priority(
+    tier: Tier,
+    flags: Sequence[str],
+    scores: Mapping[str, float | None],
+    waited_minutes: float = 0.0,
+    sla_minutes: float | None = None,
+    tier_scores: Mapping[str, float] | None = None,
+    reports: MemberReports | None = None,
+) -> Priority:
+    """The priority of a scored item. The scorer and the queue's re-ranking (queue/store.py
+    rank()) both call this with the item's tier, flags, scores and tier_scores as stored; the
+    queue adds the item's member reports (report_points)."""
+    base = TIER_BASE[tier]
+    reasons = [f"tier {tier.value}"] if tier is not Tier.GREEN else []
+    for label in flags:
+        base = max(base, LABEL_BASE.get(label, 0))
+        reasons.append(f"flag {label} ({scores.get(label) or 0:.2f})")
+    if tier is SELF_HARM_FLOOR_TIER and "self_harm" in flags:
+        reasons.append(SELF_HARM_FLOOR_REASON)
+    evidence = escalation_evidence(tier, scores, tier_scores)
+    confidence = round(CONFIDENCE_POINTS * evidence)
+    ageing = ageing_points(waited_minutes, sla_minutes)
+    if ageing:
+        reasons.append(_ageing_reason(waited_minutes, sla_minutes, tier.value))
+    reported = _add_report_reason(reasons, reports)
+    ceiling = 100 if tier is Tier.CRISIS else BELOW_CRISIS_CEILING
+    return Priority(min(ceiling, base + confidence + ageing + reported), tuple(reasons))
+
+
+def _add_report_reason(reasons: list[str], reports: MemberReports | None) -> int:
+    """Append the reports' reason (when any member reported) and return their points."""
+    if reports and reports.count > 0:
+        reasons.append(report_reason(reports))
+    return report_points(reports)
+
+
+def escalation_evidence(
+    tier: Tier,
+    scores: Mapping[str, float | None],
+    tier_scores: Mapping[str, float] | None = None,
+) -> float:
+    """0..1: the evidence that an item of `tier` belongs in the next tier up.
+
+    With a tier head (`tier_scores`), its calibrated P(tier >= NEXT_TIER_UP[tier]); without
+    one, the highest known score of ESCALATION_LABELS[tier]. NaN or missing counts as 0.
+    """
+    if tier_scores:
+        value = tier_scores.get(NEXT_TIER_UP[tier].value)
+        return _probability(value)
+    known = [_probability(scores.get(label)) for label in ESCALATION_LABELS[tier]]
+    return max(known, default=0.0)
+
+
+def _probability(value: float | None) -> float:
+    if value is None or math.isnan(value):
+        return 0.0
+    return min(max(float(value), 0.0), 1.0)
+
+
+def unreadable_language_reason(language: str) -> str:
+    """Why a post went to a person whatever it scored: "language fr: the model does not read it
+    (its scores are unreliable)". The model's own languages are not named: the queue re-ranks
+    items long after the bundle that scored them was loaded, and keeps only this item's facts."""
+    return f"language {language}: the model does not read it (its scores are unreliable)"
+
+
+def at_least(tier: Tier, floor: Tier) -> Tier:
+    """The more urgent of `tier` and `floor`."""
+    return tier if tier.rank <= floor.rank else floor
+
+
+def unscored_priority(
+    waited_minutes: float = 0.0,
+    sla_minutes: float | None = None,
+    reports: MemberReports | None = None,
+) -> Priority:
+    """An item the model could not score: a person reads it soon, and it ages like any other."""
+    reasons = ["not scored (the model failed or timed out): a person must read it"]
+    ageing = ageing_points(waited_minutes, sla_minutes)
+    if ageing:
+        reasons.append(_ageing_reason(waited_minutes, sla_minutes, "unscored"))
+    reported = _add_report_reason(reasons, reports)
+    value = min(BELOW_CRISIS_CEILING, UNSCORED_PRIORITY + ageing + reported)
+    return Priority(value, tuple(reasons))
+
+
+def ageing_points(waited_minutes: float, sla_minutes: float | None) -> int:
+    """0..AGEING_POINTS, growing linearly until the wait reaches the SLA (rounded half up)."""
+    if not sla_minutes or waited_minutes <= 0:
+        return 0
+    share = min(waited_minutes / sla_minutes, 1.0)
+    return math.floor(AGEING_POINTS * share + 0.5)
+
+
+def minutes_until_ageing_changes(waited_minutes: float, sla_minutes: float | None) -> float | None:
+    """How long until ageing_points() next grows; None when it never will (no SLA, or maxed).
+
+    The queue stores each item's priority and recomputes it only when this says it changed, so
+    ranking by priority stays an index scan however long the queue is.
+    """
+    if not sla_minutes:
+        return None
+    points = ageing_points(waited_minutes, sla_minutes)
+    if points >= AGEING_POINTS:
+        return None
+    next_boundary = (points + 0.5) * sla_minutes / AGEING_POINTS
+    return max(next_boundary - max(waited_minutes, 0.0), 1e-6)
+
+
+def _ageing_reason(waited_minutes: float, sla_minutes: float | None, what: str) -> str:
+    share = min(waited_minutes / (sla_minutes or 1.0), 1.0)
+    return f"waited {share:.0%} of the {what} SLA ({sla_minutes:g} min)"

@@ -1,0 +1,1 @@
+"""The moderation queue over storage: ingest, ranking, views, stats, retention, alerts."""

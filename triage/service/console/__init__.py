@@ -1,0 +1,1 @@
+"""The moderator console: server-rendered pages, sign-in, care features, dashboard."""

@@ -1,0 +1,19 @@
+"""/favicon.ico, which browsers ask for on their own: the console's hand-written SVG icon
+(static/favicon.svg, also linked from every page), so the request is not a 404."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from triage.service.console.views import STATIC_DIR
+
+router = APIRouter(include_in_schema=False)
+FAVICON = STATIC_DIR / "favicon.svg"
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )

@@ -1,0 +1,1 @@
+"""What runs around the routes: logs, metrics, limits, key cache, background work."""

@@ -1,0 +1,1 @@
+"""The project's own annotations: sampling, import, join, agreement."""

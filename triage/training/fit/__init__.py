@@ -1,0 +1,1 @@
+"""Fine-tuning: arguments, model, trainer, distillation, teacher, calibration fits."""

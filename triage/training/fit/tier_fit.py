@@ -1,0 +1,66 @@
+"""Fit the ordinal tier head's calibration and cut-offs on the annotated dev posts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from triage.domain.calibration import Calibration
+from triage.domain.labels import TIER_CUTS, Tier
+from triage.domain.tiers import OrdinalTierModel
+from triage.training.data.rows import Row
+from triage.training.fit.calibrate import (
+    ThresholdPolicy,
+    fit_platt,
+    threshold_for_recall,
+    threshold_max_f1,
+)
+from triage.training.fit.tier_targets import annotated_cuts, gold_tiers
+
+log = logging.getLogger(__name__)
+
+MIN_ANNOTATED = 30  # fewer annotated dev posts than this: no tier head (rules decide tiers)
+URGENT = (Tier.CRISIS.value, Tier.RED.value)
+
+
+def fit_tier_model(
+    cut_logits: np.ndarray, rows: Sequence[Row], policy: ThresholdPolicy
+) -> OrdinalTierModel | None:
+    """Platt-calibrate each cut and choose the cut-offs (see OrdinalTierModel)."""
+    gold = np.array([t or "" for t in gold_tiers(list(rows))])
+    annotated = gold != ""
+    urgent = np.isin(gold[annotated], URGENT)
+    if annotated.sum() < MIN_ANNOTATED or urgent.sum() == 0 or urgent.all():
+        log.warning(
+            "tier head not used: %d annotated dev posts (%d urgent); tiers fall back to rules",
+            annotated.sum(),
+            urgent.sum(),
+        )
+        return None
+    logits = cut_logits[annotated]
+    targets = np.array([annotated_cuts(t) for t in gold[annotated]])
+    calibration = tuple(
+        fit_platt(logits[:, j], targets[:, j])
+        if 0 < targets[:, j].sum() < len(targets)
+        else Calibration()
+        for j in range(len(TIER_CUTS))
+    )
+    probs = OrdinalTierModel(calibration, 1.0, 1.0, 1.0, 1.0).cut_probabilities(logits)
+    red = threshold_for_recall(probs[:, 1], urgent.astype(int), policy.tier_urgent_recall)
+    uncertain = min(
+        red, threshold_for_recall(probs[:, 1], urgent.astype(int), policy.tier_uncertain_recall)
+    )
+    crisis_gold = (gold[annotated] == Tier.CRISIS.value).astype(int)
+    crisis = threshold_max_f1(probs[:, 2], crisis_gold) if crisis_gold.any() else 1.0
+    amber = threshold_max_f1(probs[:, 0], targets[:, 0])
+    return OrdinalTierModel(
+        calibration,
+        crisis=round(max(crisis, red), 4),  # a crisis call is always also past the red cut-off
+        red=round(red, 4),
+        amber=round(amber, 4),
+        uncertain=round(uncertain, 4),
+        urgent_recall=policy.tier_urgent_recall,
+        uncertain_recall=policy.tier_uncertain_recall,
+    )
