@@ -31,7 +31,6 @@ from triage.training.annotations.sample import (
     Round2Config,
     SampleConfig,
     _quotas,
-    _text_keys,
     mentions_denial,
     mentions_imminence_v2,
     mentions_quoted_death,
@@ -39,6 +38,7 @@ from triage.training.annotations.sample import (
     mentions_third_party_risk,
     sample,
     sample_round2,
+    text_keys,
 )
 from triage.training.data.rows import Row
 
@@ -143,11 +143,11 @@ def test_round2_never_draws_a_round1_unit_or_a_near_duplicate_of_one(rounds):
     round2 = _r2_manifest(rounds["annotations"])
     assert not {m.unit_id for m in round1} & {m.unit_id for m in round2}
     assert not {m.item_id for m in round1} & {m.item_id for m in round2}
-    round1_keys = {key for m in round1 for key in _text_keys(texts[m.unit_id])}
-    assert all(round1_keys.isdisjoint(_text_keys(texts[m.unit_id])) for m in round2)
+    round1_keys = {key for m in round1 for key in text_keys(texts[m.unit_id])}
+    assert all(round1_keys.isdisjoint(text_keys(texts[m.unit_id])) for m in round2)
     units = {m.unit_id for m in round1}
     shadowed = [
-        u for u, t in texts.items() if u not in units and not round1_keys.isdisjoint(_text_keys(t))
+        u for u, t in texts.items() if u not in units and not round1_keys.isdisjoint(text_keys(t))
     ]
     assert shadowed  # near duplicates of round-1 posts exist, and none was drawn
 

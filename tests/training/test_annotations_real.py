@@ -35,6 +35,12 @@ def adapter_rows():
         "goemotions",
         "epitome",
         "toxichat",
+        # hostile pairs (issue 13)
+        "diasafety",
+        "counter-context",
+        "cat-wiki-context",
+        "replies-to-hate",
+        "reddit-counterspeech-attacks",
     )
     return {row.id: row for s in sources for row in ADAPTERS[s](SHARED_DATASETS / s)}
 
@@ -50,11 +56,11 @@ def test_manifest_ids_resolve_to_adapter_rows(kind, adapter_rows):
         assert not missing, f"{kind} {item.unit_id}: adapters no longer produce {missing}"
 
 
-@pytest.mark.parametrize("kind", ["tiers", "pairs"])
+@pytest.mark.parametrize("kind", ["tiers", "pairs", "hostile_pairs"])
 def test_batch_texts_are_the_adapter_texts(kind, adapter_rows):
     """Evidence offsets index the adapter's text: the batch annotators read must be that text."""
     manifest = {m.item_id: m for m in read_manifest(ANNOTATIONS / KINDS[kind].manifest_file)}
-    batches = sorted(WORK.glob(f"{kind}-p1-*.jsonl"))
+    batches = sorted(WORK.glob(f"{KINDS[kind].prefix}-p1-*.jsonl"))
     batches = [p for p in batches if not p.name.endswith(".labels.jsonl")]
     if not batches:
         pytest.skip(f"no {kind} batch files in {WORK} (gitignored; made by `sample`)")
@@ -63,3 +69,5 @@ def test_batch_texts_are_the_adapter_texts(kind, adapter_rows):
             item = json.loads(line)
             row = adapter_rows[manifest[item["id"]].unit_id]
             assert item["text"] == row.text, item["id"]
+            if "parent_text" in item:
+                assert item["parent_text"] == row.parent_text, item["id"]

@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from triage.paths import PROJECT_ROOT
+from triage.paths import (
+    DEFAULT_ANNOTATION_WORK,
+    DEFAULT_ANNOTATIONS,
+    DEFAULT_BUNDLE,
+    DEFAULT_DATASETS,
+)
 
 if TYPE_CHECKING:
     from triage.training.annotations.sample import SampleResult
 
-DEFAULT_WORK = PROJECT_ROOT / "annotation" / "work"
-DEFAULT_ANNOTATIONS = PROJECT_ROOT / "annotations"
-DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -26,7 +28,7 @@ WORK_OPTION = click.option(
     "--work",
     "work_dir",
     type=_DIR,
-    default=DEFAULT_WORK,
+    default=DEFAULT_ANNOTATION_WORK,
     show_default=True,
     help="Batch files and annotator output (holds dataset text: gitignored).",
 )
@@ -44,7 +46,8 @@ ANNOTATIONS_OPTION = click.option(
 def annotations() -> None:
     """Sample items to annotate, import and check annotator labels, join texts, agreement.
 
-    Risk tiers (issue 6) and corumination (issue 7); guidelines in docs/annotation/.
+    Risk tiers (issue 6), corumination (issue 7) and hostile replies in context (issue 13);
+    guidelines in docs/annotation/.
     """
 
 
@@ -69,17 +72,46 @@ def annotations() -> None:
 )
 @click.option("--seed", type=int, default=None, help="Sampling seed (default: the config's).")
 @click.option("--tiers", type=int, default=None, help="Posts to sample for risk tiers.")
-@click.option("--pairs", type=int, default=None, help="(parent, reply) pairs for corumination.")
+@click.option(
+    "--pairs",
+    type=int,
+    default=None,
+    help="(parent, reply) pairs: for corumination, or with --kind hostile_pairs for hostility.",
+)
 @click.option("--threads", type=int, default=None, help="Threads for corumination.")
 @click.option("--double-tiers", type=int, default=None, help="Posts annotated twice (blind).")
 @click.option("--double-pairs", type=int, default=None, help="Pairs annotated twice (blind).")
 @click.option("--batch-size", type=int, default=None, help="About this many items per batch.")
+@click.option(
+    "--kind",
+    type=click.Choice(["hostile_pairs"]),
+    default=None,
+    help="Sample one kind on its own: hostile_pairs (issue 13: replies read with their parent; "
+    "--pairs, --double-pairs, --batch-size and --seed size it; other kinds' files are left as "
+    "they are). Without it, --round decides.",
+)
+@click.option(
+    "--bundle",
+    "bundle_dir",
+    type=_DIR,
+    default=DEFAULT_BUNDLE,
+    show_default=True,
+    help="hostile_pairs: the bundle whose self_harm / distress flags mark a parent vulnerable.",
+)
+@click.option(
+    "--no-model",
+    is_flag=True,
+    help="hostile_pairs: judge parents vulnerable by disclosure words only (no bundle).",
+)
 @click.option("--force", is_flag=True, help="Sample even if annotator output is in --work.")
 def sample_command(
     data_dir: Path,
     work_dir: Path,
     annotations_dir: Path,
     round_: int,
+    kind: str | None,
+    bundle_dir: Path,
+    no_model: bool,
     force: bool,
     **sizes: int | None,
 ) -> None:
@@ -87,13 +119,22 @@ def sample_command(
 
     Batches (JSONL: id and text / parent_text / turns, nothing else) go to --work; manifests
     (ids, source, split, stratum, batch; no text) and sample.json go to --annotations. Round 2
-    writes tiers-r2-* batches, ANNOTATOR_BRIEF.md and manifest_tiers_r2.csv.
+    writes tiers-r2-* batches, ANNOTATOR_BRIEF.md and manifest_tiers_r2.csv; --kind
+    hostile_pairs writes hostile-* batches, HOSTILE_BRIEF.md and manifest_hostile_pairs.csv.
     """
     from triage.training.annotations.sample import counts
 
     overrides = {name: value for name, value in sizes.items() if value is not None}
     try:
-        result = _run_sample(data_dir, work_dir, annotations_dir, round_, force, overrides)
+        if kind == "hostile_pairs":
+            if round_ != 1:
+                raise ValueError("--kind hostile_pairs has one sampling round: leave --round out")
+            model = None if no_model else bundle_dir
+            result = _run_hostile_sample(
+                data_dir, work_dir, annotations_dir, model, force, overrides
+            )
+        else:
+            result = _run_sample(data_dir, work_dir, annotations_dir, round_, force, overrides)
     except (ValueError, FileExistsError, FileNotFoundError) as error:
         raise click.ClickException(str(error)) from None
     for kind, manifest in result.manifests.items():
@@ -134,6 +175,38 @@ def _run_sample(
     return sample_round2(data_dir, work_dir, annotations_dir, config2, force=force)
 
 
+_HOSTILE_SIZES = frozenset({"seed", "pairs", "double_pairs", "batch_size"})
+
+
+def _run_hostile_sample(
+    data_dir: Path,
+    work_dir: Path,
+    annotations_dir: Path,
+    bundle_dir: Path | None,
+    force: bool,
+    overrides: dict[str, int],
+) -> SampleResult:
+    from dataclasses import replace
+
+    from triage.scoring.bundle import BundleError
+    from triage.training.annotations.hostile_sample import (
+        BundleFlagger,
+        HostileConfig,
+        sample_hostile,
+    )
+
+    other = sorted(set(overrides) - _HOSTILE_SIZES)
+    if other:
+        options = ", ".join("--" + name.replace("_", "-") for name in other)
+        raise ValueError(f"--kind hostile_pairs samples pairs only: {options} do not apply")
+    config = replace(HostileConfig(), **overrides)
+    try:
+        flagger = BundleFlagger(bundle_dir) if bundle_dir is not None else None
+    except BundleError as error:  # the CLI reports ValueErrors; --no-model needs no bundle
+        raise ValueError(f"{error} (or pass --no-model)") from None
+    return sample_hostile(data_dir, work_dir, annotations_dir, config, flagger, force=force)
+
+
 @annotations.command("import")
 @WORK_OPTION
 @ANNOTATIONS_OPTION
@@ -161,7 +234,7 @@ def import_command(work_dir: Path, annotations_dir: Path, partial: bool) -> None
 @annotations.command("join")
 @click.option(
     "--kind",
-    type=click.Choice(["tiers", "pairs", "threads"]),
+    type=click.Choice(["tiers", "pairs", "threads", "hostile_pairs"]),
     required=True,
     help="Which label file to join.",
 )

@@ -3,7 +3,9 @@
 Only ids labelled in both passes count, and an item either pass skipped is left out. Tiers get
 unweighted, linear and quadratic kappa (ordinal: green < amber < red < crisis) and a binary
 kappa for "urgent" (crisis or red); corumination levels get unweighted, linear and quadratic
-kappa and a binary kappa for the training label (some or strong). Each kappa has a 95% bootstrap
+kappa and a binary kappa for the training label (some or strong); hostile pairs, a two-valued
+label, get the unweighted kappa only (weights and a binary cut change nothing there). Each kappa
+has a 95% bootstrap
 interval (items resampled, seeded). Each label also gets its own line (pass-1 and pass-2
 counts, agreement on it = both passes gave it / either gave it, and the kappa of "this label vs
 not"). Every sampling round is reported apart (round 2 of the tiers: issue 13); a unit belongs
@@ -139,7 +141,10 @@ def round_title(kind_name: str, round_: int) -> str:
     return kind_name if round_ == 1 else f"{kind_name}, round {round_}"
 
 
-def _binary_cut(kind: Kind) -> tuple[str, set[str]]:
+def _binary_cut(kind: Kind) -> tuple[str, set[str]] | None:
+    """The binary label a kind's ordinal values are cut to; None for a kind already binary."""
+    if len(kind.values) == 2:
+        return None
     if kind.name == "tiers":
         return "binary urgent (crisis+red)", {"crisis", "red"}
     return "binary (some+strong)", {"some", "strong"}
@@ -170,16 +175,18 @@ def agreement(annotations_dir: Path, kind_name: str, round_: int = 1) -> Agreeme
     index = {value: i for i, value in enumerate(kind.values)}
     first, second = [index[a] for a, _ in kept], [index[b] for _, b in kept]
     kappas = {}
-    for weights in WEIGHTS:
+    for weights in WEIGHTS if len(kind.values) > 2 else (None,):
 
         def statistic(x, y, w=weights):
             return cohen_kappa(x, y, len(kind.values), w)
 
         kappas[weights or "unweighted"] = _with_interval(first, second, statistic)
-    name, positive = _binary_cut(kind)
-    first_b = [int(kind.values[i] in positive) for i in first]
-    second_b = [int(kind.values[i] in positive) for i in second]
-    kappas[name] = _with_interval(first_b, second_b, lambda x, y: cohen_kappa(x, y, 2))
+    cut = _binary_cut(kind)
+    if cut is not None:
+        name, positive = cut
+        first_b = [int(kind.values[i] in positive) for i in first]
+        second_b = [int(kind.values[i] in positive) for i in second]
+        kappas[name] = _with_interval(first_b, second_b, lambda x, y: cohen_kappa(x, y, 2))
     return Agreement(kind_name, kind.values, kept, len(pairs) - len(kept), kappas, round_)
 
 

@@ -1,4 +1,4 @@
-"""The project's own annotations (issues 6 and 7): kinds, manifests, batch and label files.
+"""The project's own annotations (issues 6, 7 and 13): kinds, manifests, batch and label files.
 
 Flow (`triage data annotations ...`):
 - `sample` (annotation_sample.py) draws items from a prepared data folder and writes batch files
@@ -11,7 +11,9 @@ Flow (`triage data annotations ...`):
 - `agreement` (agreement.py) reports Cohen's kappa between the two passes.
 
 Items are drawn in sampling rounds (round 2: issue 13, risk tiers only); every round has its own
-manifest and batch names, and all rounds share the label files (annotations/README.md).
+manifest and batch names, and all rounds share the label files (annotations/README.md). Hostile
+pairs (issue 13: a reply read with its parent, hostile or not) are a kind of their own, drawn by
+hostile_sample.py, with batches named `hostile-p1-01`.
 
 Batch items carry an opaque id (`h-` + 12 hex digits), not the row id, so that annotators see no
 hint of the source; the manifest maps it back to the row id. Ids in the label files are adapter
@@ -34,6 +36,7 @@ from triage.training.data.rows import Annotation, Row
 
 SKIP = "skip"
 PASSES = (1, 2)
+HOSTILE_VALUES = ("not_hostile", "hostile")
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,15 @@ class Kind:
     labels_file: str
     manifest_file: str
     evidence: tuple[str, ...] = ()  # labels that need an evidence quote
+    batch_prefix: str = ""  # what its batch names start with, when not its name
 
     @property
     def accepted(self) -> tuple[str, ...]:
         return (*self.values, SKIP)
+
+    @property
+    def prefix(self) -> str:
+        return self.batch_prefix or self.name
 
 
 KINDS: dict[str, Kind] = {
@@ -67,21 +75,36 @@ KINDS: dict[str, Kind] = {
     "threads": Kind(
         "threads", "level", CORUMINATION_LEVELS, "corumination_threads.csv", "manifest_threads.csv"
     ),
+    # A reply read with its parent (docs/annotation/hostile_in_context.md); the evidence is the
+    # phrase of the reply that makes it hostile.
+    "hostile_pairs": Kind(
+        "hostile_pairs",
+        "hostile",
+        HOSTILE_VALUES,
+        "hostile_pairs.csv",
+        "manifest_hostile_pairs.csv",
+        evidence=("hostile",),
+        batch_prefix="hostile",
+    ),
 }
+KINDS_BY_PREFIX: dict[str, Kind] = {kind.prefix: kind for kind in KINDS.values()}
 
 # Sampling rounds: round 1 (issues 6 and 7) has no round in its names; a later round r has its
 # own manifest (`manifest_tiers_r2.csv`) and batches (`tiers-r2-p1-01`), and its labels go to the
 # same label file (a unit is drawn in one round only).
 BATCH_NAME = re.compile(
-    r"^(?P<kind>tiers|pairs|threads)(?:-r(?P<round_>[2-9]))?-p(?P<pass_>[12])-(?P<number>\d{2})$"
+    rf"^(?P<kind>{'|'.join(KINDS_BY_PREFIX)})(?:-r(?P<round_>[2-9]))?"
+    r"-p(?P<pass_>[12])-(?P<number>\d{2})$"
 )
 LABELS_SUFFIX = ".labels.jsonl"
 ROUNDS = (1, 2)
 
 
 def round_prefix(kind: str, round_: int = 1) -> str:
-    """What a round's batch names start with: `tiers` (round 1), `tiers-r2` (round 2)."""
-    return kind if round_ == 1 else f"{kind}-r{round_}"
+    """What a round's batch names start with: `tiers` (round 1), `tiers-r2` (round 2),
+    `hostile` (the hostile_pairs kind)."""
+    prefix = KINDS[kind].prefix if kind in KINDS else kind
+    return prefix if round_ == 1 else f"{prefix}-r{round_}"
 
 
 def batch_name(kind: str, pass_: int, number: int, round_: int = 1) -> str:
@@ -107,10 +130,11 @@ def parse_batch(name: str) -> BatchName:
     match = BATCH_NAME.match(name)
     if not match:
         raise ValueError(
-            "batch name must look like tiers-p1-01, tiers-r2-p2-01, pairs-p2-03 or "
-            f"threads-p1-02, found {name!r}"
+            "batch name must look like tiers-p1-01, tiers-r2-p2-01, pairs-p2-03, "
+            f"threads-p1-02 or hostile-p1-01, found {name!r}"
         )
-    return BatchName(KINDS[match["kind"]], int(match["round_"] or 1), int(match["pass_"]))
+    kind = KINDS_BY_PREFIX[match["kind"]]
+    return BatchName(kind, int(match["round_"] or 1), int(match["pass_"]))
 
 
 def parse_batch_name(name: str) -> tuple[Kind, int]:

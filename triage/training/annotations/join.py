@@ -79,6 +79,8 @@ def _line(kind_name: str, record: LabelRecord, rows: list[Row]) -> dict:
     row = rows[0]
     if kind_name == "pairs":
         return line | {"parent_text": row.parent_text, "text": row.text}
+    if kind_name == "hostile_pairs":
+        return line | _evidence(record, row) | {"parent_text": row.parent_text, "text": row.text}
     return line | _evidence(record, row) | {"text": row.text}
 
 

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from triage.training.annotations.files import (
     KINDS,
@@ -62,51 +63,51 @@ PAIR_SOURCES = frozenset({"epitome", "toxichat", "counselchat"})
 THREAD_SOURCES = frozenset({"toxichat"})
 
 
-def _words(*patterns: str) -> re.Pattern[str]:
+def words_regex(*patterns: str) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(patterns) + ")", re.IGNORECASE)
 
 
-def _also(words: re.Pattern[str], *patterns: str) -> re.Pattern[str]:
-    """`words` (made by _words) with more alternatives."""
-    return _words(words.pattern.removeprefix(r"\b(?:").removesuffix(")"), *patterns)
+def more_words(words: re.Pattern[str], *patterns: str) -> re.Pattern[str]:
+    """`words` (made by words_regex) with more alternatives."""
+    return words_regex(words.pattern.removeprefix(r"\b(?:").removesuffix(")"), *patterns)
 
 
 # --- heuristics (enrichment only: they choose what to annotate, never a label) ----------------
 
-SUICIDE_WORDS = _words(
+SUICIDE_WORDS = words_regex(
     r"suicid", r"kill (?:my ?self|me)", r"end (?:my life|it all|it\b)", r"take my (?:own )?life",
     r"want(?:ed)? to die", r"wanna die", r"overdos", r"hang my ?self", r"kms\b", r"not wake up",
     r"jump (?:off|from|in front)",
 )  # fmt: skip
-IMMINENCE_WORDS = _words(
+IMMINENCE_WORDS = words_regex(
     r"tonight", r"tomorrow", r"today", r"this weekend", r"good ?bye", r"last post", r"note\b",
     r"pills", r"bottle", r"rope", r"noose", r"gun\b", r"bridge", r"razor", r"blade", r"stockpil",
     r"saved up", r"my plan", r"i have a plan", r"planned", r"decided", r"i'?m going to",
     r"right now", r"ready",
 )  # fmt: skip
-HYPERBOLE_WORDS = _words(
+HYPERBOLE_WORDS = words_regex(
     r"kill me", r"killing me", r"kms\b", r"want to die", r"wanna die", r"i'?d rather die",
     r"dying", r"dead\b", r"die\b", r"suicid", r"kill myself", r"shoot me", r"end it",
 )  # fmt: skip
-NEGATIVE_WORDS = _words(
+NEGATIVE_WORDS = words_regex(
     r"sad", r"depress", r"lonel", r"alone", r"hopeless", r"worthless", r"hate", r"awful",
     r"terrible", r"miserable", r"anxi", r"scared", r"afraid", r"hurt", r"pain", r"cry", r"cried",
     r"exhaust", r"tired", r"empty", r"numb", r"upset", r"stress", r"broken", r"useless", r"fail",
     r"ruin", r"unfair", r"suck", r"worst", r"horrible", r"lost", r"struggl",
 )  # fmt: skip
-ALIGNMENT_WORDS = _words(
+ALIGNMENT_WORDS = words_regex(
     r"me too", r"same here", r"same\b", r"i feel the same", r"i feel you", r"i know how you feel",
     r"i know exactly", r"i'?m the same", r"exactly how i feel", r"same thing happen",
     r"i'?ve been there", r"i relate", r"relatable", r"story of my life", r"i also", r"me as well",
     r"so do i", r"i do too", r"i have the same",
 )  # fmt: skip
-SPECULATION_WORDS = _words(
+SPECULATION_WORDS = words_regex(
     r"why (?:do|does|would|did|is|are|can'?t|won'?t)", r"it'?s because", r"probably because",
     r"maybe because", r"what if", r"i wonder", r"the worst part",
     r"never (?:ends|stops|changes|gets better)", r"always (?:be|happens)", r"nothing (?:ever|will)",
     r"no ?one (?:cares|understands)", r"nobody (?:cares|understands)",
 )  # fmt: skip
-COPING_WORDS = _words(
+COPING_WORDS = words_regex(
     r"try", r"tried", r"help", r"therap", r"counsel", r"doctor", r"hotline", r"helpline",
     r"talk to", r"reach out", r"you could", r"you should", r"have you", r"recommend", r"suggest",
     r"exercise", r"a walk", r"breath", r"meditat", r"it gets better", r"proud of you",
@@ -134,7 +135,7 @@ def mentions_imminence(text: str) -> bool:
 
 # Round 2 (guideline v2): the v2 slang, farewells and final acts without suicide words, attempts
 # told as a question, minimising, recovery, third-party risk, quotes.
-SUICIDE_WORDS_V2 = _also(
+SUICIDE_WORDS_V2 = more_words(
     SUICIDE_WORDS, r"suicidal", r"unalive", r"sewerslide",
     r"ctb\b", r"catch(?:ing)? the bus", r"final exit", r"self[- ]?delet", r"off myself",
     r"not (?:be )?(?:here|around) anymore", r"sleep forever", r"end(?:ing)? things",
@@ -144,7 +145,7 @@ SUICIDE_WORDS_V2 = _also(
 )  # fmt: skip
 # Farewells, final acts and attempts told as a question: enrich on their own, no suicide word
 # needed (guideline v2, section 2).
-FINAL_ACT_WORDS = _words(
+FINAL_ACT_WORDS = words_regex(
     r"(?:this is|this will be|this'?ll be) (?:my|the) last post", r"last post (?:here|ever)",
     r"final post", r"gave (?:away )?my (?:dog|cat|pets?)\b",
     r"giv(?:e|ing) away my (?:dog|cat|pets?|things|stuff|belongings)",
@@ -157,31 +158,31 @@ FINAL_ACT_WORDS = _words(
     r"look after each other", r"won'?t be (?:here|around)", r"thank you (?:all )?for everything",
     r"good ?bye (?:everyone|everybody|all|guys|world|reddit)", r"sorting (?:things|everything) out",
 )  # fmt: skip
-IMMINENCE_WORDS_V2 = _also(
+IMMINENCE_WORDS_V2 = more_words(
     IMMINENCE_WORDS, r"farewell", r"final", r"last (?:day|night)",
     r"overdos", r"paracetamol", r"tylenol", r"sleeping pills", r"how (?:many|much)", r"roof",
     r"ledge", r"balcony", r"cliff", r"knife", r"this week", r"(?:mon|tues|wednes|thurs|fri|"
     r"satur|sun)day", r"my birthday", r"letters?\b", r"railing", r"tracks\b",
 )  # fmt: skip
-DENIAL_WORDS = _words(
+DENIAL_WORDS = words_regex(
     r"(?:not|never) (?:going to|gonna) (?:do|try) anything", r"won'?t do anything",
     r"nothing stupid", r"i'?m (?:fine|ok|okay|safe)\b", r"promise", r"don'?t worry",
     r"not suicidal",
 )  # fmt: skip
-DISTRESS_WORDS = _also(
+DISTRESS_WORDS = more_words(
     NEGATIVE_WORDS, r"can'?t cope", r"overwhelm", r"panic",
     r"desperate", r"breaking down", r"falling apart",
 )  # fmt: skip
-RECOVERY_WORDS = _words(
+RECOVERY_WORDS = words_regex(
     r"clean for", r"(?:days?|weeks?|months?|years?) (?:clean|sober)", r"years? since",
     r"months? since", r"anniversary", r"relaps", r"recover", r"(?:it|things) gets? better",
 )  # fmt: skip
-THIRD_PARTY_WORDS = _words(
+THIRD_PARTY_WORDS = words_regex(
     r"my (?:best )?(?:friend|sister|brother|mum|mom|mother|dad|father|partner|boyfriend|"
     r"girlfriend|husband|wife|son|daughter|cousin|roommate|bf|gf)\b",
 )  # fmt: skip
-QUOTE_WORDS = _words(r"lyric", r"song", r"quote", r"poem", r"movie", r"film", r"book")
-DEATH_WORDS = _also(
+QUOTE_WORDS = words_regex(r"lyric", r"song", r"quote", r"poem", r"movie", r"film", r"book")
+DEATH_WORDS = more_words(
     HYPERBOLE_WORDS, r"death", r"kill", r"murder", r"funeral",
 )  # fmt: skip
 
@@ -275,6 +276,17 @@ class Round2Config:
                 f"the double-annotated subset ({self.double_tiers} posts) cannot be larger than "
                 f"the sample ({self.tiers})"
             )
+
+
+class DrawConfig(Protocol):
+    """What drawing and batching read from a sample's config (every kind and round has one)."""
+
+    @property
+    def seed(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def split_shares(self) -> tuple[tuple[str, float], ...]: ...
 
 
 # --- candidates and strata --------------------------------------------------------------------
@@ -389,7 +401,7 @@ def _thread_strata(config: SampleConfig) -> tuple[Stratum, ...]:
     )
 
 
-def _text_keys(text: str) -> tuple[str, ...]:
+def text_keys(text: str) -> tuple[str, ...]:
     """Head and tail of the normalised text: catches a body posted again without its title."""
     key = normalise(text)
     return (key,) if len(key) < 80 else ("head:" + key[:120], "tail:" + key[-120:])
@@ -408,7 +420,7 @@ def tier_candidates(
             text=row.text,
             record={"text": row.text},
             labels=row.labels,
-            keys=_text_keys(row.text),
+            keys=text_keys(row.text),
         )
         for row in rows
         if row.source in sources
@@ -482,7 +494,7 @@ def draw(
     candidates: list[Candidate],
     strata: Iterable[Stratum],
     total: int,
-    config: SampleConfig | Round2Config,
+    config: DrawConfig,
     kind: str,
     taken: Iterable[str] = (),
 ) -> tuple[list[Drawn], dict[str, int]]:
@@ -516,7 +528,7 @@ def draw(
 
 
 def _draw_by_split(
-    pool: list[Candidate], want: int, config: SampleConfig | Round2Config, taken_keys: set[str]
+    pool: list[Candidate], want: int, config: DrawConfig, taken_keys: set[str]
 ) -> list[Candidate]:
     picked: list[Candidate] = []
     picked_ids: set[str] = set()
@@ -549,7 +561,7 @@ def _chunks(items: list, size: int) -> list[list]:
 def assign_batches(
     drawn: list[Drawn],
     kind: str,
-    config: SampleConfig | Round2Config,
+    config: DrawConfig,
     double: int,
     round_: int = 1,
 ) -> tuple[list[ManifestItem], dict[str, list[Drawn]]]:
@@ -635,7 +647,7 @@ def sample(
     for kind, (candidates, strata, total, double) in plans.items():
         drawn, result.shortfalls[kind] = draw(candidates, strata, total, config, kind)
         manifest, batches = assign_batches(drawn, kind, config, double)
-        _write_batches(work_dir, kind, batches)
+        write_batches(work_dir, kind, batches)
         write_manifest(annotations_dir / KINDS[kind].manifest_file, manifest)
         result.manifests[kind] = manifest
         result.batch_sizes |= {name: len(members) for name, members in batches.items()}
@@ -643,7 +655,7 @@ def sample(
     return result
 
 
-def _write_batches(
+def write_batches(
     work_dir: Path, kind: str, batches: dict[str, list[Drawn]], round_: int = 1
 ) -> None:
     for stale in work_dir.glob(f"{round_prefix(kind, round_)}-p*.jsonl"):
@@ -663,15 +675,16 @@ def _write_summary(path: Path, config: SampleConfig, result: SampleResult) -> No
         "shortfalls": result.shortfalls,
         "batches": result.batch_sizes,
     }
-    later_rounds = {k: v for k, v in _read_summary(path).items() if k.startswith("round_")}
-    _dump_summary(path, summary | later_rounds)
+    # entries of later rounds and of kinds drawn on their own (hostile_pairs) stay as they are
+    others = {k: v for k, v in read_summary(path).items() if k not in summary}
+    dump_summary(path, summary | others)
 
 
-def _read_summary(path: Path) -> dict:
+def read_summary(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _dump_summary(path: Path, summary: dict) -> None:
+def dump_summary(path: Path, summary: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
@@ -715,7 +728,7 @@ def sample_round2(
     clashes = {m.item_id for m in manifest} & {m.item_id for m in earlier}
     if clashes:
         raise ValueError(f"item ids {sorted(clashes)[:3]} are in round 1's manifest already")
-    _write_batches(work_dir, kind.name, batches, ROUND)
+    write_batches(work_dir, kind.name, batches, ROUND)
     write_manifest(annotations_dir / manifest_file(kind, ROUND), manifest)
     sizes = {name: len(members) for name, members in batches.items()}
     result = SampleResult({kind.name: manifest}, sizes, {kind.name: shortfalls})
@@ -738,7 +751,7 @@ def _earlier_units_and_keys(
             f"{missing[0]}): prepare it from every source, as for round 1, so that their near "
             "duplicates can be left out"
         )
-    return units, {key for unit in units for key in _text_keys(texts[unit])}
+    return units, {key for unit in units for key in text_keys(texts[unit])}
 
 
 def _write_round_summary(
@@ -752,7 +765,7 @@ def _write_round_summary(
         "shortfalls": result.shortfalls,
         "batches": result.batch_sizes,
     }
-    _dump_summary(path, _read_summary(path) | {f"round_{ROUND}": entry})
+    dump_summary(path, read_summary(path) | {f"round_{ROUND}": entry})
 
 
 def write_annotator_brief(path: Path, batch_sizes: dict[str, int]) -> None:
