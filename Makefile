@@ -143,8 +143,9 @@ bench-day: $(VENV)/.dev-installed  ## minutes until crisis and red posts are ope
 	$(BIN)/python bench/community_day.py --bundle models/triage-minilm
 	$(BIN)/python bench/community_day.py --bundle models/triage-minilm-l3
 
-lint: $(VENV)/.dev-installed
+lint: $(VENV)/.dev-installed  ## ruff, then mypy on the packages [tool.mypy] names in pyproject.toml
 	$(BIN)/ruff check triage tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -26,7 +26,7 @@ scores nothing.
 
 The stream then goes through the real queue code on a fresh SQLite database, in simulated time:
 each post is ingested and its scores recorded (queue.ingest, queue.record_scores) at its arrival
-minute; priorities age as the background job re-ranks them (queue.refresh_priorities every
+minute; priorities age as the background job re-ranks them (ranking.refresh_priorities every
 --rerank-interval-s of simulated time); a moderator on shift who is free takes the top of the
 queue (queue.list_queue, or the oldest waiting item for the chronological queue), claims it
 (a post is "opened" then) and resolves it 60/--capacity minutes later. Both queues see the same
@@ -74,7 +74,8 @@ from sqlalchemy.orm import Session
 
 from triage.domain.review import EventType, Outcome, ReviewEvent
 from triage.domain.tier_rules import TierRules
-from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_CACHE, DEFAULT_PREPARED, PROJECT_ROOT
+from triage.queue import ranking
 from triage.queue import store as queue
 from triage.settings import Settings
 from triage.storage.database import Database
@@ -90,7 +91,7 @@ GROUPS = {"crisis": ("crisis",), "red": ("red",), "crisis+red": URGENT_TIERS}
 MINUTES_PER_DAY = 24 * 60
 START = datetime(2026, 12, 6, tzinfo=UTC)  # midnight of the first simulated day
 COMMUNITY = "community-day"
-DEFAULT_CACHE = PROJECT_ROOT / "data" / "cache" / "community_day"
+COMMUNITY_DAY_CACHE = DEFAULT_CACHE / "community_day"
 DIURNAL_PEAK_HOUR = 22.0
 DIURNAL_AMPLITUDE = 0.5
 SCORE_CHUNK = 256
@@ -100,6 +101,11 @@ SCORING_CODE = tuple(
     PROJECT_ROOT / "triage" / name
     for name in (
         "scoring/scorer.py",
+        "scoring/session.py",
+        "scoring/probabilities.py",
+        "scoring/decision.py",
+        "scoring/evidence.py",
+        "scoring/results.py",
         "domain/tiers.py",
         "domain/tier_rules.py",
         "domain/priority.py",
@@ -278,7 +284,7 @@ class SimulatedQueue:
         now = at(post.minute)
         new = queue.NewItem(COMMUNITY, post.key, post.text, parent_text=post.parent_text)
         with self.db.write() as session:
-            ((item, _created),) = queue.ingest(session, [new], now)
+            ((item, _created),) = queue.ingest(session, [new], now, self.rules)
             queue.record_scores(session, item.id, view, self.rules, now)
             self.post_of_item[item.id] = post.key
 
@@ -316,7 +322,7 @@ class SimulatedQueue:
         self.reranked_at = last_round
         while True:
             with self.db.write() as session:
-                count = queue.refresh_priorities(session, self.rules, at(last_round))
+                count = ranking.refresh_priorities(session, self.rules, at(last_round))
             if count < 500:
                 return
 
@@ -672,14 +678,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data",
         type=Path,
-        default=PROJECT_ROOT / "data" / "prepared",
+        default=DEFAULT_PREPARED,
         help="prepared data (its test split only is read)",
     )
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
     parser.add_argument(
         "--cache",
         type=Path,
-        default=DEFAULT_CACHE,
+        default=COMMUNITY_DAY_CACHE,
         help="where scores are kept, one file per model",
     )
     parser.add_argument("--seed", type=int, default=0, help="the first run's seed")

@@ -29,7 +29,7 @@ import numpy as np
 
 from triage.domain.labels import Tier
 from triage.domain.text import sentence_spans
-from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_PREPARED
 from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer, ScoreInput
 from triage.settings import Settings
@@ -45,7 +45,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
-    parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "data" / "prepared")
+    parser.add_argument("--data", type=Path, default=DEFAULT_PREPARED)
     parser.add_argument("--split", default="test")
     args = parser.parse_args()
     scorer = OnnxScorer(
@@ -64,11 +64,11 @@ def main() -> None:
         item = ScoreInput(row.id, row.text, row.parent_text)
         spans = sentence_spans(row.text)[:24]
         started = time.process_time()
-        [run] = scorer._runs([row.text], [row.parent_text])
-        picked = scorer._evidence_in_context(item, spans, [Tier.RED.value], run.tokens)
+        [run] = scorer.model.runs([row.text], [row.parent_text])
+        picked = scorer.evidence_finder.in_context(item, spans, [Tier.RED.value], run.tokens)
         cpu["in context"] += time.process_time() - started
         started = time.process_time()
-        alone = scorer._evidence_alone(item, spans, [], True, Tier.RED)
+        alone = scorer.evidence_finder.alone(item, spans, [], True, Tier.RED)
         cpu["alone"] += time.process_time() - started
         truth = row.annotation.evidence
         hits["in context"] += bool(picked) and overlaps((picked[0].start, picked[0].end), truth)

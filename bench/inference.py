@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.domain.labels import LABELS
-from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_CHECKPOINT, DEFAULT_PREPARED
 from triage.scoring.bundle import load_bundle
 from triage.scoring.encoding import PairEncoder
 
@@ -66,8 +66,6 @@ SESSION_SPECS, read_posts, run_phase = (
     phases_module.run_phase,
 )
 
-PREPARED = PROJECT_ROOT / "data" / "prepared"
-CHECKPOINT = PROJECT_ROOT / "runs" / "triage-minilm" / "best"
 BASE_PHASES = ["build-dynamic", "pipeline", "torch", "scorer"]
 LEVER_PHASES = [
     *[name for name in SESSION_SPECS if name != "scorer"],
@@ -270,8 +268,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
-    parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
-    parser.add_argument("--data", type=Path, default=PREPARED)
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    parser.add_argument("--data", type=Path, default=DEFAULT_PREPARED)
     parser.add_argument("--n", type=int, default=512, help="timed posts")
     parser.add_argument("--agree-n", type=int, default=0, help="labelled posts for PR-AUC; 0: all")
     parser.add_argument("--calibration-n", type=int, default=256, help="train posts (static)")

@@ -21,6 +21,7 @@ import numpy as np
 from triage.domain.labels import LABELS
 from triage.scoring.bundle import Bundle, load_bundle
 from triage.scoring.encoding import pad
+from triage.scoring.probabilities import label_probabilities
 from triage.scoring.scorer import OnnxScorer, ScoreInput
 from triage.settings import Settings
 
@@ -265,7 +266,7 @@ def make_session(model_path: Path, spec: SessionSpec):
 def make_scorer(args, bundle: Bundle, spec: SessionSpec, model_path: Path | None = None):
     scorer = OnnxScorer(bundle, Settings().tier_rules, threads=spec.threads, evidence=False)
     if model_path is not None or spec != SessionSpec():
-        scorer.session = make_session(model_path or bundle.model_path, spec)
+        scorer.model.session = make_session(model_path or bundle.model_path, spec)
     return scorer
 
 
@@ -370,18 +371,18 @@ def phase_build_static(args, _posts, _bundle) -> dict:
 
 def batched_logits(scorer: OnnxScorer, batch: Sequence[Post]) -> np.ndarray:
     encoded = scorer.encoder.encode_batch([p.text for p in batch], [None] * len(batch))
-    return scorer.session.run(["logits"], pad(encoded))[0]
+    return scorer.model.session.run(["logits"], pad(encoded))[0]
 
 
 def invariance_gap(scorer: OnnxScorer, posts: Sequence[Post], size: int) -> float:
     """Largest |probability| change of a post between scoring it alone and in a batch with
     `size - 1` others (arrival order, so lengths are mixed and padding is real)."""
     alone = np.concatenate(
-        [scorer._label_probabilities(batched_logits(scorer, [p])) for p in posts]
+        [label_probabilities(scorer.bundle, batched_logits(scorer, [p])) for p in posts]
     )
     crowded = np.concatenate(
         [
-            scorer._label_probabilities(batched_logits(scorer, posts[s : s + size]))
+            label_probabilities(scorer.bundle, batched_logits(scorer, posts[s : s + size]))
             for s in range(0, len(posts), size)
         ]
     )

@@ -41,11 +41,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_PREPARED
 from triage.storage.database import Database
 from triage.storage.keys import Role, create_key
 
-PREPARED_TEST = PROJECT_ROOT / "data" / "prepared" / "test.jsonl"
+PREPARED_TEST = DEFAULT_PREPARED / "test.jsonl"
 SCENARIOS = (("score", 1), ("score", 16), ("score", 64), ("ingest", 16))
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from triage.domain.labels import LABELS
-from triage.queue import store as queue
+from triage.queue import ranking
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.keys import Role, create_key
@@ -132,7 +132,7 @@ def synthetic_item(
     item.report_count = len(reports)
     item.report_reasons = dict(Counter(r["report_reason"] for r in reports)) or None
     item.report_weight = sum(rng.choice((1 / 3, 0.5, 2 / 3)) for _ in reports)
-    queue.rank(item, rules, now)
+    ranking.rank(item, rules, now)
     row = {c.name: getattr(item, c.key) for c in Item.__table__.columns}
     return row, flags, reports + ([assigned] if assigned else [])
 

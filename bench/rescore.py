@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triage.domain.text import clean_text
-from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_PREPARED, PROJECT_ROOT
 from triage.queue import store as queue
 from triage.rescore.engine import RescoreJob, RunSummary, run
 from triage.rescore.part_scorer import ScorerOptions, model_version_of
@@ -112,7 +112,7 @@ def time_write_back(source: Path, out: Path, url: str, bundle: Path, settings: S
                 new = queue.NewItem(
                     "bench", post["id"], clean_text(post["text"])[0], parent_text=parent
                 )
-                ((item, _),) = queue.ingest(session, [new], now)
+                ((item, _),) = queue.ingest(session, [new], now, settings.tier_rules)
                 queue.record_scores(session, item.id, old, settings.tier_rules, now)
     threshold = thread_threshold(load_bundle(bundle))
     for attempt in ("write-back", "rerun"):
@@ -146,9 +146,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
-    parser.add_argument(
-        "--data", type=Path, default=PROJECT_ROOT / "data" / "prepared" / "test.jsonl"
-    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_PREPARED / "test.jsonl")
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--part-size", type=int, default=100)
     parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")

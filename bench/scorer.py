@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_PREPARED
 from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer, ScoreInput
 from triage.settings import Settings
@@ -53,9 +53,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
-    parser.add_argument(
-        "--data", type=Path, default=PROJECT_ROOT / "data" / "prepared" / "test.jsonl"
-    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_PREPARED / "test.jsonl")
     parser.add_argument("--n", type=int, default=512)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

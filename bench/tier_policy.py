@@ -25,7 +25,7 @@ sys.path = [
 from triage.domain.labels import LABELS, TIERS
 from triage.domain.tier_rules import TierRules
 from triage.domain.tiers import ordinal_tier
-from triage.paths import PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, DEFAULT_PREPARED
 from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer
 from triage.training.data.prepare import load_split
@@ -60,19 +60,19 @@ def figures(table: dict[str, dict[str, int]]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bundle", type=Path, default=PROJECT_ROOT / "models" / "triage-minilm")
-    parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "data" / "prepared")
+    parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE)
+    parser.add_argument("--data", type=Path, default=DEFAULT_PREPARED)
     parser.add_argument("--targets", default="0.95,0.925,0.9")
     args = parser.parse_args()
 
     bundle = load_bundle(args.bundle)
-    rules = TierRules.load(PROJECT_ROOT / "configs" / "tiers.yaml")
+    rules = TierRules.load(DEFAULT_CONFIG_DIR / "tiers.yaml")
     scorer = OnnxScorer(bundle, rules, evidence=False)
     rows = [r for r in load_split(args.data, "dev") if r.annotation and r.annotation.tier]
     gold = [t for t in gold_tiers(rows) if t]
     logits = scorer.logits([r.text for r in rows], [r.parent_text for r in rows])
     cut_logits = logits[:, len(LABELS) :]
-    base = ThresholdPolicy.load(PROJECT_ROOT / "configs" / "thresholds.yaml")
+    base = ThresholdPolicy.load(DEFAULT_CONFIG_DIR / "thresholds.yaml")
     counts = dict(zip(*np.unique(gold, return_counts=True), strict=True))
     print(f"{args.bundle} on {len(rows)} annotated dev posts {counts}")
     for target in (float(t) for t in args.targets.split(",")):

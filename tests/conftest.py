@@ -15,8 +15,12 @@ from pathlib import Path
 import pytest
 
 from triage.domain.labels import LABELS
+from triage.domain.tier_rules import TierRules
+from triage.paths import DEFAULT_CONFIG_DIR
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# The shipped tier rules and priority points (configs/tiers.yaml), for tests that store items.
+TIER_RULES = TierRules.load(DEFAULT_CONFIG_DIR / "tiers.yaml")
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 _TEMPLATES = {

@@ -11,7 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from triage.domain.tier_rules import TierRules
-from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, DEFAULT_DATABASE_URL, PROJECT_ROOT
+from triage.paths import (
+    DEFAULT_BUNDLE,
+    DEFAULT_CONFIG_DIR,
+    DEFAULT_DATABASE_URL,
+    DEFAULT_SECRET_KEY_FILE,
+)
 
 if TYPE_CHECKING:
     from triage.domain.reports import ReportRules
@@ -32,7 +37,7 @@ WebhookCondition = Literal["crisis", "red", "red_near_sla", "unscored"]
 DEFAULT_WEBHOOK_CONDITIONS: tuple[WebhookCondition, ...] = ("crisis", "red_near_sla", "unscored")
 EvidenceMode = Literal["sentences", "context"]  # how scoring.OnnxScorer finds evidence
 # Generous for a platform's ingest client, tighter for people and scrapers; per replica.
-DEFAULT_RATE_LIMITS: dict[str, RateLimit] = {
+DEFAULT_RATE_LIMITS: dict[RoleName, RateLimit] = {
     "platform": RateLimit(per_minute=6000, burst=600),
     "moderator": RateLimit(per_minute=600, burst=120),
     "admin": RateLimit(per_minute=6000, burst=600),
@@ -111,7 +116,7 @@ class Settings(BaseSettings):
         "once into secret_key_file",
     )
     secret_key_file: Path = Field(
-        PROJECT_ROOT / "data" / "console-secret.key",
+        DEFAULT_SECRET_KEY_FILE,
         description="where the generated console secret is kept when secret_key is unset",
     )
     session_hours: float = Field(8, gt=0, le=168, description="console sign-in lifetime")
@@ -269,7 +274,7 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limits")
     @classmethod
-    def _every_role(cls, limits: dict[str, RateLimit]) -> dict[str, RateLimit]:
+    def _every_role(cls, limits: dict[RoleName, RateLimit]) -> dict[RoleName, RateLimit]:
         return {**DEFAULT_RATE_LIMITS, **limits}
 
     @cached_property

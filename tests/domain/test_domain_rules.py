@@ -13,23 +13,23 @@ import yaml
 
 from triage.domain.labels import Tier
 from triage.domain.priority import (
-    CONFIDENCE_POINTS,
     SELF_HARM_FLOOR_REASON,
-    TIER_BASE,
     compute_priority,
     escalation_evidence,
 )
 from triage.domain.tier_rules import TierRules
 from triage.domain.tiers import floor_for_self_harm
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR
-from triage.queue import store as queue
+from triage.queue import ranking
 from triage.scoring.bundle import Bundle, load_bundle
 from triage.scoring.resource_guard import ResourceGuard, hosts_in
 from triage.scoring.scorer import OnnxScorer, ScoreInput, crisis_resource_reason
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.tables import Item
 
 SLA = Settings().tier_rules.sla_minutes
+POINTS = Settings().tier_rules.priority
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 NEVER = 1.01  # a threshold or cut-off no calibrated probability reaches
 
@@ -59,21 +59,27 @@ def test_a_flagged_self_harm_post_is_at_least_amber(tier, flags, floored):
 
 
 def test_the_floor_reason_is_given_where_the_floor_holds():
-    floored = compute_priority(Tier.AMBER, ["self_harm"], {"self_harm": 0.62})
+    floored = compute_priority(Tier.AMBER, ["self_harm"], {"self_harm": 0.62}, points=POINTS)
     assert SELF_HARM_FLOOR_REASON in floored.reasons
-    assert floored.value >= TIER_BASE[Tier.AMBER]
-    green = compute_priority(Tier.GREEN, ["distress"], {"self_harm": 0.01, "distress": 0.7})
-    red = compute_priority(Tier.RED, ["self_harm"], {"self_harm": 0.9})
+    assert floored.value >= POINTS.tier_base[Tier.AMBER]
+    green = compute_priority(
+        Tier.GREEN, ["distress"], {"self_harm": 0.01, "distress": 0.7}, points=POINTS
+    )
+    red = compute_priority(Tier.RED, ["self_harm"], {"self_harm": 0.9}, points=POINTS)
     assert SELF_HARM_FLOOR_REASON not in green.reasons + red.reasons
 
 
 # --- (b) priority within a tier follows the evidence for escalation ---------------------------
 def test_the_two_posts_of_the_issue_no_longer_tie():
-    anxiety = compute_priority(Tier.RED, ["self_harm", "distress"], ANXIETY, 0, 60, ANXIETY_CUTS)
-    pills = compute_priority(Tier.RED, ["self_harm", "distress"], PILLS, 0, 60, PILLS_CUTS)
+    anxiety = compute_priority(
+        Tier.RED, ["self_harm", "distress"], ANXIETY, 0, 60, ANXIETY_CUTS, points=POINTS
+    )
+    pills = compute_priority(
+        Tier.RED, ["self_harm", "distress"], PILLS, 0, 60, PILLS_CUTS, points=POINTS
+    )
     assert pills.value > anxiety.value
-    assert anxiety.value == TIER_BASE[Tier.RED]  # P(>= crisis) 0.04: no within-tier points
-    assert pills.value == TIER_BASE[Tier.RED] + round(CONFIDENCE_POINTS * 0.47)
+    assert anxiety.value == POINTS.tier_base[Tier.RED]  # P(>= crisis) 0.04: no within-tier points
+    assert pills.value == POINTS.tier_base[Tier.RED] + round(POINTS.confidence_points * 0.47)
 
 
 @pytest.mark.parametrize(
@@ -83,30 +89,40 @@ def test_the_two_posts_of_the_issue_no_longer_tie():
 def test_with_a_tier_head_the_points_are_p_of_the_next_tier_up(tier, cut):
     cuts = {"amber": 0.2, "red": 0.3, "crisis": 0.4} | {cut: 0.9}
     assert escalation_evidence(tier, {"distress": 1.0, "self_harm": 0.0}, cuts) == 0.9
-    low = compute_priority(tier, [], {"distress": 0.99}, tier_scores=cuts | {cut: 0.1})
-    high = compute_priority(tier, [], {"distress": 0.01}, tier_scores=cuts | {cut: 0.8})
+    low = compute_priority(
+        tier, [], {"distress": 0.99}, tier_scores=cuts | {cut: 0.1}, points=POINTS
+    )
+    high = compute_priority(
+        tier, [], {"distress": 0.01}, tier_scores=cuts | {cut: 0.8}, points=POINTS
+    )
     assert high.value > low.value
 
 
 @pytest.mark.parametrize("tier", [Tier.CRISIS, Tier.RED, Tier.AMBER])
 def test_without_a_tier_head_distress_never_beats_stronger_self_harm_evidence(tier):
-    stronger = compute_priority(tier, [], {"self_harm": 0.6, "distress": 0.05})
-    distressed = compute_priority(tier, [], {"self_harm": 0.3, "distress": 0.99})
+    stronger = compute_priority(tier, [], {"self_harm": 0.6, "distress": 0.05}, points=POINTS)
+    distressed = compute_priority(tier, [], {"self_harm": 0.3, "distress": 0.99}, points=POINTS)
     assert stronger.value > distressed.value
-    calm = compute_priority(tier, [], {"self_harm": 0.3, "distress": 0.0})
+    calm = compute_priority(tier, [], {"self_harm": 0.3, "distress": 0.0}, points=POINTS)
     assert distressed.value == calm.value  # distress adds nothing from amber up
 
 
 def test_in_green_distress_is_the_evidence_for_amber():
-    distressed = compute_priority(Tier.GREEN, [], {"self_harm": 0.01, "distress": 0.9})
-    calm = compute_priority(Tier.GREEN, [], {"self_harm": 0.01, "distress": 0.1})
+    distressed = compute_priority(
+        Tier.GREEN, [], {"self_harm": 0.01, "distress": 0.9}, points=POINTS
+    )
+    calm = compute_priority(Tier.GREEN, [], {"self_harm": 0.01, "distress": 0.1}, points=POINTS)
     assert distressed.value > calm.value
 
 
 def test_a_flag_score_no_longer_buys_within_tier_points():
     """A confident hostile or spam flag keeps its base; its score is not escalation evidence."""
-    sure = compute_priority(Tier.GREEN, ["hostile"], {"hostile": 0.99}, tier_scores={"amber": 0})
-    unsure = compute_priority(Tier.GREEN, ["hostile"], {"hostile": 0.4}, tier_scores={"amber": 0})
+    sure = compute_priority(
+        Tier.GREEN, ["hostile"], {"hostile": 0.99}, tier_scores={"amber": 0}, points=POINTS
+    )
+    unsure = compute_priority(
+        Tier.GREEN, ["hostile"], {"hostile": 0.4}, tier_scores={"amber": 0}, points=POINTS
+    )
     assert sure.value == unsure.value
 
 
@@ -115,13 +131,21 @@ def test_an_amber_post_at_its_sla_still_outranks_a_fresh_red_one():
     at its SLA an amber post with no evidence for red beats a red one in its first minute with
     half the evidence for crisis, and, with the shipped tier head, any red post in its first
     minute (a red post has P(>= crisis) under the crisis cut-off)."""
-    amber = compute_priority(Tier.AMBER, [], {"self_harm": 0.0, "distress": 0.9}, 480, 480)
-    half = compute_priority(Tier.RED, ["self_harm"], {"self_harm": 0.5}, 1, SLA["red"])
+    amber = compute_priority(
+        Tier.AMBER, [], {"self_harm": 0.0, "distress": 0.9}, 480, 480, points=POINTS
+    )
+    half = compute_priority(
+        Tier.RED, ["self_harm"], {"self_harm": 0.5}, 1, SLA["red"], points=POINTS
+    )
     assert amber.value > half.value
     crisis_cut = load_bundle(DEFAULT_BUNDLE).tier_model.crisis
     near_crisis = {"amber": 1.0, "red": 1.0, "crisis": crisis_cut - 1e-4}
-    red = compute_priority(Tier.RED, ["self_harm"], PILLS, 1, SLA["red"], near_crisis)
-    head_amber = compute_priority(Tier.AMBER, [], ANXIETY, 480, 480, {"amber": 0.6, "red": 0.0})
+    red = compute_priority(
+        Tier.RED, ["self_harm"], PILLS, 1, SLA["red"], near_crisis, points=POINTS
+    )
+    head_amber = compute_priority(
+        Tier.AMBER, [], ANXIETY, 480, 480, {"amber": 0.6, "red": 0.0}, points=POINTS
+    )
     assert head_amber.value > red.value
 
 
@@ -145,21 +169,23 @@ def test_the_queue_re_ranks_with_the_same_function_and_inputs():
     later = NOW + timedelta(minutes=20)
     for scores, cuts in ((ANXIETY, ANXIETY_CUTS), (PILLS, PILLS_CUTS), (PILLS, None)):
         item = _stored("red", ["self_harm"], scores, cuts)
-        queue.rank(item, rules, later)
-        expected = compute_priority(Tier.RED, ["self_harm"], scores, 20, SLA["red"], cuts)
+        ranking.rank(item, rules, later)
+        expected = compute_priority(
+            Tier.RED, ["self_harm"], scores, 20, SLA["red"], cuts, points=POINTS
+        )
         assert (item.priority, item.priority_reasons) == (expected.value, list(expected.reasons))
     anxiety, pills = (
         _stored("red", [], ANXIETY, ANXIETY_CUTS),
         _stored("red", [], PILLS, PILLS_CUTS),
     )
-    queue.rank(anxiety, rules, later)
-    queue.rank(pills, rules, later)
+    ranking.rank(anxiety, rules, later)
+    ranking.rank(pills, rules, later)
     assert pills.priority > anxiety.priority
 
 
 def test_the_queue_keeps_the_floor_reason():
     item = _stored("amber", ["self_harm"], {"self_harm": 0.62}, {"amber": 0.3, "red": 0.05})
-    queue.rank(item, Settings().tier_rules, NOW + timedelta(hours=1))
+    ranking.rank(item, Settings().tier_rules, NOW + timedelta(hours=1))
     assert SELF_HARM_FLOOR_REASON in item.priority_reasons
 
 
@@ -257,7 +283,7 @@ def _scorer(bundle: Bundle, *, self_harm: float, spam: float = NEVER) -> OnnxSco
     head = bundle.tier_model and replace(
         bundle.tier_model, crisis=NEVER, red=NEVER, amber=NEVER, uncertain=NEVER
     )
-    always_green = TierRules(rules={}, sla_minutes=dict(SLA))
+    always_green = TierRules(rules={}, sla_minutes=dict(SLA), priority=POINTS)
     return OnnxScorer(
         replace(bundle, thresholds=thresholds, tier_model=head), always_green, evidence=False
     )
@@ -295,7 +321,7 @@ def test_the_scorer_withholds_spam_from_a_crisis_resource_and_keeps_the_score(bu
 
 
 def test_the_score_api_carries_the_floor(client, bundle):
-    client.app.state.scorer = _scorer(bundle, self_harm=0.0)
+    context_of(client.app).model.scorer = _scorer(bundle, self_harm=0.0)
     response = client.post("/v1/score", json={"items": [{"id": "a", "text": "wrote my note"}]})
     assert response.status_code == 200, response.text
     result = response.json()["results"][0]

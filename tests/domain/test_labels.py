@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from triage.domain.labels import LABELS, TIERS, Tier, check_labels
+from triage.domain.labels import (
+    CORUMINATION,
+    DISTRESS,
+    HOSTILE,
+    LABELS,
+    RISK_LABELS,
+    SELF_HARM,
+    SPAM,
+    TIERS,
+    Tier,
+    check_labels,
+)
 from triage.domain.tier_rules import TierRules
 from triage.paths import DEFAULT_CONFIG_DIR
 
@@ -18,6 +29,12 @@ def test_labels_and_tiers_are_the_designed_ones():
     assert LABELS == ("self_harm", "distress", "hostile", "spam", "corumination")
     assert TIERS == ("crisis", "red", "amber", "green")
     assert [t.rank for t in Tier] == [0, 1, 2, 3]
+
+
+def test_the_label_constants_name_the_taxonomy():
+    """Code that names one label uses these constants, so they must be the taxonomy's names."""
+    assert (SELF_HARM, DISTRESS, HOSTILE, SPAM, CORUMINATION) == LABELS
+    assert RISK_LABELS == (SELF_HARM, DISTRESS)
 
 
 def test_check_labels_refuses_other_orders():

@@ -13,10 +13,8 @@ from hypothesis import strategies as st
 from triage.domain.calibration import Calibration
 from triage.domain.labels import LABELS, TIERS, Tier
 from triage.domain.priority import (
-    AGEING_POINTS,
     ESCALATION_LABELS,
     NEXT_TIER_UP,
-    UNSCORED_PRIORITY,
     ageing_points,
     compute_priority,
     minutes_until_ageing_changes,
@@ -27,6 +25,7 @@ from triage.domain.tiers import OrdinalTierModel, assign_tier, ordinal_tier
 from triage.settings import Settings
 
 RULES = Settings().tier_rules  # configs/tiers.yaml
+POINTS = RULES.priority
 URGENCY = {Tier.GREEN: 0, Tier.AMBER: 1, Tier.RED: 2, Tier.CRISIS: 3}
 PROPERTIES = settings(max_examples=100, deadline=None)
 
@@ -45,18 +44,21 @@ tier_scores_st = st.none() | st.fixed_dictionaries(
 @PROPERTIES
 @given(tier_st, flags_st, scores_st, st.floats(-1e6, 1e6, allow_nan=False), sla_st)
 def test_priority_is_bounded(tier, flags, scores, waited, sla):
-    priority = compute_priority(tier, flags, scores, waited, sla)
+    priority = compute_priority(tier, flags, scores, waited, sla, points=POINTS)
     assert 0 <= priority.value <= 100
-    assert 0 <= unscored_priority(waited, sla).value <= 100
+    assert 0 <= unscored_priority(waited, sla, points=POINTS).value <= 100
 
 
 @PROPERTIES
 @given(tier_st, flags_st, scores_st, minutes, minutes, sla_st)
 def test_priority_never_falls_as_an_item_waits(tier, flags, scores, wait_a, wait_b, sla):
     shorter, longer = sorted((wait_a, wait_b))
-    before = compute_priority(tier, flags, scores, shorter, sla).value
-    assert before <= compute_priority(tier, flags, scores, longer, sla).value
-    assert unscored_priority(shorter, sla).value <= unscored_priority(longer, sla).value
+    before = compute_priority(tier, flags, scores, shorter, sla, points=POINTS).value
+    assert before <= compute_priority(tier, flags, scores, longer, sla, points=POINTS).value
+    assert (
+        unscored_priority(shorter, sla, points=POINTS).value
+        <= unscored_priority(longer, sla, points=POINTS).value
+    )
 
 
 @PROPERTIES
@@ -66,12 +68,17 @@ def test_crisis_ranks_above_any_other_item_that_waited_as_long(
     crisis_flags, crisis_scores, other_tier, other_flags, other_scores, waited
 ):
     crisis = compute_priority(
-        Tier.CRISIS, crisis_flags, crisis_scores, waited, RULES.sla_for("crisis")
+        Tier.CRISIS, crisis_flags, crisis_scores, waited, RULES.sla_for("crisis"), points=POINTS
     )
     other = compute_priority(
-        other_tier, other_flags, other_scores, waited, RULES.sla_for(other_tier.value)
+        other_tier,
+        other_flags,
+        other_scores,
+        waited,
+        RULES.sla_for(other_tier.value),
+        points=POINTS,
     )
-    unscored = unscored_priority(waited, RULES.sla_for(None))
+    unscored = unscored_priority(waited, RULES.sla_for(None), points=POINTS)
     assert crisis.value > other.value, (crisis, other)
     assert crisis.value > unscored.value
 
@@ -90,8 +97,8 @@ def test_within_a_tier_more_escalation_evidence_never_ranks_lower(
     else:
         label = ESCALATION_LABELS[tier][which % len(ESCALATION_LABELS[tier])]
         higher_scores[label] = max(raised, scores.get(label) or 0.0)
-    before = compute_priority(tier, flags, scores, waited, sla, tier_scores)
-    after = compute_priority(tier, flags, higher_scores, waited, sla, higher_cuts)
+    before = compute_priority(tier, flags, scores, waited, sla, tier_scores, points=POINTS)
+    after = compute_priority(tier, flags, higher_scores, waited, sla, higher_cuts, points=POINTS)
     assert 0 <= before.value <= after.value <= 100
 
 
@@ -103,50 +110,58 @@ def test_distress_never_moves_an_item_whose_tier_reads_self_harm(
     """With a tier head, or from amber up, distress is not escalation evidence: it can never
     rank an item above one of its tier with stronger self-harm evidence."""
     assume(tier_scores is not None or tier is not Tier.GREEN)
-    before = compute_priority(tier, flags, scores, waited, sla, tier_scores)
+    before = compute_priority(tier, flags, scores, waited, sla, tier_scores, points=POINTS)
     distressed = {**scores, "distress": distress}
-    after = compute_priority(tier, flags, distressed, waited, sla, tier_scores)
+    after = compute_priority(tier, flags, distressed, waited, sla, tier_scores, points=POINTS)
     assert before.value == after.value
 
 
 @PROPERTIES
 @given(minutes)
 def test_an_unscored_item_is_read_soon_but_below_a_fresh_red_one(waited):
-    unscored = unscored_priority(waited, RULES.sla_for(None))
-    assert UNSCORED_PRIORITY <= unscored.value <= UNSCORED_PRIORITY + AGEING_POINTS
+    unscored = unscored_priority(waited, RULES.sla_for(None), points=POINTS)
+    assert (
+        POINTS.unscored_priority
+        <= unscored.value
+        <= POINTS.unscored_priority + POINTS.ageing_points
+    )
     assert unscored.reasons[0].startswith("not scored")
-    fresh_red = compute_priority(Tier.RED, ["self_harm"], {"self_harm": 0.0}, 0, 60)
-    assert unscored_priority(0, RULES.sla_for(None)).value < fresh_red.value
+    fresh_red = compute_priority(Tier.RED, ["self_harm"], {"self_harm": 0.0}, 0, 60, points=POINTS)
+    assert unscored_priority(0, RULES.sla_for(None), points=POINTS).value < fresh_red.value
 
 
 @PROPERTIES
 @given(minutes, st.floats(0.5, 10_000.0, allow_nan=False))
 def test_ageing_changes_exactly_when_minutes_until_ageing_changes_says(waited, sla):
-    points = ageing_points(waited, sla)
-    assert 0 <= points <= AGEING_POINTS
-    step = minutes_until_ageing_changes(waited, sla)
+    points = ageing_points(waited, sla, points=POINTS)
+    assert 0 <= points <= POINTS.ageing_points
+    step = minutes_until_ageing_changes(waited, sla, points=POINTS)
     if step is None:
-        assert points == AGEING_POINTS
-        assert ageing_points(waited * 2 + sla, sla) == AGEING_POINTS
+        assert points == POINTS.ageing_points
+        assert ageing_points(waited * 2 + sla, sla, points=POINTS) == POINTS.ageing_points
         return
-    assert step > 0 and points < AGEING_POINTS
+    assert step > 0 and points < POINTS.ageing_points
     tolerance = 1e-6 * sla
     assume(step > 2 * tolerance)  # a wait within float noise of a boundary
-    assert ageing_points(waited + step - tolerance, sla) == points  # nothing moves before...
-    assert ageing_points(waited + step + tolerance, sla) == points + 1  # ...and then one point
+    assert (
+        ageing_points(waited + step - tolerance, sla, points=POINTS) == points
+    )  # nothing moves before...
+    assert (
+        ageing_points(waited + step + tolerance, sla, points=POINTS) == points + 1
+    )  # ...and then one point
 
 
 @PROPERTIES
 @given(minutes)
 def test_no_sla_means_no_ageing(waited):
-    assert ageing_points(waited, None) == 0
-    assert minutes_until_ageing_changes(waited, None) is None
+    assert ageing_points(waited, None, points=POINTS) == 0
+    assert minutes_until_ageing_changes(waited, None, points=POINTS) is None
 
 
 # --- tier rules ------------------------------------------------------------------------------
 minimum_st = st.one_of(probability, st.just("threshold"))
 rules_st = st.builds(
-    lambda rules: TierRules(rules=rules, sla_minutes=dict.fromkeys(TIERS, None)),
+    lambda rules: TierRules(rules=rules, sla_minutes=dict.fromkeys(TIERS, None), priority=POINTS),
     st.dictionaries(
         st.sampled_from(["crisis", "red", "amber"]),
         st.dictionaries(st.sampled_from(LABELS), minimum_st, max_size=3),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from triage.domain.labels import LABELS
 from triage.domain.review import (
+    OUTCOME_LABELS,
     EventType,
     Outcome,
     ReviewEvent,
@@ -102,3 +104,14 @@ def test_disagreement_with_the_model():
     assert not disagrees_with_model(["self_harm"], Outcome.SUPPORTED, None)
     assert disagrees_with_model(["hostile"], None, {"hostile": 0})
     assert not disagrees_with_model(["hostile"], None, {"hostile": 1, "spam": 0})
+
+
+def test_an_escalation_to_the_crisis_team_confirms_self_harm():
+    """OUTCOME_LABELS, the table the feedback rows read too: escalating a post the model did not
+    flag self_harm overrules the model; escalating a flagged one agrees with it."""
+    escalated = Outcome.ESCALATED_TO_CRISIS_TEAM
+    assert OUTCOME_LABELS[escalated] == "self_harm"
+    assert disagrees_with_model(["distress"], escalated, None)
+    assert not disagrees_with_model(["self_harm", "distress"], escalated, None)
+    assert set(OUTCOME_LABELS.values()) <= set(LABELS)
+    assert Outcome.FALSE_POSITIVE not in OUTCOME_LABELS and Outcome.SUPPORTED not in OUTCOME_LABELS

@@ -17,6 +17,7 @@ from tests.service.console.test_console import csrf_of, sign_in
 from triage.domain.review import EventType, ModeratorEventType, Outcome, ReviewEvent
 from triage.queue import store as queue
 from triage.queue.retention import purge
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.database import Database, alembic_config
 from triage.storage.keys import BadKeyName, Role, create_key, list_keys, revoke_key
@@ -49,7 +50,7 @@ def app(tmp_path):
     keys = create_keys(url)
     settings = Settings(bundle_dir=tmp_path / "no-model", database_url=url, secret_key="k" * 40)
     with TestClient(create_app(settings)) as client:
-        yield client, keys, client.app.state.db
+        yield client, keys, context_of(client.app).database
 
 
 def put(db, external_id, received=NOW, parent=None, parent_text=None) -> int:
@@ -61,7 +62,7 @@ def put(db, external_id, received=NOW, parent=None, parent_text=None) -> int:
         parent_text=parent_text,
     )
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [new], received)
+        ((item, _),) = queue.ingest(session, [new], received, RULES)
         view = queue.ModelView("m:1", {"self_harm": 0.8, "hostile": 0.3}, ["self_harm"], "red")
         queue.record_scores(session, item.id, view, RULES, received)
         return item.id

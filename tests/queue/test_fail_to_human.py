@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import bearer, create_keys
 from tests.service.api.test_service import assert_error_shape
 from triage.queue.faults import ScoringFaults
+from triage.service.context import context_of
 from triage.service.runtime.background import rescore_once
 from triage.settings import Settings
 from triage.storage.database import Database
@@ -67,9 +68,9 @@ FAULTS = {
 def _inject(fault: str, make_client):
     client, keys = make_client(with_model=fault != "missing_model")
     if fault == "exception":
-        client.app.state.scorer.score = _explode
+        context_of(client.app).model.scorer.score = _explode
     elif fault == "timeout":
-        client.app.state.scorer.score = _hang
+        context_of(client.app).model.scorer.score = _hang
     return client, keys
 
 
@@ -131,11 +132,12 @@ def test_the_retry_scores_the_item_once_the_model_answers(fault, make_client, da
     assert client.post("/v1/items", json=body, headers=bearer(keys["platform"])).is_success
 
     healthy, _ = make_client(with_model=True)  # a restart with a working model
-    assert rescore_once(healthy.app) == 0  # too fresh: its ingest may still be scoring it
+    # too fresh: its ingest may still be scoring it
+    assert rescore_once(context_of(healthy.app)) == 0
     db = Database(database_url)
     with db.write() as session:  # received long enough ago to count as abandoned
         session.query(Item).update({"received_at": datetime.now(UTC) - timedelta(minutes=5)})
-    assert rescore_once(healthy.app) == 1
+    assert rescore_once(context_of(healthy.app)) == 1
     (stored,) = _stored(database_url, "c", "p1")
     assert stored.scoring_state == "scored" and stored.tier is not None
     with db.read() as session:
@@ -151,11 +153,11 @@ def test_the_retry_scores_the_item_once_the_model_answers(fault, make_client, da
 
 def test_readyz_shows_recovery_after_a_fault(make_client):
     client, keys = make_client()
-    real = client.app.state.scorer.score
-    client.app.state.scorer.score = _explode
+    real = context_of(client.app).model.scorer.score
+    context_of(client.app).model.scorer.score = _explode
     post = {"items": [{"id": "a", "text": "one"}, {"id": "b", "text": "two"}]}
     assert client.post("/v1/items", json=post, headers=bearer(keys["platform"])).is_success
-    client.app.state.scorer.score = real
+    context_of(client.app).model.scorer.score = real
     post = {"items": [{"id": "c", "text": "three"}]}
     (result,) = client.post("/v1/items", json=post, headers=bearer(keys["platform"])).json()[
         "results"

@@ -11,7 +11,9 @@ import pytest
 from tests.conftest import bearer, create_keys
 from tests.service.api.test_service import assert_error_shape
 from triage.domain.review import EventType, Outcome, ReviewEvent, TransitionError
+from triage.queue import ranking
 from triage.queue import store as queue
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.tables import Event, Item
@@ -58,10 +60,10 @@ def store(db, external_id, tier="green", flags=(), scores=None, waited_minutes=0
     received = now - timedelta(minutes=waited_minutes)
     new = queue.NewItem(fields.pop("community", "c"), external_id, "text", **fields)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [new], received)
+        ((item, _),) = queue.ingest(session, [new], received, RULES)
         view = queue.ModelView("m:1", scores or {"self_harm": 0.1}, list(flags), tier)
         queue.record_scores(session, item.id, view, RULES, received)
-        queue.rank(item, RULES, now)
+        ranking.rank(item, RULES, now)
         return item.id
 
 
@@ -99,7 +101,9 @@ def test_concurrent_ingest_of_one_item_stores_it_once(db):
     def worker() -> None:
         barrier.wait()
         with db.write() as session:
-            created.extend(flag for _, flag in queue.ingest(session, [new], datetime.now(UTC)))
+            created.extend(
+                flag for _, flag in queue.ingest(session, [new], datetime.now(UTC), RULES)
+            )
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
     for thread in threads:
@@ -126,7 +130,7 @@ def test_scorer_failure_queues_the_item_unscored(queue_app):
     def explode(items):
         raise RuntimeError("onnx blew up")
 
-    client.app.state.scorer.score = explode
+    context_of(client.app).model.scorer.score = explode
     (result,) = ingest(client, keys, {"id": "p1"})
     assert result["created"] and result["scoring"] == "unscored" and result["tier"] is None
     assert result["priority"] >= 60
@@ -139,13 +143,13 @@ def test_scorer_failure_queues_the_item_unscored(queue_app):
 
 def test_scorer_timeout_queues_the_item_unscored(queue_app):
     client, keys = queue_app
-    real = client.app.state.scorer.score
+    real = context_of(client.app).model.scorer.score
 
     def slow(items):
         time.sleep(5)
         return real(items)
 
-    client.app.state.scorer.score = slow
+    context_of(client.app).model.scorer.score = slow
     started = time.monotonic()
     (result,) = ingest(client, keys, {"id": "p1"})
     # answered at the 2 s timeout, not after the 5 s scorer (margin for a busy CI machine:
@@ -160,18 +164,19 @@ def test_missing_model_still_stores_and_the_retry_scores_later(queue_app, db):
     from triage.service.runtime.background import rescore_once
 
     client, keys = queue_app
-    scorer = client.app.state.scorer
-    client.app.state.scorer = None
+    scorer = context_of(client.app).model.scorer
+    context_of(client.app).model.scorer = None
     (result,) = ingest(client, keys, {"id": "p1"})
     assert result["scoring"] == "unscored"
-    assert rescore_once(client.app) == 0  # no model yet: nothing retried
-    client.app.state.scorer = scorer
-    assert rescore_once(client.app) == 0  # too fresh: its own ingest may still be scoring it
+    assert rescore_once(context_of(client.app)) == 0  # no model yet: nothing retried
+    context_of(client.app).model.scorer = scorer
+    # too fresh: its own ingest may still be scoring it
+    assert rescore_once(context_of(client.app)) == 0
     with db.write() as session:  # received long enough ago to be retried
         session.query(Item).filter_by(id=result["item_id"]).update(
             {"received_at": datetime.now(UTC) - timedelta(minutes=5)}
         )
-    assert rescore_once(client.app) == 1
+    assert rescore_once(context_of(client.app)) == 1
     item = client.get(f"/v1/items/{result['item_id']}").json()
     assert item["scoring"] == "scored" and item["events"][-1]["type"] == "scored"
 
@@ -275,7 +280,7 @@ def test_amber_does_not_starve_behind_a_flood_of_low_confidence_reds(db, queue_a
             {"received_at": datetime.now(UTC) - timedelta(hours=8), "rerank_at": datetime.now(UTC)}
         )
     with db.write() as session:
-        assert queue.refresh_priorities(session, RULES, datetime.now(UTC)) >= 1
+        assert ranking.refresh_priorities(session, RULES, datetime.now(UTC)) >= 1
     first = client.get("/v1/queue", params={"limit": 5}).json()["items"]
     assert first[0]["id"] == "old-amber"
     assert any("SLA" in reason for reason in first[0]["reasons"])
@@ -284,9 +289,9 @@ def test_amber_does_not_starve_behind_a_flood_of_low_confidence_reds(db, queue_a
 def test_refresh_reranks_only_items_whose_ageing_moved(db):
     store(db, "a", "red", ["self_harm"], {"self_harm": 0.6})
     with db.write() as session:
-        assert queue.refresh_priorities(session, RULES, datetime.now(UTC)) == 0
+        assert ranking.refresh_priorities(session, RULES, datetime.now(UTC)) == 0
         later = datetime.now(UTC) + timedelta(minutes=5)
-        assert queue.refresh_priorities(session, RULES, later) == 1
+        assert ranking.refresh_priorities(session, RULES, later) == 1
         item = session.query(Item).one()
         assert item.rerank_at > later
 
@@ -337,11 +342,11 @@ def test_uncertain_tier_keeps_its_reason_through_re_ranking(db, queue_app):
     client, _ = queue_app
     now = datetime.now(UTC)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [queue.NewItem("c", "u1", "text")], now)
+        ((item, _),) = queue.ingest(session, [queue.NewItem("c", "u1", "text")], now, RULES)
         view = queue.ModelView("m:1", {"self_harm": 0.3}, [], "amber", tier_uncertain=True)
         queue.record_scores(session, item.id, view, RULES, now)
     with db.write() as session:
-        assert queue.refresh_priorities(session, RULES, now + timedelta(hours=1)) == 1
+        assert ranking.refresh_priorities(session, RULES, now + timedelta(hours=1)) == 1
     (listed,) = client.get("/v1/queue").json()["items"]
     assert listed["tier"] == "amber" and UNCERTAIN_REASON in listed["reasons"]
 

@@ -31,7 +31,7 @@ def put_linked(db, external_id: str, resolved_days_ago: float | None) -> int:
     received = NOW - timedelta(days=60)
     new = queue.NewItem("c", external_id, f"the words of {external_id}", url=LINK)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [new], received)
+        ((item, _),) = queue.ingest(session, [new], received, RULES)
         view = queue.ModelView("m:1", {"self_harm": 0.8}, ["self_harm"], "red")
         queue.record_scores(session, item.id, view, RULES, received)
         if resolved_days_ago is not None:

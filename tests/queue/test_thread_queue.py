@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import bearer, create_keys
 from tests.scoring.test_threads import bundle_with_corumination_head
+from triage.queue import ranking
 from triage.queue import store as queue
 from triage.queue.thread_scoring import record_thread_scores
 from triage.scoring.threads import Turn, score_thread
@@ -44,7 +45,7 @@ def store_thread(db, thread_id="t1", community="c", replies=REPLIES, received=No
             new = queue.NewItem(
                 community, external_id, text, parent_external_id=parent, thread_id=thread_id
             )
-            ((item, _),) = queue.ingest(session, [new], received + timedelta(seconds=n))
+            ((item, _),) = queue.ingest(session, [new], received + timedelta(seconds=n), RULES)
             scores = {"self_harm": 0.05, "distress": distress, "corumination": pair}
             view = queue.ModelView("m:1", scores, [], "green")
             queue.record_scores(session, item.id, view, RULES, received)
@@ -90,7 +91,7 @@ def test_the_reason_survives_re_ranking(db):
     ids = store_thread(db)
     stored, _, _ = record(db, ids["r3"])
     with db.write() as session:
-        queue.refresh_priorities(session, RULES, datetime.now(UTC) + timedelta(days=1))
+        ranking.refresh_priorities(session, RULES, datetime.now(UTC) + timedelta(days=1))
         assert stored["summary"] in queue.get_item(session, ids["r3"]).priority_reasons
 
 
@@ -106,7 +107,7 @@ def test_posts_and_items_outside_a_thread_get_nothing(db):
     assert stored is None
     with db.write() as session:
         new = queue.NewItem("c", "lone", "a reply with no thread", parent_external_id="x")
-        ((item, _),) = queue.ingest(session, [new], datetime.now(UTC))
+        ((item, _),) = queue.ingest(session, [new], datetime.now(UTC), RULES)
         view = queue.ModelView("m:1", {}, [], "green")
         queue.record_scores(session, item.id, view, RULES, datetime.now(UTC))
         lone = item.id

@@ -20,10 +20,11 @@ from types import SimpleNamespace
 import pytest
 from pydantic import ValidationError
 
-from tests.conftest import bearer, create_keys, run_cli
+from tests.conftest import TIER_RULES, bearer, create_keys, run_cli
 from triage.domain.labels import Tier
 from triage.queue import store as queue
 from triage.scoring.scorer import ScoreResult
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage import webhooks as store
 from triage.storage.database import Database
@@ -161,10 +162,10 @@ def make_app(tmp_path):
         settings = webhook_settings(database_url, urls, tmp_path, **overrides)
         client = TestClient(create_app(settings), headers=bearer(keys["admin"])).__enter__()
         clients.append(client)
-        client.app.state.scorer = FakeScorer()
+        context_of(client.app).model.scorer = FakeScorer()
         clock = Clock()
-        if client.app.state.webhooks is not None:
-            client.app.state.webhooks.clock = clock
+        if context_of(client.app).webhooks is not None:
+            context_of(client.app).webhooks.clock = clock
         return client, keys, clock
 
     yield make
@@ -179,7 +180,7 @@ def ingest(client, external_id: str, text: str = POST_TEXT) -> int:
 
 
 def deliveries(client) -> list[WebhookDelivery]:
-    with client.app.state.db.read() as session:
+    with context_of(client.app).database.read() as session:
         return list(session.query(WebhookDelivery).order_by(WebhookDelivery.id))
 
 
@@ -197,7 +198,7 @@ def verify(received: Received, secret: str = SECRET, tolerance_s: int = 300) -> 
 def test_crisis_item_sends_one_signed_alert_without_text(make_app, receiver):
     client, _, _ = make_app([receiver.url])
     item_id = ingest(client, "p1")
-    assert client.app.state.webhooks.deliver_due() == 1
+    assert context_of(client.app).webhooks.deliver_due() == 1
 
     (received,) = receiver.requests
     payload = verify(received)
@@ -215,14 +216,14 @@ def test_crisis_item_sends_one_signed_alert_without_text(make_app, receiver):
     assert delivery.last_status_code == 200 and delivery.delivered_at is not None
     assert delivery.payload_digest == hashlib.sha256(received.body).hexdigest()
 
-    assert client.app.state.webhooks.deliver_due() == 0  # nothing more to send
+    assert context_of(client.app).webhooks.deliver_due() == 0  # nothing more to send
     assert len(receiver.requests) == 1
 
 
 def test_a_wrong_secret_does_not_verify(make_app, receiver):
     client, _, _ = make_app([receiver.url])
     ingest(client, "p1")
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     with pytest.raises(AssertionError):
         verify(receiver.requests[0], secret="t" * 40)
 
@@ -232,7 +233,7 @@ def test_text_is_sent_only_when_configured(make_app, receiver):
         [receiver.url], webhook_include_text=True, webhook_console_url="https://triage.example/"
     )
     item_id = ingest(client, "p1")
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     item = verify(receiver.requests[0])["item"]
     assert item["text"] == POST_TEXT
     assert item["console_url"] == f"https://triage.example/items/{item_id}"
@@ -242,7 +243,7 @@ def test_green_and_red_items_send_nothing_by_default(make_app, receiver):
     client, _, _ = make_app([receiver.url])
     ingest(client, "g", "tier=green a walk in the park")
     ingest(client, "r", "tier=red some words")
-    assert client.app.state.webhooks.deliver_due() == 0
+    assert context_of(client.app).webhooks.deliver_due() == 0
     assert deliveries(client) == [] and receiver.requests == []
 
 
@@ -250,7 +251,7 @@ def test_red_condition_when_chosen(make_app, receiver):
     client, _, _ = make_app([receiver.url], webhook_on="red")
     ingest(client, "c", "tier=crisis words")
     ingest(client, "r", "tier=red words")
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     assert [verify(r)["event"] for r in receiver.requests] == ["red"]
 
 
@@ -258,7 +259,7 @@ def test_red_condition_when_chosen(make_app, receiver):
 def test_failing_receiver_is_retried_with_backoff_then_succeeds(make_app, receiver):
     receiver.statuses = [500, 503, 200]
     client, _, clock = make_app([receiver.url])
-    webhooks = client.app.state.webhooks
+    webhooks = context_of(client.app).webhooks
     ingest(client, "p1")
 
     assert webhooks.deliver_due() == 1  # attempt 1: 500
@@ -290,7 +291,7 @@ def test_failing_receiver_is_retried_with_backoff_then_succeeds(make_app, receiv
 
 def test_backoff_doubles_and_is_capped(make_app, receiver):
     client, _, _ = make_app([receiver.url], webhook_backoff_max_s=30)
-    webhooks = client.app.state.webhooks
+    webhooks = context_of(client.app).webhooks
     waits = [webhooks.backoff_s(attempt) for attempt in range(1, 8)]
     for attempt, wait in enumerate(waits[:3], start=1):
         assert 0.8 * 5 * 2 ** (attempt - 1) <= wait <= 1.2 * 5 * 2 ** (attempt - 1)
@@ -302,7 +303,7 @@ def test_alert_fails_after_max_attempts(make_app, receiver):
     client, _, clock = make_app([receiver.url], webhook_max_attempts=3)
     ingest(client, "p1")
     for _ in range(5):
-        client.app.state.webhooks.deliver_due()
+        context_of(client.app).webhooks.deliver_due()
         clock.advance(60)
     (delivery,) = deliveries(client)
     assert delivery.status == "failed" and delivery.attempts == 3
@@ -314,7 +315,7 @@ def test_endpoint_is_disabled_after_repeated_failures_shown_and_enabled_again(
 ):
     receiver.statuses = [500]
     client, _, clock = make_app([receiver.url], webhook_max_attempts=1, webhook_disable_after=3)
-    webhooks = client.app.state.webhooks
+    webhooks = context_of(client.app).webhooks
     for n in range(4):
         ingest(client, f"p{n}")
     webhooks.deliver_due()
@@ -333,11 +334,10 @@ def test_endpoint_is_disabled_after_repeated_failures_shown_and_enabled_again(
     assert "t0ken" not in listing.text  # the URL's path is a credential
     assert "triage_webhook_endpoints_disabled 1.0" in client.get("/metrics").text
 
-    result = run_cli("webhooks", "list", "--database", client.app.state.settings.database_url)
+    result = run_cli("webhooks", "list", "--database", context_of(client.app).settings.database_url)
     assert result.exit_code == 0 and "DISABLED" in result.output and "t0ken" not in result.output
-    result = run_cli(
-        "webhooks", "enable", receiver.url, "--database", client.app.state.settings.database_url
-    )
+    database_url = context_of(client.app).settings.database_url
+    result = run_cli("webhooks", "enable", receiver.url, "--database", database_url)
     assert result.exit_code == 0, result.output
     receiver.statuses = [200]
     ingest(client, "after")
@@ -349,7 +349,7 @@ def test_endpoint_is_disabled_after_repeated_failures_shown_and_enabled_again(
 def test_enable_names_an_unknown_endpoint(make_app, receiver):
     client, _, _ = make_app([receiver.url])
     result = run_cli(
-        "webhooks", "enable", "99", "--database", client.app.state.settings.database_url
+        "webhooks", "enable", "99", "--database", context_of(client.app).settings.database_url
     )
     assert result.exit_code != 0 and "no such webhook endpoint" in result.output
 
@@ -359,7 +359,7 @@ def test_unreachable_endpoint_is_a_failed_attempt_with_a_kind(make_app, receiver
     receiver.stop()  # nothing listens there now
     client, _, _ = make_app([f"http://127.0.0.1:{port}/gone"])
     ingest(client, "p1")
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     (delivery,) = deliveries(client)
     assert delivery.status == "pending" and delivery.last_error == "connection_refused"
     assert delivery.last_status_code is None
@@ -367,37 +367,37 @@ def test_unreachable_endpoint_is_a_failed_attempt_with_a_kind(make_app, receiver
 
 # --- idempotence ---------------------------------------------------------------------------------
 def test_rescoring_and_retries_do_not_send_twice(make_app, receiver):
-    from triage.queue.ingest import score_items
+    from triage.queue.ingest import Ingest
 
     client, _, _ = make_app([receiver.url])
-    app = client.app
+    context = context_of(client.app)
     item_id = ingest(client, "p1")
     ingest(client, "p1")  # a retried ingest: the same item
-    with app.state.db.read() as session:
+    with context.database.read() as session:
         item = queue.get_item(session, item_id)
-    settings = app.state.settings
+    scoring = Ingest(
+        context.database,
+        context.model,
+        context.executor,
+        context.settings.tier_rules,
+        5,
+        alerts=context.webhooks,
+    )
     for _ in range(2):  # scored again (as the retry loop would)
-        score_items(
-            app.state.db,
-            [item],
-            app.state.scorer,
-            settings.tier_rules,
-            app.state.executor,
-            5,
-            alerts=app.state.webhooks,
-        )
-    app.state.webhooks.deliver_due()
-    app.state.webhooks.deliver_due()
+        scoring.score_stored([item])
+    context.webhooks.deliver_due()
+    context.webhooks.deliver_due()
     assert len(deliveries(client)) == 1 and len(receiver.requests) == 1
 
 
 def test_a_restarted_service_does_not_send_again(make_app, receiver):
     client, _, _ = make_app([receiver.url])
     ingest(client, "p1")
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     again, _, _ = make_app([receiver.url])  # a second start on the same database
-    assert again.app.state.webhooks.endpoint_ids == client.app.state.webhooks.endpoint_ids
-    assert again.app.state.webhooks.deliver_due() == 0
+    first, second = context_of(client.app).webhooks, context_of(again.app).webhooks
+    assert second.endpoint_ids == first.endpoint_ids
+    assert second.deliver_due() == 0
     assert len(receiver.requests) == 1
 
 
@@ -406,7 +406,7 @@ def _fill(database_url: str, count: int, endpoint_ids: list[int]) -> None:
     now = datetime.now(UTC)
     news = [queue.NewItem("c", f"n{n}", "words") for n in range(count)]
     with db.write() as session:
-        for item, _ in queue.ingest(session, news, now):
+        for item, _ in queue.ingest(session, news, now, TIER_RULES):
             store.enqueue(session, item.id, endpoint_ids, "crisis", now)
     db.dispose()
 
@@ -469,11 +469,11 @@ def test_a_claim_left_by_a_dead_sender_is_retried_after_its_lease(make_app, rece
     from triage.queue.alerts import LEASE_MARGIN_S
 
     client, _, clock = make_app([receiver.url])
-    webhooks = client.app.state.webhooks
+    webhooks = context_of(client.app).webhooks
     ingest(client, "p1")
     ids = list(webhooks.endpoint_ids.values())
     lease = timedelta(seconds=5 + LEASE_MARGIN_S)
-    with client.app.state.db.write() as session:  # claimed, then the sender died
+    with context_of(client.app).database.write() as session:  # claimed, then the sender died
         assert store.claim_next(session, ids, clock.now, lease, 6) is not None
     assert webhooks.deliver_due() == 0
     clock.advance(lease.total_seconds() + 1)
@@ -485,11 +485,12 @@ def test_a_claim_left_by_a_dead_sender_is_retried_after_its_lease(make_app, rece
 def test_a_lost_last_attempt_marks_the_alert_failed(make_app, receiver):
     client, _, clock = make_app([receiver.url], webhook_max_attempts=1)
     ingest(client, "p1")
-    ids = list(client.app.state.webhooks.endpoint_ids.values())
-    with client.app.state.db.write() as session:  # the only attempt, and its sender died
+    ids = list(context_of(client.app).webhooks.endpoint_ids.values())
+    # the only attempt, and its sender died
+    with context_of(client.app).database.write() as session:
         assert store.claim_next(session, ids, clock.now, timedelta(seconds=35), 1) is not None
     clock.advance(60)
-    assert client.app.state.webhooks.deliver_due() == 0
+    assert context_of(client.app).webhooks.deliver_due() == 0
     (delivery,) = deliveries(client)
     assert (delivery.status, delivery.last_error, delivery.attempts) == (
         "failed",
@@ -505,9 +506,9 @@ def test_a_transport_that_raises_is_a_failed_attempt(make_app, receiver):
     def broken(request):
         raise ValueError(f"cannot send {request.body!r}")
 
-    client.app.state.webhooks.transport = broken
+    context_of(client.app).webhooks.transport = broken
     ingest(client, "p1")
-    assert client.app.state.webhooks.deliver_due() == 1
+    assert context_of(client.app).webhooks.deliver_due() == 1
     (delivery,) = deliveries(client)
     assert delivery.status == "pending" and delivery.last_error == "send_error"
 
@@ -515,7 +516,7 @@ def test_a_transport_that_raises_is_a_failed_attempt(make_app, receiver):
 # --- the other conditions ------------------------------------------------------------------------
 def test_red_item_near_its_sla_alerts_once_unless_claimed(make_app, receiver):
     client, keys, clock = make_app([receiver.url])
-    webhooks = client.app.state.webhooks
+    webhooks = context_of(client.app).webhooks
     waiting = ingest(client, "r1", "tier=red words")
     claimed = ingest(client, "r2", "tier=red more words")
     reply = client.post(
@@ -538,7 +539,7 @@ def test_red_item_near_its_sla_alerts_once_unless_claimed(make_app, receiver):
 def test_unscored_item_alerts(make_app, receiver):
     client, _, _ = make_app([receiver.url])
     item_id = ingest(client, "u1", "explode " + POST_TEXT)
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     (received,) = receiver.requests
     payload = verify(received)
     assert payload["event"] == "unscored" and payload["item"]["id"] == item_id
@@ -548,7 +549,7 @@ def test_unscored_item_alerts(make_app, receiver):
 
 def test_the_background_loop_sends_by_itself(make_app, receiver):
     client, _, _ = make_app([receiver.url], webhook_poll_interval_s=0.05)
-    client.app.state.webhooks.clock = lambda: datetime.now(UTC)
+    context_of(client.app).webhooks.clock = lambda: datetime.now(UTC)
     ingest(client, "p1")
     deadline = time.monotonic() + 10
     while not receiver.requests and time.monotonic() < deadline:
@@ -558,7 +559,7 @@ def test_the_background_loop_sends_by_itself(make_app, receiver):
 
 def test_no_webhooks_without_urls(make_app):
     client, _, _ = make_app([])
-    assert client.app.state.webhooks is None
+    assert context_of(client.app).webhooks is None
     ingest(client, "p1")
     assert deliveries(client) == []
     assert client.get("/v1/webhooks").json() == {
@@ -581,7 +582,7 @@ def test_console_item_page_shows_the_delivery_log(make_app, receiver):
     receiver.statuses = [500, 200]
     client, keys, clock = make_app([receiver.url])
     item_id = ingest(client, "p1")
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     sign_in(client, keys["alice"])
     page = client.get(f"/items/{item_id}", headers=HTML).text
     log_table = page[page.index('data-testid="alerts"') :]
@@ -589,7 +590,7 @@ def test_console_item_page_shows_the_delivery_log(make_app, receiver):
     assert "t0ken" not in page
 
     clock.advance(60)
-    client.app.state.webhooks.deliver_due()
+    context_of(client.app).webhooks.deliver_due()
     page = client.get(f"/items/{item_id}", headers=HTML).text
     log_table = page[page.index('data-testid="alerts"') :]
     assert "delivered" in log_table and "<td>2</td>" in log_table
@@ -602,9 +603,9 @@ def test_no_text_and_no_url_path_in_logs(make_app, receiver, caplog):
     client, _, clock = make_app([receiver.url], webhook_include_text=True)
     with caplog.at_level(logging.DEBUG):
         ingest(client, "p1")
-        client.app.state.webhooks.deliver_due()
+        context_of(client.app).webhooks.deliver_due()
         clock.advance(60)
-        client.app.state.webhooks.deliver_due()
+        context_of(client.app).webhooks.deliver_due()
     assert receiver.requests and b"zebra-quartz" in receiver.requests[-1].body
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "webhook delivery" in logged
@@ -655,7 +656,7 @@ def test_a_post_first_seen_in_a_member_report_alerts_too(make_app, receiver):
         },
     )
     assert reply.status_code == 200, reply.text
-    assert client.app.state.webhooks.deliver_due() == 1
+    assert context_of(client.app).webhooks.deliver_due() == 1
     (received,) = receiver.requests
     assert verify(received)["event"] == "crisis"
 

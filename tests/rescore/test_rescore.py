@@ -60,7 +60,9 @@ def assert_same_as_score_file(rescored: list[dict], expected: list[dict]) -> Non
     assert [r["line"] for r in rescored] == [r["line"] for r in expected]
     for got, want in zip(rescored, expected, strict=True):
         assert {key: got[key] for key in want} == want
-        extra = {"model_version"} | (set() if "error" in want else {"text_digest"})
+        extra = {"model_version"} | (
+            set() if "error" in want else {"text_digest", "tier_uncertain"}
+        )
         assert set(got) - set(want) == extra
 
 
@@ -260,7 +262,7 @@ def write_run(tiny_bundle: Path, source: Path, out: Path, part_size: int = 4) ->
 def put(db: Database, post: dict, received: datetime = NOW) -> int:
     new = queue.NewItem("c", post["id"], post["text"], parent_text=post.get("parent_text"))
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [new], received)
+        ((item, _),) = queue.ingest(session, [new], received, RULES)
         queue.record_scores(session, item.id, OLD, RULES, received)
         return item.id
 
@@ -359,7 +361,7 @@ def test_an_item_the_service_scored_with_the_same_bundle_is_unchanged(db, tiny_b
         new = queue.NewItem("c", post["id"], post["text"], parent_text=post.get("parent_text"))
         (result,) = scorer.score([ScoreInput("x", post["text"], post.get("parent_text"))])
         with db.write() as session:
-            ((item, _),) = queue.ingest(session, [new], NOW)
+            ((item, _),) = queue.ingest(session, [new], NOW, RULES)
             queue.record_scores(session, item.id, model_view(scorer, result), RULES, NOW)
             ids.append(item.id)
     source = write_jsonl(tmp_path / "in.jsonl", POSTS)
@@ -470,3 +472,13 @@ def test_the_console_history_reads_a_rescored_event():
         type="rescored", actor="triage", created_at=NOW, tier="red", model_version="m:2"
     )
     assert event_words(event, NOW).startswith("Re-scored red by m:2 ")
+
+
+def test_write_back_reads_tier_uncertain_and_falls_back_to_the_reason_in_older_runs():
+    from triage.domain.priority import UNCERTAIN_REASON
+    from triage.rescore.writeback import tier_uncertain
+
+    assert tier_uncertain({"tier_uncertain": True, "reasons": []})
+    assert not tier_uncertain({"tier_uncertain": False, "reasons": [UNCERTAIN_REASON]})
+    assert tier_uncertain({"reasons": ["x", UNCERTAIN_REASON]})  # written before the field
+    assert not tier_uncertain({"tier_uncertain": None, "reasons": ["x"]})  # no value

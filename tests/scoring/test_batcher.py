@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import bearer
 from triage.scoring.micro_batcher import MicroBatcher
+from triage.service.context import context_of
 
 
 class Recorder:
@@ -161,12 +162,12 @@ def test_merged_requests_get_exactly_the_scores_of_scoring_alone(batching_client
     from triage.scoring.scorer import ScoreInput
 
     client = batching_client
-    scorer = client.app.state.scorer
+    scorer = context_of(client.app).model.scorer
     alone = {
         str(n): scorer.score([ScoreInput(str(n), text)])[0].scores for n, text in enumerate(TEXTS)
     }
     bodies = [{"items": [{"id": str(n), "text": text}]} for n, text in enumerate(TEXTS)] * 3
-    before = client.app.state.executor.batches
+    before = context_of(client.app).executor.batches
     barrier = threading.Barrier(len(bodies))
 
     def post(body):
@@ -180,12 +181,12 @@ def test_merged_requests_get_exactly_the_scores_of_scoring_alone(batching_client
         (result,) = response.json()["results"]
         assert result["id"] == body["items"][0]["id"]
         assert result["scores"] == alone[result["id"]]  # exact: each item runs alone
-    assert client.app.state.executor.batches - before < len(bodies)
+    assert context_of(client.app).executor.batches - before < len(bodies)
 
 
 def test_batched_ingest_still_queues_unscored_on_failure_and_timeout(batching_client):
     client = batching_client
-    scorer = client.app.state.scorer
+    scorer = context_of(client.app).model.scorer
     real = scorer.score
 
     def explode(items):
@@ -214,7 +215,7 @@ def test_batched_ingest_still_queues_unscored_on_failure_and_timeout(batching_cl
 
 def test_score_error_goes_to_the_request_that_caused_it(batching_client):
     client = batching_client
-    scorer = client.app.state.scorer
+    scorer = context_of(client.app).model.scorer
     real = scorer.score
 
     def picky(items):

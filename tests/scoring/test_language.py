@@ -14,17 +14,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import bearer, create_keys
+from tests.conftest import TIER_RULES, bearer, create_keys
 from triage.domain.labels import Tier
-from triage.domain.priority import TIER_BASE
+from triage.queue import ranking
 from triage.queue import store as queue
 from triage.scoring.bundle import BundleError, load_bundle
 from triage.scoring.language import UNDETERMINED, LanguageCheck, check_language, identify
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.tables import Item
 
 ENGLISH = ("en",)
-AMBER_BASE = TIER_BASE[Tier.AMBER]
+AMBER_BASE = Settings().tier_rules.priority.tier_base[Tier.AMBER]
 URGENT_ENOUGH = {"amber", "red", "crisis"}
 FRENCH_POST = "Je ne veux plus vivre. Je vais me suicider ce soir."
 HTML = {"accept": "text/html"}
@@ -279,10 +280,10 @@ def test_ingest_stores_the_language_and_the_queue_keeps_the_floor(language_app):
     assert listed["fr"]["language"] == "fr" and reason in listed["fr"]["reasons"]
     assert listed["en"]["language"] == UNDETERMINED
 
-    db = client.app.state.db
+    db = context_of(client.app).database
     later = datetime.now(UTC) + timedelta(hours=3)
     with db.write() as session:
-        queue.refresh_priorities(session, Settings().tier_rules, later)
+        ranking.refresh_priorities(session, Settings().tier_rules, later)
     with db.read() as session:
         stored = session.get(Item, french["item_id"])
         assert stored.priority >= AMBER_BASE and reason in stored.priority_reasons
@@ -291,15 +292,15 @@ def test_ingest_stores_the_language_and_the_queue_keeps_the_floor(language_app):
 
 def test_rank_keeps_the_language_reason_of_a_stored_item(language_app):
     client, _keys = language_app
-    db = client.app.state.db
+    db = context_of(client.app).database
     now = datetime.now(UTC)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [queue.NewItem("c", "x", "text")], now)
+        ((item, _),) = queue.ingest(session, [queue.NewItem("c", "x", "text")], now, TIER_RULES)
         view = queue.ModelView(
             "m:1", {"self_harm": 0.01}, [], "amber", language="de", language_unsupported=True
         )
         queue.record_scores(session, item.id, view, Settings().tier_rules, now)
-        queue.rank(item, Settings().tier_rules, now + timedelta(minutes=30))
+        ranking.rank(item, Settings().tier_rules, now + timedelta(minutes=30))
         assert item.priority >= AMBER_BASE
         assert item.priority_reasons[-1].startswith("language de: the model does not read it")
 

@@ -1,5 +1,6 @@
 """Token logits in the graph (training/export/onnx.py WithTokenLogits) and evidence from them
-(evidence_mode="context" in scoring.py), next to the default sentence-by-sentence evidence."""
+(evidence_mode="context" in scoring/evidence.py), next to the default sentence-by-sentence
+evidence."""
 
 from __future__ import annotations
 
@@ -58,13 +59,13 @@ def test_the_exported_bundle_has_token_logits(tiny_bundle):
     assert not OnnxScorer(bundle, Settings().tier_rules).token_evidence  # the default: sentences
     scorer = OnnxScorer(bundle, Settings().tier_rules, evidence_mode="context")
     assert scorer.token_evidence
-    run = scorer._run_alone(scorer.encoder.encode(TEXT))
+    run = scorer.model.run_alone(scorer.encoder.encode(TEXT))
     assert run.tokens.shape == (len(scorer.encoder.encode(TEXT)), len(scorer.bundle.outputs))
     # int8: the head's two MatMuls are quantised apart, so the identity holds approximately
     np.testing.assert_allclose(run.tokens.mean(axis=0), run.logits, atol=0.1)
     assert (
         TOKEN_LOGITS
-        not in OnnxScorer(scorer.bundle, Settings().tier_rules, evidence=False)._output_names
+        not in OnnxScorer(scorer.bundle, Settings().tier_rules, evidence=False).model.output_names
     )
 
 
@@ -92,7 +93,7 @@ class HostileInSecondSentence:
 
 def test_evidence_is_the_sentence_whose_tokens_carry_the_score(tiny_bundle):
     scorer = OnnxScorer(load_bundle(tiny_bundle), Settings().tier_rules, evidence_mode="context")
-    scorer.session = HostileInSecondSentence(scorer, TEXT)
+    scorer.model.session = HostileInSecondSentence(scorer, TEXT)
     [result] = scorer.score([ScoreInput("a", TEXT)])
     assert result.flags == ["hostile"]
     [evidence] = result.evidence
@@ -102,11 +103,11 @@ def test_evidence_is_the_sentence_whose_tokens_carry_the_score(tiny_bundle):
 def test_by_default_each_sentence_is_scored_alone(tiny_bundle):
     scorer = OnnxScorer(load_bundle(tiny_bundle), Settings().tier_rules)
     calls = []
-    real = scorer._run_alone
-    scorer._run_alone = lambda encoded: calls.append(1) or ModelRun(real(encoded).logits)
+    real = scorer.model.run_alone
+    scorer.model.run_alone = lambda encoded: calls.append(1) or ModelRun(real(encoded).logits)
     item = ScoreInput("a", TEXT)
     flags = ["hostile"]
-    evidence = scorer._evidence(item, flags, scorer.score([item])[0].tier, None)
+    evidence = scorer.evidence_finder.find(item, flags, scorer.score([item])[0].tier, None)
     assert len(calls) == 1 + len(sentence_spans(TEXT))  # the post, then each sentence again
     assert [e.label for e in evidence] == ["hostile"]
 

@@ -1,34 +1,29 @@
 """The console in a real browser: Debian's Chromium driven by Playwright against the real server.
 
 Marked `browser` (not in the default suite): `make test-browser` runs it, and `.ci/run` too.
-It starts uvicorn in a subprocess on a free port with a temporary SQLite database and the
-shipped model, ingests a few hand-written posts through the API, signs in through the sign-in
-page, works items from open to resolved with the buttons and with the keyboard, checks the blur
-and the crisis panel, and saves screenshots of the queue and item views to build/screenshots/
-(git-ignored); with TRIAGE_UPDATE_SCREENSHOTS=1 (`make screenshots`) to the README's
-docs/screenshots/ instead, so a plain run (CI's) never rewrites files of the checkout.
+It starts the real server (tests/system/browser_support.py: uvicorn on a free port with a
+temporary SQLite database and the shipped model), ingests a few hand-written posts through the
+API, signs in through the sign-in page, works items from open to resolved with the buttons and
+with the keyboard, checks the blur and the crisis panel, and saves screenshots of the queue and
+item views to build/screenshots/ (git-ignored); with TRIAGE_UPDATE_SCREENSHOTS=1
+(`make screenshots`) to the README's docs/screenshots/ instead, so a plain run (CI's) never
+rewrites files of the checkout.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import bearer, create_keys
-from triage.paths import DEFAULT_BUNDLE
+from tests.conftest import bearer
+from tests.system.browser_support import CHROMIUM, console_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -78,12 +73,6 @@ POSTS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _request(url: str, key: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
     headers = {**bearer(key), "content-type": "application/json"}
@@ -91,54 +80,15 @@ def _request(url: str, key: str, body: dict | None = None) -> dict:
         return json.loads(reply.read())
 
 
-def _wait_ready(base: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"the server was not ready within {seconds} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """(base url, keys, ingest results by id) of a real server on a temporary database."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}; run `make browser-deps` (apt)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
     folder = tmp_path_factory.mktemp("browser")
-    database_url = f"sqlite:///{folder / 'console.db'}"
-    keys = create_keys(database_url)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TRIAGE_DATABASE_URL": database_url,
-        "TRIAGE_BUNDLE_DIR": str(DEFAULT_BUNDLE),
-        "TRIAGE_SECRET_KEY_FILE": str(folder / "console-secret.key"),
-        "TRIAGE_BREAK_NUDGE_AFTER": "2",
-    }
-    log = folder / "server.log"
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "triage.service.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, process, log)
+    with console_server(folder, {"TRIAGE_BREAK_NUDGE_AFTER": "2"}) as running:
         posts = [{**post, "community": "peer-support"} for post in POSTS]
-        results = _request(f"{base}/v1/items", keys["platform"], {"items": posts})["results"]
-        yield base, keys, {result["id"]: result for result in results}
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+        ingest = _request(f"{running.base}/v1/items", running.keys["platform"], {"items": posts})
+        results = ingest["results"]
+        yield running.base, running.keys, {result["id"]: result for result in results}
 
 
 @pytest.fixture()

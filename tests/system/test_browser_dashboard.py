@@ -6,25 +6,19 @@ TRIAGE_UPDATE_SCREENSHOTS=1, else build/screenshots/)."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import create_keys
+from tests.conftest import TIER_RULES
+from tests.system.browser_support import console_server
 from tests.system.test_browser import (  # noqa: F401 (page is a fixture)
-    CHROMIUM,
-    _free_port,
     _screenshot,
     _sign_in,
-    _wait_ready,
     page,
 )
 from triage.domain.review import EventType, Outcome, ReviewEvent
-from triage.paths import DEFAULT_BUNDLE
 from triage.queue import store as queue
 from triage.settings import Settings
 from triage.storage.database import Database
@@ -65,7 +59,7 @@ def _seed_item(db, rules, rng, number, received, now) -> None:
         flags = rng.choices([[], ["spam"], ["hostile"]], (0.7, 0.2, 0.1))[0]
     new = queue.NewItem("peer-support", f"s{number}", f"{SEEDED_TEXT} {number}")
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [new], received)
+        ((item, _),) = queue.ingest(session, [new], received, TIER_RULES)
         if tier == "unscored":
             queue.record_failure(session, item.id, "timeout", rules, received)
         else:
@@ -106,34 +100,13 @@ def _event(db, item_id, at, event) -> None:
 def server(tmp_path_factory):
     """(base url, keys) of a real server on a database seeded with a day of history; named as
     test_browser's fixture, so that its `page` runs against this one."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}; run `make browser-deps` (apt)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
     folder = tmp_path_factory.mktemp("dashboard")
-    database_url = f"sqlite:///{folder / 'console.db'}"
-    keys = create_keys(database_url)
-    seed_a_day(database_url, datetime.now(UTC))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TRIAGE_DATABASE_URL": database_url,
-        "TRIAGE_BUNDLE_DIR": str(DEFAULT_BUNDLE),
-        "TRIAGE_SECRET_KEY_FILE": str(folder / "console-secret.key"),
-    }
-    log = folder / "server.log"
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "triage.service.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, process, log)
-        yield base, keys
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+
+    def seed(database_url: str) -> None:
+        seed_a_day(database_url, datetime.now(UTC))
+
+    with console_server(folder, before_start=seed) as running:
+        yield running.base, running.keys
 
 
 def test_dashboard_draws_the_figures(server, page):  # noqa: F811

@@ -10,28 +10,21 @@ Runs with `pytest -m browser tests/system/test_browser_reports_alerts.py`."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import create_keys
 from tests.queue.test_webhooks import SECRET, Receiver
+from tests.system.browser_support import console_server, free_port
 from tests.system.test_browser import (  # noqa: F401 (page is a fixture)
-    CHROMIUM,
     POSTS,
-    _free_port,
     _is_blurred,
     _request,
     _screenshot,
     _sign_in,
-    _wait_ready,
     page,
 )
-from triage.paths import DEFAULT_BUNDLE
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +43,7 @@ REPORTS = (("m1", "bullying"), ("m2", "bullying"), ("m3", "harassment"))
 def endpoints():
     """(the receiver that answers 200, the URL of a closed port on localhost)."""
     working = Receiver(statuses=[200]).start()
-    closed = f"http://localhost:{_free_port()}/pager/relay-t0ken"  # nothing listens there
+    closed = f"http://localhost:{free_port()}/pager/relay-t0ken"  # nothing listens there
     yield working, closed
     working.stop()
 
@@ -59,19 +52,8 @@ def endpoints():
 def server(tmp_path_factory, endpoints):
     """(base url, keys, ingest results by id) of a real server sending alerts on crisis and red
     items to both endpoints; named as test_browser's fixture, so that its `page` uses it."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}; run `make browser-deps` (apt)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
     working, closed = endpoints
-    folder = tmp_path_factory.mktemp("reports-alerts")
-    database_url = f"sqlite:///{folder / 'console.db'}"
-    keys = create_keys(database_url)
-    port = _free_port()
     env = {
-        **os.environ,
-        "TRIAGE_DATABASE_URL": database_url,
-        "TRIAGE_BUNDLE_DIR": str(DEFAULT_BUNDLE),
-        "TRIAGE_SECRET_KEY_FILE": str(folder / "console-secret.key"),
         "TRIAGE_WEBHOOK_URLS": f"{working.url},{closed}",
         "TRIAGE_WEBHOOK_SECRET": SECRET,
         "TRIAGE_WEBHOOK_ON": "crisis,red",
@@ -79,22 +61,10 @@ def server(tmp_path_factory, endpoints):
         "TRIAGE_WEBHOOK_DISABLE_AFTER": str(DISABLE_AFTER),
         "TRIAGE_WEBHOOK_POLL_INTERVAL_S": "0.3",
     }
-    log = folder / "server.log"
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "triage.service.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, process, log)
+    with console_server(tmp_path_factory.mktemp("reports-alerts"), env) as running:
         posts = [{**post, "community": COMMUNITY} for post in [*POSTS, *MORE_HIGH_RISK]]
-        results = _request(f"{base}/v1/items", keys["platform"], {"items": posts})["results"]
-        yield base, keys, {result["id"]: result for result in results}
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+        ingest = _request(f"{running.base}/v1/items", running.keys["platform"], {"items": posts})
+        yield running.base, running.keys, {result["id"]: result for result in ingest["results"]}
 
 
 def _wait_for_alerts(base: str, admin_key: str, seconds: float = 60) -> list[dict]:

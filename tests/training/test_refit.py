@@ -43,8 +43,8 @@ def test_refit_needs_both_classes(tiny_checkpoint, prepared_dir):
 
 
 def test_train_refit_only_updates_the_saved_checkpoint(tiny_checkpoint, prepared_dir, tmp_path):
-    from triage.training.fit.args import TrainArgs
-    from triage.training.fit.train import BEST_DIR, refit_best
+    from triage.training.fit.args import BEST_DIR, TrainArgs
+    from triage.training.fit.refit import refit_best
 
     run = tmp_path / "runs" / "tiny"
     shutil.copytree(tiny_checkpoint, run / BEST_DIR)

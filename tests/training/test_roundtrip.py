@@ -45,8 +45,9 @@ def test_export_is_int8(tiny_bundle):
 
 
 def test_onnx_matches_torch_within_tolerance(tiny_bundle, tiny_checkpoint, prepared_dir):
-    from triage.training.export.exporter import INT8_MAX_PROB_TOL, calibrated
+    from triage.training.export.dev_calibration import calibrated
     from triage.training.export.onnx import torch_logits
+    from triage.training.export.parity import INT8_MAX_PROB_TOL
     from triage.training.fit.model import load_checkpoint
 
     bundle = load_bundle(tiny_bundle)
@@ -62,11 +63,12 @@ def test_onnx_matches_torch_within_tolerance(tiny_bundle, tiny_checkpoint, prepa
 
 def test_export_refuses_a_drifting_model(tiny_checkpoint, prepared_dir, tmp_path, monkeypatch):
     from triage.training.export import exporter as export
+    from triage.training.export import parity
 
-    monkeypatch.setattr(export, "INT8_MEAN_PROB_TOL", 0.0)
-    monkeypatch.setattr(export, "INT8_P99_PROB_TOL", 0.0)
-    monkeypatch.setattr(export, "INT8_MAX_PROB_TOL", 0.0)
-    with pytest.raises(export.ExportParityError):
+    monkeypatch.setattr(parity, "INT8_MEAN_PROB_TOL", 0.0)
+    monkeypatch.setattr(parity, "INT8_P99_PROB_TOL", 0.0)
+    monkeypatch.setattr(parity, "INT8_MAX_PROB_TOL", 0.0)
+    with pytest.raises(parity.ExportParityError):
         export.export_bundle(export.ExportArgs(tiny_checkpoint, prepared_dir, tmp_path / "b"))
     assert not (tmp_path / "b").exists() and not (tmp_path / "b.partial").exists()
 
@@ -77,12 +79,13 @@ def test_export_refuses_a_pr_auc_drift_and_keeps_the_old_bundle(
     import shutil
 
     from triage.training.export import exporter as export
+    from triage.training.export import parity
 
     out = tmp_path / "kept"
     shutil.copytree(tiny_bundle, out)
     before = (out / "bundle.json").read_text()
-    monkeypatch.setattr(export, "INT8_PR_AUC_TOL", -1.0)
-    with pytest.raises(export.ExportParityError, match="PR-AUC"):
+    monkeypatch.setattr(parity, "INT8_PR_AUC_TOL", -1.0)
+    with pytest.raises(parity.ExportParityError, match="PR-AUC"):
         export.export_bundle(export.ExportArgs(tiny_checkpoint, prepared_dir, out))
     assert (out / "bundle.json").read_text() == before
 

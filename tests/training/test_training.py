@@ -10,8 +10,9 @@ import pytest
 from triage.domain.labels import LABELS
 from triage.training.data.rows import Row
 from triage.training.fit.args import TrainArgs
+from triage.training.fit.optim import positive_weights
 from triage.training.fit.tensor_batches import bucketed_batches, label_matrix
-from triage.training.fit.train import add_random_parents, cap_sources, positive_weights
+from triage.training.fit.train_rows import add_random_parents, cap_sources
 
 
 def make_rows(n: int) -> list[Row]:
@@ -85,7 +86,7 @@ def test_train_args_validate():
 
 
 def test_short_crops_keep_labels_and_come_from_the_post():
-    from triage.training.fit.train import add_short_crops
+    from triage.training.fit.train_rows import add_short_crops
 
     text = (
         "The first line is here now. The second one is like this. "
@@ -106,9 +107,10 @@ def test_early_stopping_keeps_the_best_epoch(tiny_encoder_dir, prepared_dir, tmp
     import json
 
     from triage.training.fit import train as train_module
+    from triage.training.fit import trainer as trainer_module
 
     scores = iter([0.5, 0.7, 0.6, 0.4, 0.9, 0.9])
-    monkeypatch.setattr(train_module, "mean_pr_auc", lambda dev: next(scores))
+    monkeypatch.setattr(trainer_module, "mean_pr_auc", lambda dev: next(scores))
     args = TrainArgs(
         name="es",
         data_dir=prepared_dir,
@@ -162,3 +164,23 @@ def test_unknown_config_keys_are_refused(tmp_path):
     path.write_text("name: x\nlearning_rat: 0.1\n")
     with pytest.raises(ValueError, match="learning_rat"):
         TrainArgs.from_yaml(path)
+
+
+@pytest.mark.parametrize("field", sorted(TrainArgs.model_fields))
+def test_every_training_argument_is_documented(field):
+    assert TrainArgs.model_fields[field].description, field
+
+
+def test_unknown_arguments_are_refused_in_code_too():
+    with pytest.raises(ValueError, match="learning_rat"):
+        TrainArgs(name="x", learning_rat=0.1)
+
+
+def test_a_teacher_in_the_config_picks_the_distillation_trainer(tiny_checkpoint):
+    from triage.training.fit.distill import DistillationTrainer
+    from triage.training.fit.train import trainer_for
+    from triage.training.fit.trainer import Trainer
+
+    plain = trainer_for(TrainArgs(name="x"))
+    student = trainer_for(TrainArgs(name="x", teacher=tiny_checkpoint, student_layers=(0,)))
+    assert type(plain) is Trainer and isinstance(student, DistillationTrainer)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from triage.paths import PROJECT_ROOT
+from triage.paths import DEFAULT_FEEDBACK_EXPORT
 from triage.settings import Settings
 
 DATABASE_OPTION = click.option(
@@ -149,7 +149,7 @@ def db_upgrade(database_url: str | None) -> None:
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=PROJECT_ROOT / "data" / "external" / "feedback",
+    default=DEFAULT_FEEDBACK_EXPORT,
     show_default=True,
     help="Folder for feedback.jsonl; `triage data prepare` reads it from --external.",
 )
@@ -159,12 +159,13 @@ def export_feedback(database_url: str | None, out_dir: Path) -> None:
     `triage data prepare` then puts them next to the public datasets, and `triage train` learns
     from them. Items whose text was purged are left out.
     """
+    from triage.queue.feedback_export import reviewed_posts
     from triage.training.data.feedback import FEEDBACK_FILE
     from triage.training.data.feedback import export_feedback as write_rows
 
     db = _database(database_url)
     with db.read() as session:
-        count = write_rows(session, out_dir)
+        count = write_rows(reviewed_posts(session), out_dir)
     click.echo(f"wrote {count} feedback rows to {out_dir / FEEDBACK_FILE}")
 
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, PROJECT_ROOT
+from triage.paths import DEFAULT_BUNDLE, DEFAULT_CASEBOOK, DEFAULT_CONFIG_DIR
 
 EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
-DEFAULT_CASEBOOK = PROJECT_ROOT / "casebook" / "evaluation.jsonl"
 
 
 @click.command("evaluate-casebook")

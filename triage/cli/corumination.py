@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from triage.paths import DEFAULT_BUNDLE, PROJECT_ROOT
+from triage.paths import DEFAULT_ANNOTATIONS, DEFAULT_BUNDLE, DEFAULT_PREPARED
 
 EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -24,7 +24,7 @@ EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
     "--data",
     "data_dir",
     type=EXISTING_DIR,
-    default=PROJECT_ROOT / "data" / "prepared",
+    default=DEFAULT_PREPARED,
     show_default=True,
     help="Prepared data (`triage data prepare`): dev and test splits are read.",
 )
@@ -32,7 +32,7 @@ EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
     "--annotations",
     "annotations_dir",
     type=EXISTING_DIR,
-    default=PROJECT_ROOT / "annotations",
+    default=DEFAULT_ANNOTATIONS,
     show_default=True,
     help="Label files and manifests (pairs, threads, strata).",
 )

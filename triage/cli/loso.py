@@ -8,15 +8,13 @@ from pathlib import Path
 import click
 
 from triage.domain.labels import LABELS
-from triage.paths import PROJECT_ROOT
+from triage.paths import DEFAULT_LOSO_CACHE, DEFAULT_LOSO_REPORT, DEFAULT_PREPARED, PROJECT_ROOT
 
 LOSO_FEATURES = (
     "tfidf",
     "minilm",
     "use",
 )  # triage.training.evaluation.loso.FEATURES, without its imports
-DEFAULT_OUT = PROJECT_ROOT / "docs" / "evaluation" / "loso.md"
-DEFAULT_CACHE = PROJECT_ROOT / "data" / "cache" / "features"
 
 
 def _comma_list(allowed: tuple[str, ...], combinable: tuple[str, ...] = ()):
@@ -54,7 +52,7 @@ def _shown(path: Path) -> str:
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=PROJECT_ROOT / "data" / "prepared",
+    default=DEFAULT_PREPARED,
     show_default=True,
     help="Prepared data (`triage data prepare`): train, dev and test splits are read.",
 )
@@ -85,7 +83,7 @@ def _shown(path: Path) -> str:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_OUT,
+    default=DEFAULT_LOSO_REPORT,
     show_default=True,
     help="Markdown report; the JSON goes next to it (.json). Text after the keep-marker line of "
     "an earlier report is kept.",
@@ -94,7 +92,7 @@ def _shown(path: Path) -> str:
     "--cache",
     "cache_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_CACHE,
+    default=DEFAULT_LOSO_CACHE,
     show_default=True,
     help="Embedding cache, one folder per encoder; a rerun only encodes what is missing.",
 )

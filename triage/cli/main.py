@@ -14,14 +14,19 @@ import click
 from pydantic import ValidationError
 
 from triage import __version__
-from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, PROJECT_ROOT
+from triage.paths import (
+    DEFAULT_ANNOTATIONS,
+    DEFAULT_BUNDLE,
+    DEFAULT_CASEBOOK,
+    DEFAULT_CONFIG_DIR,
+    DEFAULT_DATASETS,
+    DEFAULT_EXTERNAL,
+    DEFAULT_PREPARED,
+    DEFAULT_SYNTHETIC,
+)
 from triage.settings import Settings
 from triage.training.data.probe_config import DEFAULT_PROBES
 
-DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
-DEFAULT_PREPARED = PROJECT_ROOT / "data" / "prepared"
-DEFAULT_EXTERNAL = PROJECT_ROOT / "data" / "external"
-DEFAULT_ANNOTATIONS = PROJECT_ROOT / "annotations"
 DIR = click.Path(file_okay=False, path_type=Path)
 EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -192,7 +197,7 @@ def data() -> None:
     "--synthetic",
     "synthetic_dir",
     type=DIR,
-    default=PROJECT_ROOT / "synthetic",
+    default=DEFAULT_SYNTHETIC,
     show_default=True,
     help="The project's synthetic training rows (train only; near duplicates of the casebook, "
     "test and dev rows are dropped).",
@@ -201,7 +206,7 @@ def data() -> None:
     "--casebook",
     "casebook_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=PROJECT_ROOT / "casebook" / "evaluation.jsonl",
+    default=DEFAULT_CASEBOOK,
     show_default=True,
     help="The evaluation casebook, read only to drop synthetic rows like its cases.",
 )
@@ -291,17 +296,22 @@ def train(
     from triage.training.fit.args import TrainArgs
     from triage.training.fit.train import train as run_training
 
-    args = TrainArgs.from_yaml(config_path, data_dir=data_dir, max_steps=max_steps, device=device)
+    try:
+        args = TrainArgs.from_yaml(
+            config_path, data_dir=data_dir, max_steps=max_steps, device=device
+        )
+    except ValueError as error:  # an unknown key or a value out of range: no traceback
+        raise click.ClickException(str(error)) from None
     if refit_only:
-        from triage.training.fit.train import BEST_DIR, refit_best
+        from triage.training.fit.refit import refit_best
 
-        if not (args.run_dir / BEST_DIR / "triage_model.json").exists():
+        if not (args.best_dir / "triage_model.json").exists():
             raise click.ClickException(
-                f"no trained checkpoint at {args.run_dir / BEST_DIR}; run without --refit-only"
+                f"no trained checkpoint at {args.best_dir}; run without --refit-only"
             )
         for report in refit_best(args):
             click.echo(f"refit {report}")
-        checkpoint = args.run_dir / BEST_DIR
+        checkpoint = args.best_dir
     else:
         checkpoint = run_training(args)
     click.echo(f"best checkpoint: {checkpoint}\nnext: triage export --checkpoint {checkpoint}")
@@ -347,13 +357,22 @@ def export(
     baseline and records both in bundle.json and the model card.
     """
     from triage.scoring.bundle import load_bundle
+    from triage.training.export.args import ExportArgs
     from triage.training.export.card import metrics_table
-    from triage.training.export.exporter import ExportArgs, ExportParityError, export_bundle
+    from triage.training.export.exporter import export_bundle
+    from triage.training.export.parity import ExportParityError
 
     try:
         args = ExportArgs(
-            checkpoint, data_dir, out_dir, version=version, fp32_first_layer=not int8_first_layer
+            checkpoint=checkpoint,
+            data_dir=data_dir,
+            out_dir=out_dir,
+            version=version,
+            fp32_first_layer=not int8_first_layer,
         )
+    except ValueError as error:  # not a checkpoint folder
+        raise click.ClickException(str(error)) from None
+    try:
         bundle = export_bundle(args)
     except ExportParityError as error:
         raise click.ClickException(f"export refused: {error}") from None

@@ -122,9 +122,9 @@ def rescore(
     Parquet file with those columns, or a folder of Parquet files. Each part of --part-size
     lines is scored by one Ray actor (the ONNX scorer is loaded once per actor) and written
     to OUT/part-NNNNN.parquet (or .jsonl): per line what score-file writes (scores, flags,
-    tier, priority, reasons, evidence...), plus `model_version` and `text_digest`. A repeated
-    id is an error line within a part, not across parts. Exit status 1 when any line of this
-    run failed, else 0.
+    tier, priority, reasons, evidence...), plus `model_version`, `tier_uncertain` and
+    `text_digest`. A repeated id is an error line within a part, not across parts. Exit
+    status 1 when any line of this run failed, else 0.
     """
     engine = _engine()
     from triage.rescore.parts import RescoreError

@@ -18,30 +18,38 @@ class Label:
     reply_only: bool = False  # scored only for a reply with its parent; null for a lone post
 
 
+# The label names, for code that names one label (a rule about self-harm, a confirmed spam): a
+# typo in a constant fails at import, a typo in a string literal silently matches nothing.
+SELF_HARM = "self_harm"
+DISTRESS = "distress"
+HOSTILE = "hostile"
+SPAM = "spam"
+CORUMINATION = "corumination"
+
 LABEL_DEFINITIONS: tuple[Label, ...] = (
     Label(
-        "self_harm",
+        SELF_HARM,
         "post",
         "the author discloses suicidal ideation, intent, plan, self-harm or an attempt",
     ),
     Label(
-        "distress",
+        DISTRESS,
         "post",
         "the author is in marked distress (depression, hopelessness, burdensomeness, stress) "
         "without self-harm content",
     ),
     Label(
-        "hostile",
+        HOSTILE,
         "reply (with parent)",
         "insults, harasses, threatens, demeans or invalidates a person in the conversation",
     ),
     Label(
-        "spam",
+        SPAM,
         "post",
         "advertising, scams, link farming, solicitation, off-topic promotion",
     ),
     Label(
-        "corumination",
+        CORUMINATION,
         "reply (with parent) and thread",
         "peers rehashing and speculating about problems and dwelling on negative feelings "
         "together, with no movement towards coping, problem solving or support elsewhere",
@@ -55,7 +63,7 @@ REPLY_ONLY_LABELS: tuple[str, ...] = tuple(d.name for d in LABEL_DEFINITIONS if 
 NON_REPLY_LABELS: tuple[str, ...] = tuple(d.name for d in LABEL_DEFINITIONS if not d.reply_only)
 
 # The labels behind the self-harm risk tier (configs/tiers.yaml may only rely on these two).
-RISK_LABELS: tuple[str, ...] = ("self_harm", "distress")
+RISK_LABELS: tuple[str, ...] = (SELF_HARM, DISTRESS)
 
 
 class Tier(StrEnum):

@@ -1,9 +1,12 @@
 """Pure: tier + flags + calibrated scores + time waited -> priority 0-100 and its reasons.
 
 priority = max(tier base, base of each flagged label)
-         + up to CONFIDENCE_POINTS for the evidence that the item belongs in the next tier up
-         + up to AGEING_POINTS as the item's wait approaches its tier's SLA
-         + up to REPORT_POINTS_CAP for members' reports, weighted by each reporter's record.
+         + up to confidence_points for the evidence that the item belongs in the next tier up
+         + up to ageing_points as the item's wait approaches its tier's SLA
+         + up to report_points_cap for members' reports, weighted by each reporter's record.
+
+The points are policy, so they live in configs/tiers.yaml (`priority:`, validated against the
+taxonomy by tier_rules.PriorityPoints) and every function here takes them as an argument.
 
 The within-tier points (`escalation_evidence`) separate imminent risk from distress: with a tier
 head they are P(tier >= the next tier up) (crisis: P(>= crisis)); without one, the self_harm
@@ -12,12 +15,12 @@ distress score, so a plain anxiety post (distress 0.99) got the same points as a
 pills in front of its writer (issue 13). Distress never counts from amber up, so it can never
 rank an item above one of the same tier with stronger self-harm evidence.
 
-Ageing is what keeps the middle tier from starving: an amber item at its SLA (42+30) ranks
-above a fresh red one with up to half the evidence for crisis (65+5+1 for its first minute),
-while crisis (85+) always stays on top. Amber's base was 40 while its points could come from
-distress, which gave every amber post a few; with distress out, two base points keep that
-promise (with the shipped tier head a red post has P(>= crisis) under its 0.49 cut-off, so
-no fresh red one outranks an amber one at its SLA).
+Ageing is what keeps the middle tier from starving: with the shipped points an amber item at
+its SLA (42+30) ranks above a fresh red one with up to half the evidence for crisis (65+5+1 for
+its first minute), while crisis (85+) always stays on top. Amber's base was 40 while its points
+could come from distress, which gave every amber post a few; with distress out, two base points
+keep that promise (with the shipped tier head a red post has P(>= crisis) under its 0.49
+cut-off, so no fresh red one outranks an amber one at its SLA).
 """
 
 from __future__ import annotations
@@ -26,16 +29,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from triage.domain.labels import RISK_LABELS, Tier
+from triage.domain.labels import RISK_LABELS, SELF_HARM, Tier
+from triage.domain.tier_rules import PriorityPoints
 
-TIER_BASE = {Tier.CRISIS: 85, Tier.RED: 65, Tier.AMBER: 42, Tier.GREEN: 5}
-LABEL_BASE = {"hostile": 35, "corumination": 30, "spam": 15, "self_harm": 40, "distress": 25}
-CONFIDENCE_POINTS = 10
-AGEING_POINTS = 30
-# Only crisis reaches 100: without this a confident red item near its SLA (65+10+25) would tie
-# with a crisis item that waited as long, at the cap (tests/domain/test_properties.py found it).
-BELOW_CRISIS_CEILING = 99
-UNSCORED_PRIORITY = 60  # an item the model could not score is reviewed by a person soon
 UNCERTAIN_REASON = "uncertain self-harm risk: routed to amber for a person to read"
 # A post in a language the model does not read (triage/scoring/language.py): its scores say little,
 # so
@@ -60,21 +56,11 @@ NEXT_TIER_UP = {
 # Self-harm is what separates the urgent tiers; distress counts only in green, where it is what
 # would make a post amber (configs/tiers.yaml) and there is no self-harm evidence to outrank.
 ESCALATION_LABELS: dict[Tier, tuple[str, ...]] = {
-    Tier.CRISIS: ("self_harm",),
-    Tier.RED: ("self_harm",),
-    Tier.AMBER: ("self_harm",),
+    Tier.CRISIS: (SELF_HARM,),
+    Tier.RED: (SELF_HARM,),
+    Tier.AMBER: (SELF_HARM,),
     Tier.GREEN: RISK_LABELS,
 }
-
-
-# Members' reports (POST /v1/reports) add points, kept apart from the model's: REPORT_POINTS
-# per report of full weight, at most REPORT_POINTS_CAP in all. A report weighs its reporter's
-# record, (upheld + 1) / (upheld + rejected + 2), so a new member's report is worth 5 points and
-# three of them reach the cap; 15 lifts a green post (5) to 20, below a fresh amber one (42):
-# reports reorder within what the model saw, and a person reads a reported post at its tier's
-# pace. They never change the tier, the flags, or what is shown.
-REPORT_POINTS = 10
-REPORT_POINTS_CAP = 15
 
 
 @dataclass(frozen=True)
@@ -93,12 +79,15 @@ class MemberReports:
     weight: float = 0.0
 
 
-def report_points(reports: MemberReports | None) -> int:
-    """0..REPORT_POINTS_CAP: REPORT_POINTS per unit of summed reporter weight."""
+def report_points(reports: MemberReports | None, *, points: PriorityPoints) -> int:
+    """0..report_points_cap: report_points per unit of summed reporter weight. Members' reports
+    (POST /v1/reports) add points kept apart from the model's: they reorder within what the
+    model saw and never change the tier, the flags, or what is shown."""
     if not reports or reports.count <= 0:
         return 0
     weight = reports.weight if math.isfinite(reports.weight) else 0.0
-    return min(REPORT_POINTS_CAP, math.floor(REPORT_POINTS * max(weight, 0.0) + 0.5))
+    per_report = points.report_points
+    return min(points.report_points_cap, math.floor(per_report * max(weight, 0.0) + 0.5))
 
 
 def report_reason(reports: MemberReports) -> str:
@@ -117,32 +106,36 @@ def compute_priority(
     sla_minutes: float | None = None,
     tier_scores: Mapping[str, float] | None = None,
     reports: MemberReports | None = None,
+    *,
+    points: PriorityPoints,
 ) -> Priority:
-    """The priority of a scored item. The scorer and the queue's re-ranking (queue/store.py
+    """The priority of a scored item. The scorer and the queue's re-ranking (queue/ranking.py
     rank()) both call this with the item's tier, flags, scores and tier_scores as stored; the
     queue adds the item's member reports (report_points)."""
-    base = TIER_BASE[tier]
+    base = points.tier_base[tier]
     reasons = [f"tier {tier.value}"] if tier is not Tier.GREEN else []
     for label in flags:
-        base = max(base, LABEL_BASE.get(label, 0))
+        base = max(base, points.label_base.get(label, 0))
         reasons.append(f"flag {label} ({scores.get(label) or 0:.2f})")
-    if tier is SELF_HARM_FLOOR_TIER and "self_harm" in flags:
+    if tier is SELF_HARM_FLOOR_TIER and SELF_HARM in flags:
         reasons.append(SELF_HARM_FLOOR_REASON)
     evidence = escalation_evidence(tier, scores, tier_scores)
-    confidence = round(CONFIDENCE_POINTS * evidence)
-    ageing = ageing_points(waited_minutes, sla_minutes)
+    confidence = round(points.confidence_points * evidence)
+    ageing = ageing_points(waited_minutes, sla_minutes, points=points)
     if ageing:
         reasons.append(_ageing_reason(waited_minutes, sla_minutes, tier.value))
-    reported = _add_report_reason(reasons, reports)
-    ceiling = 100 if tier is Tier.CRISIS else BELOW_CRISIS_CEILING
+    reported = _add_report_reason(reasons, reports, points)
+    ceiling = 100 if tier is Tier.CRISIS else points.below_crisis_ceiling
     return Priority(min(ceiling, base + confidence + ageing + reported), tuple(reasons))
 
 
-def _add_report_reason(reasons: list[str], reports: MemberReports | None) -> int:
+def _add_report_reason(
+    reasons: list[str], reports: MemberReports | None, points: PriorityPoints
+) -> int:
     """Append the reports' reason (when any member reported) and return their points."""
     if reports and reports.count > 0:
         reasons.append(report_reason(reports))
-    return report_points(reports)
+    return report_points(reports, points=points)
 
 
 def escalation_evidence(
@@ -184,26 +177,32 @@ def unscored_priority(
     waited_minutes: float = 0.0,
     sla_minutes: float | None = None,
     reports: MemberReports | None = None,
+    *,
+    points: PriorityPoints,
 ) -> Priority:
     """An item the model could not score: a person reads it soon, and it ages like any other."""
     reasons = ["not scored (the model failed or timed out): a person must read it"]
-    ageing = ageing_points(waited_minutes, sla_minutes)
+    ageing = ageing_points(waited_minutes, sla_minutes, points=points)
     if ageing:
         reasons.append(_ageing_reason(waited_minutes, sla_minutes, "unscored"))
-    reported = _add_report_reason(reasons, reports)
-    value = min(BELOW_CRISIS_CEILING, UNSCORED_PRIORITY + ageing + reported)
+    reported = _add_report_reason(reasons, reports, points)
+    value = min(points.below_crisis_ceiling, points.unscored_priority + ageing + reported)
     return Priority(value, tuple(reasons))
 
 
-def ageing_points(waited_minutes: float, sla_minutes: float | None) -> int:
-    """0..AGEING_POINTS, growing linearly until the wait reaches the SLA (rounded half up)."""
+def ageing_points(
+    waited_minutes: float, sla_minutes: float | None, *, points: PriorityPoints
+) -> int:
+    """0..ageing_points, growing linearly until the wait reaches the SLA (rounded half up)."""
     if not sla_minutes or waited_minutes <= 0:
         return 0
     share = min(waited_minutes / sla_minutes, 1.0)
-    return math.floor(AGEING_POINTS * share + 0.5)
+    return math.floor(points.ageing_points * share + 0.5)
 
 
-def minutes_until_ageing_changes(waited_minutes: float, sla_minutes: float | None) -> float | None:
+def minutes_until_ageing_changes(
+    waited_minutes: float, sla_minutes: float | None, *, points: PriorityPoints
+) -> float | None:
     """How long until ageing_points() next grows; None when it never will (no SLA, or maxed).
 
     The queue stores each item's priority and recomputes it only when this says it changed, so
@@ -211,10 +210,11 @@ def minutes_until_ageing_changes(waited_minutes: float, sla_minutes: float | Non
     """
     if not sla_minutes:
         return None
-    points = ageing_points(waited_minutes, sla_minutes)
-    if points >= AGEING_POINTS:
+    most = points.ageing_points
+    earned = ageing_points(waited_minutes, sla_minutes, points=points)
+    if earned >= most:
         return None
-    next_boundary = (points + 0.5) * sla_minutes / AGEING_POINTS
+    next_boundary = (earned + 0.5) * sla_minutes / most
     return max(next_boundary - max(waited_minutes, 0.0), 1e-6)
 
 

@@ -11,10 +11,12 @@ and leaves the state, the claim and the ranking as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from types import MappingProxyType
 
-from triage.domain.labels import LABELS
+from triage.domain.labels import HOSTILE, LABELS, SELF_HARM, SPAM
 
 
 class ReviewState(StrEnum):
@@ -73,6 +75,26 @@ class Outcome(StrEnum):
     CONFIRMED_SPAM = "confirmed_spam"
     CONFIRMED_HOSTILE = "confirmed_hostile"
     FALSE_POSITIVE = "false_positive"
+
+
+# The label a resolution confirms the post carries: the one outcome -> label table. The override
+# rate (disagrees_with_model, /v1/stats), the dashboard's per-label figures and the training rows
+# of moderator feedback (training/data/feedback.py) all read it, so a moderator who escalates a
+# post the model did not flag self_harm is counted as overruling the model on the post the
+# training data then learns is self_harm. The other outcomes confirm no label: false_positive
+# clears the model's flags, and no_action or supported say nothing about them.
+OUTCOME_LABELS: Mapping[Outcome, str] = MappingProxyType(
+    {
+        Outcome.CONFIRMED_SPAM: SPAM,
+        Outcome.CONFIRMED_HOSTILE: HOSTILE,
+        Outcome.ESCALATED_TO_CRISIS_TEAM: SELF_HARM,
+    }
+)
+
+
+def confirmed_label(outcome: Outcome | None) -> str | None:
+    """The label a resolution with `outcome` confirms (OUTCOME_LABELS), or None."""
+    return None if outcome is None else OUTCOME_LABELS.get(outcome)
 
 
 # A member's report is upheld when a moderator resolves its item with one of these; any other
@@ -146,6 +168,22 @@ class ReviewStatus:
     @property
     def needs_review(self) -> bool:
         return self.state in (ReviewState.OPEN, ReviewState.ESCALATED)
+
+
+@dataclass(frozen=True)
+class ReviewedPost:
+    """A stored post, the model's flags on it and what moderators decided: plain values, so that
+    the queue can hand its decisions to the training data (training/data/feedback.py) without
+    the training code reading the database."""
+
+    community: str
+    external_id: str
+    thread_id: str | None
+    text: str
+    parent_text: str | None
+    flags: tuple[str, ...]
+    outcome: Outcome | None
+    relabels: Mapping[str, int] | None
 
 
 def _unclaimed_state(status: ReviewStatus) -> ReviewState:
@@ -231,13 +269,14 @@ def disagrees_with_model(
 ) -> bool:
     """Did the moderator overrule the model? (the override rate in /v1/stats)
 
-    A false positive, a confirmation of a label the model did not flag, or a relabel that
-    contradicts a flag all count; agreeing or taking no action does not.
+    A false positive, a confirmation of a label the model did not flag (OUTCOME_LABELS: an
+    escalation to the crisis team confirms self_harm), or a relabel that contradicts a flag all
+    count; agreeing or taking no action does not.
     """
     flagged = set(flags)
     if outcome is Outcome.FALSE_POSITIVE:
         return True
-    confirmed = {Outcome.CONFIRMED_SPAM: "spam", Outcome.CONFIRMED_HOSTILE: "hostile"}
-    if outcome in confirmed and confirmed[outcome] not in flagged:
+    confirmed = confirmed_label(outcome)
+    if confirmed is not None and confirmed not in flagged:
         return True
     return any(bool(value) != (label in flagged) for label, value in (relabels or {}).items())

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from triage.domain.calibration import Calibration
-from triage.domain.labels import Tier
+from triage.domain.labels import SELF_HARM, Tier
 from triage.domain.priority import SELF_HARM_FLOOR_TIER, at_least
 from triage.domain.tier_rules import TierRules
 
@@ -100,4 +100,4 @@ def floor_for_self_harm(tier: Tier, flags: Sequence[str]) -> Tier:
     """At least SELF_HARM_FLOOR_TIER (amber) when self_harm is flagged, whatever the tier head
     or the rules said: a flagged post is read by a person (issue 13: "i cant do this anymore,
     wrote my note" was flagged self_harm yet shown green). Why amber: priority.py."""
-    return at_least(tier, SELF_HARM_FLOOR_TIER) if "self_harm" in flags else tier
+    return at_least(tier, SELF_HARM_FLOOR_TIER) if SELF_HARM in flags else tier

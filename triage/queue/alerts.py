@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from triage import __version__
+from triage.domain.labels import Tier
 from triage.settings import Settings
 from triage.storage import webhooks as store
 from triage.storage.database import Database
@@ -38,7 +39,7 @@ from triage.storage.tables import Item
 
 log = logging.getLogger(__name__)
 
-SCORED_CONDITIONS = ("crisis", "red")  # fire when an item is scored in that tier
+SCORED_CONDITIONS = (Tier.CRISIS.value, Tier.RED.value)  # fire when scored in that tier
 LEASE_MARGIN_S = 30.0  # a claimed attempt is retried by another sender this long after its limit
 NEAR_SLA_BATCH = 200
 DELIVERY_BATCH = 50  # attempts per round, so one round never runs unbounded
@@ -148,7 +149,7 @@ class Webhooks:
 
     def check_near_sla(self) -> int:
         """Record red_near_sla alerts for red items that have waited long enough; how many."""
-        sla = self.settings.tier_rules.sla_minutes.get("red")
+        sla = self.settings.tier_rules.sla_minutes.get(Tier.RED.value)
         if store.NEAR_SLA not in self.conditions or not sla or not self.endpoint_ids:
             return 0
         now = self.clock()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from triage.domain.review import ReviewEvent, TransitionError
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee
-from triage.service.errors import ApiError, Detail
+from triage.service.errors import Detail, TriageError
 from triage.storage.database import Database
 from triage.storage.tables import Event, Item
 
@@ -21,15 +21,15 @@ class ItemOutcome:
     item_id: int
     item: Item | None = None  # after the event, when it was appended
     event: Event | None = None
-    error: ApiError | None = None  # why not, otherwise
+    error: TriageError | None = None  # why not, otherwise
 
     @property
     def applied(self) -> bool:
         return self.error is None
 
 
-def not_found(item_id: int) -> ApiError:
-    return ApiError(
+def not_found(item_id: int) -> TriageError:
+    return TriageError(
         404,
         "item_not_found",
         f"no item {item_id}",
@@ -37,12 +37,12 @@ def not_found(item_id: int) -> ApiError:
     )
 
 
-def conflict(error: TransitionError) -> ApiError:
-    return ApiError(409, "conflict", str(error), [Detail("state", error.expected, error.found)])
+def conflict(error: TransitionError) -> TriageError:
+    return TriageError(409, "conflict", str(error), [Detail("state", error.expected, error.found)])
 
 
-def unknown_assignee(error: UnknownAssignee) -> ApiError:
-    return ApiError(
+def unknown_assignee(error: UnknownAssignee) -> TriageError:
+    return TriageError(
         422,
         "invalid_event",
         str(error),

@@ -24,7 +24,13 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from triage.domain.labels import LABELS, TIERS
-from triage.domain.review import EventType, Outcome, ReviewState, disagrees_with_model
+from triage.domain.review import (
+    EventType,
+    Outcome,
+    ReviewState,
+    confirmed_label,
+    disagrees_with_model,
+)
 from triage.domain.tier_rules import TierRules
 from triage.queue.stats import MAX_ROWS_FOR_MEDIANS, sla_breaches
 from triage.queue.store import UNSCORED
@@ -32,7 +38,6 @@ from triage.storage.tables import Event, Item, ItemFlag
 
 TIER_KEYS: tuple[str, ...] = (*TIERS, UNSCORED)
 MAX_WINDOW_HOURS = 24 * 7
-CONFIRMED_LABEL = {Outcome.CONFIRMED_SPAM: "spam", Outcome.CONFIRMED_HOSTILE: "hostile"}
 RESOLVED = ReviewState.RESOLVED.value
 
 
@@ -241,8 +246,9 @@ def judged_labels(
 ) -> set[str]:
     """The labels a resolution says something about: flagged, relabelled or confirmed."""
     judged = set(flags) | set(relabels or {})
-    if outcome in CONFIRMED_LABEL:
-        judged.add(CONFIRMED_LABEL[outcome])
+    confirmed = confirmed_label(outcome)
+    if confirmed is not None:
+        judged.add(confirmed)
     return judged & set(LABELS)
 
 
@@ -256,8 +262,9 @@ def overruled_labels(
     flagged = set(flags)
     relabels = relabels or {}
     overruled = set(flagged) if outcome is Outcome.FALSE_POSITIVE else set()
-    if outcome in CONFIRMED_LABEL and CONFIRMED_LABEL[outcome] not in flagged:
-        overruled.add(CONFIRMED_LABEL[outcome])
+    confirmed = confirmed_label(outcome)
+    if confirmed is not None and confirmed not in flagged:
+        overruled.add(confirmed)
     for label, value in relabels.items():
         if bool(value) != (label in flagged):
             overruled.add(label)

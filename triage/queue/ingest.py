@@ -1,4 +1,5 @@
-"""Store first, then score: the path every ingested item takes (POST /v1/items and retries).
+"""Store first, then score: the path every ingested item takes (POST /v1/items, POST /v1/reports
+with a post, and the background retry), through one Ingest object.
 
 An item is committed before the model sees it. If the model is missing, raises, or takes longer
 than TRIAGE_SCORING_TIMEOUT_S, the item stays in the queue as `unscored`, ranked for a person,
@@ -12,16 +13,22 @@ import traceback
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from triage.domain.priority import UNCERTAIN_REASON
 from triage.domain.tier_rules import TierRules
 from triage.queue import store as queue
-from triage.queue.faults import MODEL_NOT_LOADED, TIMEOUT, ScoringFaults, not_loaded_reason
+from triage.queue.faults import (
+    MODEL_LOADING,
+    MODEL_NOT_LOADED,
+    TIMEOUT,
+    ModelFault,
+    ScoringFaults,
+    not_loaded_reason,
+)
 from triage.queue.thread_scoring import corumination_threshold, record_thread_scores
 from triage.scoring.scorer import OnnxScorer, ScoreInput, ScoreResult
 from triage.storage.database import Database
@@ -41,83 +48,105 @@ def model_view(scorer: OnnxScorer, result: ScoreResult) -> queue.ModelView:
         tier=result.tier.value,
         evidence=[{"label": e.label, "start": e.start, "end": e.end} for e in result.evidence],
         tier_scores=result.tier_scores,
-        tier_uncertain=UNCERTAIN_REASON in result.reasons,
+        tier_uncertain=result.tier_uncertain,
         language=result.language,
         language_unsupported=result.language_unsupported,
     )
 
 
-def score_in_app(app: FastAPI, items: Sequence[Item]) -> None:
-    """score_items with everything it takes from the running app (scorer, executor, faults,
-    alerts): the one call every path that scores stored items makes, so none can leave a part
-    out (a report's post once went without its webhook alert)."""
-    state, settings = app.state, app.state.settings
-    score_items(
-        state.db,
-        items,
-        state.scorer,
-        settings.tier_rules,
-        state.executor,
-        settings.scoring_timeout_s,
-        unavailable_reason=not_loaded_reason(state.model_fault),
-        faults=state.faults,
-        alerts=state.webhooks,
-    )
+@dataclass
+class ModelSlot:
+    """The model the service scores with, swapped in once the bundle is loaded: `scorer` is None
+    until then, and for good when loading failed, with why in `fault` (a kind and a hint, never a
+    path: /readyz shows it)."""
+
+    scorer: OnnxScorer | None = None
+    fault: ModelFault | None = MODEL_LOADING
+
+    @property
+    def unavailable_reason(self) -> str:
+        return not_loaded_reason(self.fault)
 
 
-def score_items(
-    db: Database,
-    items: Sequence[Item],
-    scorer: OnnxScorer | None,
-    rules: TierRules,
-    executor: Executor,
-    timeout_s: float,
-    unavailable_reason: str = "the model is not loaded",
-    faults: ScoringFaults | None = None,
-    alerts: Webhooks | None = None,
-) -> None:
-    """Score stored items and record the scores, or record why they could not be scored (on
-    the items, and as a fault in `faults` for /readyz). `alerts` records the webhook alerts
-    the results call for in the same transaction."""
-    if not items:
-        return
-    inputs = [ScoreInput(str(item.id), item.text or "", item.parent_text) for item in items]
-    results: list[ScoreResult] | None = None
-    if scorer is None:
-        reason, kind = unavailable_reason, MODEL_NOT_LOADED
-    else:
-        future = executor.submit(scorer.score, inputs)
+@dataclass(frozen=True)
+class Ingest:
+    """Scores stored items and records the outcome: the scores, or why there are none.
+
+    Built once per service with everything scoring stored items needs, so every path that does
+    it (POST /v1/items, POST /v1/reports, the background retry) passes the same collaborators
+    and none can leave one out (a report's post once went without its webhook alert).
+    """
+
+    database: Database
+    model: ModelSlot
+    executor: Executor
+    rules: TierRules
+    timeout_s: float
+    faults: ScoringFaults | None = None  # recent failures, for /readyz
+    alerts: Webhooks | None = None  # records the webhook alerts results call for
+
+    def score_stored(self, items: Sequence[Item]) -> None:
+        """Score items already committed and record the scores, or record why they could not
+        be scored (on the items, and as a fault for /readyz): a failure leaves them `unscored`
+        for a person. Alerts are recorded in the same transaction as the scores."""
+        if not items:
+            return
+        scorer = self.model.scorer  # read once: the slot may be filled while this runs
+        if scorer is None:
+            self._unscored(items, _Failure(MODEL_NOT_LOADED, self.model.unavailable_reason))
+            return
+        outcome = self._score(scorer, items)
+        if isinstance(outcome, _Failure):
+            self._unscored(items, outcome)
+        else:
+            self._scored(scorer, items, outcome)
+
+    def _score(self, scorer: OnnxScorer, items: Sequence[Item]) -> list[ScoreResult] | _Failure:
+        """The scorer's results, run on the executor, or why there are none."""
+        inputs = [ScoreInput(str(item.id), item.text or "", item.parent_text) for item in items]
+        future = self.executor.submit(scorer.score, inputs)
         try:
-            results = future.result(timeout=timeout_s)
+            results = future.result(timeout=self.timeout_s)
             if len(results) != len(inputs):
                 raise ValueError(f"{len(results)} results for {len(inputs)} items")
         except FutureTimeout:
-            reason = f"scoring took longer than {timeout_s:g} s (TRIAGE_SCORING_TIMEOUT_S)"
-            kind = TIMEOUT
+            reason = f"scoring took longer than {self.timeout_s:g} s (TRIAGE_SCORING_TIMEOUT_S)"
+            return _Failure(TIMEOUT, reason)
         except Exception as error:  # any scorer fault sends the item to a person, not to /dev/null
             kind = type(error).__name__
-            reason = f"the scorer failed: {kind}"
             # the frames, not the message: a message may quote the post (no raw text in logs)
             frames = "".join(traceback.format_tb(error.__traceback__))
             log.error("scoring failed for %d items: %s\n%s", len(items), kind, frames)
-    if faults is not None:
-        if results is None:
-            faults.failed(kind, len(items))
-        else:
-            faults.succeeded()
-    now = datetime.now(UTC)
-    if results is None:
-        log.warning("%d items queued unscored: %s", len(items), reason)
+            return _Failure(kind, f"the scorer failed: {kind}")
+        return results
+
+    def _unscored(self, items: Sequence[Item], failure: _Failure) -> None:
+        if self.faults is not None:
+            self.faults.failed(failure.kind, len(items))
+        now, rules, alerts = datetime.now(UTC), self.rules, self.alerts
+        log.warning("%d items queued unscored: %s", len(items), failure.reason)
         ids = [item.id for item in items]
-        db.write_retrying(
-            lambda session: _record_failures(session, ids, reason, rules, now, alerts)
+        self.database.write_retrying(
+            lambda session: _record_failures(session, ids, failure.reason, rules, now, alerts)
         )
-    else:
+
+    def _scored(
+        self, scorer: OnnxScorer, items: Sequence[Item], results: list[ScoreResult]
+    ) -> None:
+        if self.faults is not None:
+            self.faults.succeeded()
+        now, rules, alerts = datetime.now(UTC), self.rules, self.alerts
         views = {item.id: model_view(scorer, r) for item, r in zip(items, results, strict=True)}
         threshold = corumination_threshold(scorer)
-        db.write_retrying(
+        self.database.write_retrying(
             lambda session: _record_scores(session, views, threshold, rules, now, alerts)
         )
+
+
+@dataclass(frozen=True)
+class _Failure:
+    kind: str  # recorded in ScoringFaults: a type name, never a message
+    reason: str  # stored on the items for moderators
 
 
 # Both lock the items in id order: two requests that ingested the same items in different

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from triage.domain.labels import Tier
+from triage.domain.labels import SELF_HARM, Tier
 from triage.domain.review import Outcome, ReviewState
 from triage.storage.tables import Item, ItemFlag
 
@@ -65,7 +65,7 @@ def _scored_high_risk():
 def _self_harm_outcome():
     """Resolved as escalated to the crisis team, or as supported on an item the model put at
     crisis or red or flagged self_harm (a moderator may support someone in distress, too)."""
-    flagged_self_harm = exists().where(ItemFlag.item_id == Item.id, ItemFlag.label == "self_harm")
+    flagged_self_harm = exists().where(ItemFlag.item_id == Item.id, ItemFlag.label == SELF_HARM)
     return and_(
         Item.state == ReviewState.RESOLVED.value,
         or_(

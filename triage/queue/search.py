@@ -14,10 +14,9 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, false, or_
 
-from triage.storage.tables import Item
+from triage.storage.tables import MAX_ID, Item
 
 MAX_SEARCH_CHARS = 200
-ITEM_ID_MAX = 2**31 - 1  # items.id is a PostgreSQL `integer` (queue.MAX_ID)
 
 
 class SearchField(StrEnum):
@@ -48,7 +47,7 @@ def condition(search: Search) -> ColumnElement[bool]:
     wanted = search.query.strip()
     matches: list[ColumnElement[bool]] = []
     if SearchField.ID in search.fields:
-        if wanted.isascii() and wanted.isdigit() and 1 <= int(wanted) <= ITEM_ID_MAX:
+        if wanted.isascii() and wanted.isdigit() and 1 <= int(wanted) <= MAX_ID:
             matches.append(Item.id == int(wanted))
         matches.append(Item.external_id == wanted)
     if SearchField.AUTHOR in search.fields:

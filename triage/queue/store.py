@@ -5,34 +5,23 @@
   external id), as `pending`; record_scores() / record_failure() then set their scores;
 - append_event() is the only way a review status changes: it locks the item, applies
   review.apply_event and appends the event in the caller's transaction;
-- priority is stored and refreshed by refresh_priorities() when ageing changes it, so the queue
-  is an index scan at any depth.
+- priority is stored, derived by ranking.rank() and refreshed by ranking.refresh_priorities()
+  when ageing changes it, so the queue is an index scan at any depth.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy import text as sql  # not `text`: items have a column of that name
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from triage.domain.labels import Tier
-from triage.domain.priority import (
-    UNCERTAIN_REASON,
-    MemberReports,
-    compute_priority,
-    minutes_until_ageing_changes,
-    unreadable_language_reason,
-    unscored_priority,
-)
+from triage.domain.priority import Priority, unscored_priority
 from triage.domain.review import (
     MODERATOR_EVENTS,
     ROUTING_EVENTS,
@@ -46,9 +35,11 @@ from triage.domain.review import (
 )
 from triage.domain.tier_rules import TierRules
 from triage.queue import assignment, reporters
+from triage.queue.cursor import after_cursor, encode_cursor
+from triage.queue.ranking import rank
 from triage.queue.search import Search
 from triage.queue.search import condition as search_condition
-from triage.storage.tables import Event, Item, ItemFlag
+from triage.storage.tables import QUEUE_ORDER, Event, Item, ItemFlag
 
 SYSTEM = SYSTEM_ACTOR  # the actor of system events
 UNSCORED = "unscored"  # the tier filter value for items without scores
@@ -56,10 +47,6 @@ DEFAULT_STATES = (ReviewState.OPEN, ReviewState.ESCALATED)
 
 
 class ItemNotFound(LookupError):
-    pass
-
-
-class BadCursor(ValueError):
     pass
 
 
@@ -103,17 +90,21 @@ class ModelView:
 
 
 # --- ingest and scoring ----------------------------------------------------------------------
-def ingest(session: Session, items: Sequence[NewItem], now: datetime) -> list[tuple[Item, bool]]:
+def ingest(
+    session: Session, items: Sequence[NewItem], now: datetime, rules: TierRules
+) -> list[tuple[Item, bool]]:
     """Store each item unless (community, external_id) is already there.
 
     Returns (item, created) in input order. A retried or concurrent ingest of the same item
     never creates a second row: the insert is ON CONFLICT DO NOTHING on the unique key, after
-    the keys are locked in one fixed order (_lock_keys).
+    the keys are locked in one fixed order (_lock_keys). A new item ranks as an unscored one
+    until it is scored or re-ranked, by the priority points of `rules`.
     """
     _lock_keys(session, items)
+    pending = unscored_priority(points=rules.priority)
     results = []
     for new in items:
-        values = _new_item_values(new, now)
+        values = _new_item_values(new, now, pending)
         statement = _insert(session)(Item).values(**values)
         statement = statement.on_conflict_do_nothing(
             index_elements=["community", "external_id"]
@@ -155,7 +146,7 @@ def _insert(session: Session):
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def _new_item_values(new: NewItem, now: datetime) -> dict:
+def _new_item_values(new: NewItem, now: datetime, pending: Priority) -> dict:
     return {
         "community": new.community,
         "external_id": new.external_id,
@@ -170,8 +161,8 @@ def _new_item_values(new: NewItem, now: datetime) -> dict:
         "scoring_state": "pending",
         "flags": [],
         "evidence": [],
-        "priority": unscored_priority().value,
-        "priority_reasons": list(unscored_priority().reasons),
+        "priority": pending.value,
+        "priority_reasons": list(pending.reasons),
         "rerank_at": now,
         "state": ReviewState.OPEN.value,
         "waiting": True,
@@ -274,51 +265,6 @@ def _set_flags(session: Session, item: Item) -> None:
     session.execute(ItemFlag.__table__.delete().where(ItemFlag.item_id == item.id))
     for label in item.flags:
         session.add(ItemFlag(item_id=item.id, label=label))
-
-
-# --- ranking ---------------------------------------------------------------------------------
-def rank(item: Item, rules: TierRules, now: datetime) -> None:
-    """Recompute the stored priority (with ageing) and when it next needs recomputing."""
-    waited = max((now - item.received_at).total_seconds() / 60, 0.0)
-    sla = rules.sla_for(item.tier if item.scoring_state == "scored" else None)
-    reports = member_reports(item)
-    if item.scoring_state == "scored" and item.tier is not None:
-        priority = compute_priority(  # as the scorer computed it, from the stored facts
-            Tier(item.tier), item.flags, item.scores or {}, waited, sla, item.tier_scores, reports
-        )
-    else:
-        priority = unscored_priority(waited, sla, reports)
-    item.priority, item.priority_reasons = priority.value, list(priority.reasons)
-    if item.tier_uncertain:
-        item.priority_reasons.append(UNCERTAIN_REASON)
-    if item.language_unsupported:  # the stored tier already holds the floor (scoring.py)
-        item.priority_reasons.append(unreadable_language_reason(item.language or "und"))
-    thread = item.thread_corumination or {}
-    if thread.get("flagged"):  # explains, does not re-rank: see triage/queue/thread_scoring.py
-        item.priority_reasons.append(thread["summary"])
-    step = minutes_until_ageing_changes(waited, sla)
-    resolved = item.state == ReviewState.RESOLVED.value
-    item.rerank_at = None if step is None or resolved else now + timedelta(minutes=step)
-
-
-def member_reports(item: Item) -> MemberReports | None:
-    if not item.report_count:
-        return None
-    return MemberReports(item.report_count, dict(item.report_reasons or {}), item.report_weight)
-
-
-def refresh_priorities(session: Session, rules: TierRules, now: datetime, limit: int = 500) -> int:
-    """Re-rank up to `limit` items whose ageing has moved on; returns how many."""
-    items = session.scalars(
-        select(Item)
-        .where(Item.rerank_at.is_not(None), Item.rerank_at <= now)
-        .order_by(Item.rerank_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for item in items:
-        rank(item, rules, now)
-    return len(items)
 
 
 # --- moderator events ------------------------------------------------------------------------
@@ -579,19 +525,8 @@ def list_queue(
     if only_ids is not None:
         query = query.where(Item.id.in_(list(only_ids)))
     if cursor:
-        priority, received_at, item_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Item.priority < priority,
-                and_(Item.priority == priority, Item.received_at > received_at),
-                and_(
-                    Item.priority == priority,
-                    Item.received_at == received_at,
-                    Item.id > item_id,
-                ),
-            )
-        )
-    query = query.order_by(Item.priority.desc(), Item.received_at, Item.id).limit(limit + 1)
+        query = query.where(after_cursor(cursor))
+    query = query.order_by(*QUEUE_ORDER).limit(limit + 1)
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -627,41 +562,6 @@ def _assignment_filter(query, where: QueueFilter):
     if where.assigned is False:
         query = query.where(Item.assigned_to.is_(None))
     return query
-
-
-def encode_cursor(item: Item) -> str:
-    raw = json.dumps([item.priority, item.received_at.isoformat(), item.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-MAX_ID = 2**31 - 1  # items.id and items.priority are PostgreSQL `integer`s
-MAX_CURSOR_CHARS = 200  # encode_cursor writes about 70
-
-
-def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
-    """(priority, received_at, item_id) of a cursor encode_cursor wrote; BadCursor for anything
-    else, before the database sees a number or a date it cannot compare (1e400, 10**30, a date
-    without a time zone)."""
-    if len(cursor) > MAX_CURSOR_CHARS:
-        raise BadCursor(f"longer than {MAX_CURSOR_CHARS} characters")
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        priority, received_at, item_id = json.loads(base64.urlsafe_b64decode(padded))
-        received = datetime.fromisoformat(received_at)
-        if received.tzinfo is None:
-            raise BadCursor("a date without a time zone")
-        received = received.astimezone(UTC)
-    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error) as error:
-        raise BadCursor(str(error)) from None
-    if not _whole_number_in(priority, -MAX_ID - 1, MAX_ID) or not _whole_number_in(
-        item_id, 1, MAX_ID
-    ):
-        raise BadCursor("a priority or item id out of range")
-    return priority, received, item_id
-
-
-def _whole_number_in(value: object, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def count_open(session: Session) -> int:

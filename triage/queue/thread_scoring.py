@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from triage.domain.tier_rules import TierRules
+from triage.queue import ranking
 from triage.queue import store as queue
 from triage.scoring.scorer import OnnxScorer
 from triage.scoring.threads import CORUMINATION, ThreadScore, Turn, score_thread
@@ -56,7 +57,7 @@ def record_thread_scores(
         item.thread_corumination = stored_value(
             result, threshold, posts=len(window), first_turn=left_out + 1
         )
-        queue.rank(item, rules, now)
+        ranking.rank(item, rules, now)
 
 
 def _turn(item: Item) -> Turn:

@@ -2,6 +2,8 @@
 it (the same code makes both), plus
 
 - `model_version`: the bundle that scored it, "name:version" as the queue stores it;
+- `tier_uncertain` (scored lines only): the tier head's uncertain band routed it to amber (the
+  reasons say so in words), which the write-back stores with the item;
 - `text_digest` (scored lines only): a digest of the text and parent text as scored, which the
   write-back compares with the queue's copy of the item, so a score never lands on a post whose
   stored text differs from the text that was scored.
@@ -33,13 +35,13 @@ def text_digest(text: str, parent_text: str | None) -> str:
 def output_records(
     scorer: FileScorer, entries: list[InputLine | LineError], model_version: str
 ) -> list[dict[str, Any]]:
-    items = {entry.number: entry.item for entry in entries if isinstance(entry, InputLine)}
-    records = scorer.records(entries)
-    for record in records:
-        record["model_version"] = model_version
-        if "error" not in record:
-            item = items[record["line"]]
-            record["text_digest"] = text_digest(item.text, item.parent_text)
+    records = []
+    for outcome in scorer.outcomes(entries):
+        record = {**outcome.record, "model_version": model_version}
+        if outcome.item is not None and outcome.result is not None:
+            record["tier_uncertain"] = outcome.result.tier_uncertain
+            record["text_digest"] = text_digest(outcome.item.text, outcome.item.parent_text)
+        records.append(record)
     return records
 
 
@@ -71,6 +73,7 @@ def schema() -> pa.Schema:
             ("language", pa.string()),
             ("language_unsupported", pa.bool_()),
             ("self_harm_floor", pa.bool_()),
+            ("tier_uncertain", pa.bool_()),
             ("truncated", pa.bool_()),
             ("truncation", pa.string()),
             ("text_digest", pa.string()),

@@ -146,7 +146,14 @@ def model_view(record: dict[str, Any]) -> queue.ModelView:
             {"label": e["label"], "start": e["start"], "end": e["end"]} for e in record["evidence"]
         ],
         tier_scores=dict(record["tier_scores"]) if record.get("tier_scores") else None,
-        tier_uncertain=UNCERTAIN_REASON in record["reasons"],
+        tier_uncertain=tier_uncertain(record),
         language=record["language"],
         language_unsupported=record["language_unsupported"],
     )
+
+
+def tier_uncertain(record: dict[str, Any]) -> bool:
+    """The record's `tier_uncertain`. Runs written before it was recorded say it only in words,
+    as a reason (UNCERTAIN_REASON): for their records it is read from there."""
+    recorded = record.get("tier_uncertain")
+    return UNCERTAIN_REASON in record["reasons"] if recorded is None else bool(recorded)

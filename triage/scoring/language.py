@@ -2,7 +2,7 @@
 
 A post in a language the bundle was not trained on gets meaningless scores: "Je ne veux plus
 vivre. Je vais me suicider ce soir." scored self_harm 0.01, green. Such a post goes to a person
-(scoring.py raises its tier to amber) instead of being trusted.
+(decision.py raises its tier to amber) instead of being trusted.
 
 Identification is py3langid: naive Bayes over byte n-grams, its model inside its wheel (no
 download), numpy only, deterministic; probabilities normalised per text. Routing must not flap on

@@ -1,8 +1,8 @@
 """`triage score-file`: score a JSONL file offline with the serving scorer, line by line.
 
-Each good line gives what POST /v1/score gives for the item (built by the API's own response
-model, so the two cannot drift) plus its input line number and whether the model read all of it.
-Each bad line gives an error line in the API's error shape, and the run goes on. Output lines
+Each good line gives what POST /v1/score gives for the item (answer.py builds both, so the two
+cannot drift) plus its input line number and whether the model read all of it. Each bad line
+gives an error line in the API's error shape (triage/problems.py), and the run goes on. Output lines
 keep the input order; blank input lines are skipped.
 
 There is no length limit: like the API, the model reads the head and the tail of a long text
@@ -14,18 +14,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from tqdm.auto import tqdm
 
 from triage.domain.text import clean_text
+from triage.problems import Detail, Problem, describe
+from triage.scoring.answer import result_answer
 from triage.scoring.bundle import load_bundle
 from triage.scoring.encoding import PairEncoder, split_budget
 from triage.scoring.scorer import OnnxScorer, ScoreInput, ScoreResult
-from triage.service.api.routes.score import to_response
-from triage.service.errors import ApiError, Detail, describe
 from triage.settings import Settings
 
 CHUNK = 32
@@ -42,13 +42,19 @@ class InputLine:
 class LineError:
     number: int
     id: str | int | None
-    error: ApiError
+    error: Problem
 
     def record(self) -> dict[str, Any]:
-        error = self.error
-        details = [asdict(d) for d in error.details]
-        body = {"status": error.status, "code": error.code, "message": error.message}
-        return {"line": self.number, "id": self.id, "error": {**body, "details": details}}
+        return {"line": self.number, "id": self.id, "error": self.error.record()}
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    """What one input line gave: its output record, and for a scored line its item and result."""
+
+    record: dict[str, Any]
+    item: ScoreInput | None = None
+    result: ScoreResult | None = None
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,10 @@ class Summary:
         return self.lines - self.failed
 
 
-def invalid_line(details: list[Detail]) -> ApiError:
+def invalid_line(details: list[Detail]) -> Problem:
     fields = ", ".join(d.field for d in details if d.field)
     problem = f"check {fields}" if fields else f"expected {details[0].expected}"
-    return ApiError(422, "invalid_line", f"this line cannot be scored: {problem}", details)
+    return Problem(422, "invalid_line", f"this line cannot be scored: {problem}", details)
 
 
 def parse_line(raw: bytes, number: int) -> ScoreInput | LineError:
@@ -175,15 +181,19 @@ def _token_count(encoder: PairEncoder, text: str) -> int:
 
 
 def result_record(number: int, result: ScoreResult, cut: str | None) -> dict[str, Any]:
-    scored = to_response(result).model_dump(mode="json")
-    return {"line": number, **scored, "truncated": cut is not None, "truncation": cut}
+    return {
+        "line": number,
+        **result_answer(result),
+        "truncated": cut is not None,
+        "truncation": cut,
+    }
 
 
 def scoring_failed(number: int, item: ScoreInput, error: Exception) -> LineError:
     # the type only: an exception's message may quote the text
     detail = Detail(None, "a scored item", f"the model failed ({type(error).__name__})")
-    api_error = ApiError(500, "scoring_failed", "the model failed on this line", [detail])
-    return LineError(number, item.id, api_error)
+    problem = Problem(500, "scoring_failed", "the model failed on this line", [detail])
+    return LineError(number, item.id, problem)
 
 
 class FileScorer:
@@ -199,33 +209,39 @@ class FileScorer:
             self.out.write(json.dumps(record) + "\n")
 
     def records(self, entries: list[InputLine | LineError]) -> list[dict[str, Any]]:
-        """One output record per entry, in order (`triage rescore` writes them to its parts)."""
+        """One output record per entry, in order."""
+        return [outcome.record for outcome in self.outcomes(entries)]
+
+    def outcomes(self, entries: list[InputLine | LineError]) -> list[LineOutcome]:
+        """One outcome per entry, in order: its record, and for a scored line the item and
+        result behind it (`triage rescore` adds what it needs of them to its parts)."""
         lines = [e for e in entries if isinstance(e, InputLine)]
         scored = dict(zip((e.number for e in lines), self._score(lines), strict=True))
-        records = []
+        outcomes = []
         for entry in entries:
-            record = scored.get(entry.number, entry)
-            if isinstance(record, LineError):
+            outcome = scored[entry.number] if isinstance(entry, InputLine) else entry
+            if isinstance(outcome, LineError):
                 self.failed += 1
-                record = record.record()
-            records.append(record)
-        return records
+                outcome = LineOutcome(outcome.record())
+            outcomes.append(outcome)
+        return outcomes
 
-    def _score(self, lines: list[InputLine]) -> list[dict[str, Any] | LineError]:
+    def _score(self, lines: list[InputLine]) -> list[LineOutcome | LineError]:
         try:
             results = self.scorer.score([line.item for line in lines])
         except Exception:  # find the item that fails by scoring each alone
             return [self._score_alone(line) for line in lines]
-        return [self._record(line, result) for line, result in zip(lines, results, strict=True)]
+        return [self._scored(line, result) for line, result in zip(lines, results, strict=True)]
 
-    def _score_alone(self, line: InputLine) -> dict[str, Any] | LineError:
+    def _score_alone(self, line: InputLine) -> LineOutcome | LineError:
         try:
-            return self._record(line, self.scorer.score([line.item])[0])
+            return self._scored(line, self.scorer.score([line.item])[0])
         except Exception as error:  # one bad item must not stop the file
             return scoring_failed(line.number, line.item, error)
 
-    def _record(self, line: InputLine, result: ScoreResult) -> dict[str, Any]:
-        return result_record(line.number, result, truncation(self.scorer.encoder, line.item))
+    def _scored(self, line: InputLine, result: ScoreResult) -> LineOutcome:
+        cut = truncation(self.scorer.encoder, line.item)
+        return LineOutcome(result_record(line.number, result, cut), line.item, result)
 
 
 def load_scorer(settings: Settings) -> OnnxScorer:

@@ -7,7 +7,7 @@ Rose (2002) and later work on corumination online describe three things beyond a
 - **no coping, problem-solving or signposting move** by the peers.
 
 These are features, not labels: nothing here was fitted to the annotations. Serving code: the
-standard library only (the model's scores come in from outside).
+standard library and the label names only (the model's scores come in from outside).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+
+from triage.domain.labels import RISK_LABELS
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -140,7 +142,7 @@ def negative_affect(scores: Mapping[str, float | None]) -> float | None:
     Both, because `distress` is defined as distress *without* self-harm content: a post about
     wanting to die may score low on it. None when the model gave neither.
     """
-    values = [scores.get(label) for label in ("distress", "self_harm")]
+    values = [scores.get(label) for label in RISK_LABELS]
     known = [v for v in values if v is not None and not math.isnan(v)]
     return max(known) if known else None
 

@@ -38,12 +38,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from triage.domain.labels import LABELS
+from triage.domain.labels import CORUMINATION, LABELS
 from triage.scoring.thread_signals import affect_trend, has_coping_cue, negative_affect, repetition
 
 CONTEXT_FLOOR = 0.5  # the thread signals can at most halve the pair evidence
 MAX_DRIVERS = 3
-CORUMINATION = "corumination"
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,21 @@
-"""Typed dependencies for the routers: settings, scorer, database, and the caller's role."""
+"""Typed dependencies for the routers: the service context and its parts (settings, scorer,
+database, ingest), and the caller's role. A route names what it needs as a parameter of one of
+the `...Dep` types at the bottom (full-stack-fastapi-template's deps.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from triage.queue.faults import MODEL_LOADING
+from triage.queue.ingest import Ingest
 from triage.scoring.scorer import OnnxScorer
+from triage.service.context import ServiceContext, context_of
 from triage.service.errors import ApiError, Detail
-from triage.service.runtime.key_cache import VerifiedKeys
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.keys import Principal, Role, verify_key
@@ -20,14 +24,19 @@ from triage.storage.keys import Principal, Role, verify_key
 # runs a plain `def` dependency on a worker thread, a hand-off that cost more than the work.
 
 
+async def get_context(request: Request) -> ServiceContext:
+    return context_of(request)
+
+
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return context_of(request).settings
 
 
 async def get_scorer(request: Request) -> OnnxScorer:
-    scorer = request.app.state.scorer
+    model = context_of(request).model
+    scorer = model.scorer
     if scorer is None:
-        fault = request.app.state.model_fault or MODEL_LOADING
+        fault = model.fault or MODEL_LOADING
         raise ApiError(
             503,
             "model_unavailable",
@@ -38,7 +47,15 @@ async def get_scorer(request: Request) -> OnnxScorer:
 
 
 async def get_database(request: Request) -> Database:
-    return request.app.state.db
+    return context_of(request).database
+
+
+async def get_executor(request: Request) -> Executor:
+    return context_of(request).executor
+
+
+async def get_ingest(request: Request) -> Ingest:
+    return context_of(request).ingest
 
 
 def bearer_key(headers: Mapping[str, str]) -> str | None:
@@ -70,10 +87,11 @@ async def get_principal(request: Request) -> Principal:
     key = bearer_key(request.headers)
     if key is None:
         raise missing_key_error()
-    verified: VerifiedKeys = request.app.state.verified_keys
+    context = context_of(request)
+    verified = context.verified_keys
     principal = verified.get(key)
     if principal is None:
-        principal = await run_in_threadpool(_look_up, request.app.state.db, key)
+        principal = await run_in_threadpool(_look_up, context.database, key)
         if principal is not None:
             verified.put(key, principal)
     if principal is None:
@@ -84,7 +102,7 @@ async def get_principal(request: Request) -> Principal:
             [Detail("Authorization", "a valid, unrevoked API key", "an unknown or revoked key")],
         )
     request.state.principal = principal
-    check_rate(request, principal)
+    check_rate(context, principal)
     return principal
 
 
@@ -93,17 +111,15 @@ def _look_up(db: Database, key: str) -> Principal | None:
         return verify_key(session, key)
 
 
-def check_rate(request: Request, principal: Principal) -> None:
+def check_rate(context: ServiceContext, principal: Principal) -> None:
     """429 with Retry-After once the key has used up its bucket (Settings.rate_limits)."""
-    settings: Settings = request.app.state.settings
+    settings = context.settings
     if not settings.rate_limit_enabled:
         return
     limit = settings.rate_limits[principal.role.value]
-    wait = request.app.state.rate_limiter.check(
-        ("key", principal.key_id), limit.per_minute, limit.burst
-    )
+    wait = context.rate_limiter.check(("key", principal.key_id), limit.per_minute, limit.burst)
     if wait:
-        request.app.state.metrics.rate_limited.labels("api_key").inc()
+        context.metrics.rate_limited.labels("api_key").inc()
         raise ApiError(
             429,
             "rate_limited",
@@ -120,7 +136,7 @@ def check_rate(request: Request, principal: Principal) -> None:
         )
 
 
-def require(role: Role) -> Callable[..., Principal]:
+def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.role.allows(role):
             raise ApiError(
@@ -134,9 +150,12 @@ def require(role: Role) -> Callable[..., Principal]:
     return check
 
 
+Context = Annotated[ServiceContext, Depends(get_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ScorerDep = Annotated[OnnxScorer, Depends(get_scorer)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+ExecutorDep = Annotated[Executor, Depends(get_executor)]
+IngestDep = Annotated[Ingest, Depends(get_ingest)]
 PlatformDep = Annotated[Principal, Depends(require(Role.PLATFORM))]
 ModeratorDep = Annotated[Principal, Depends(require(Role.MODERATOR))]
 AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]

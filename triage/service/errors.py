@@ -4,32 +4,34 @@
                "details": [{"field": "items[0].text", "expected": "...", "found": "..."}]}}
 
 `found` describes the value (its type, size or count), never echoes posted text.
+
+One error type, TriageError, is raised by the API and the console alike; how it is rendered is
+the route's business, not the raiser's: an API route always answers the JSON shape, a page route
+(PageRoute, the console's) renders it for its client (an HTML page for a browser).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
+from triage.problems import Detail, describe
 from triage.service.runtime.logs import log_failure, route_template
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Detail:
-    field: str | None
-    expected: str
-    found: str
+class TriageError(Exception):
+    """A refusal or failure the caller is told about: status, code, message, details."""
 
-
-class ApiError(Exception):
     def __init__(
         self,
         status: int,
@@ -43,7 +45,10 @@ class ApiError(Exception):
         self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
 
-def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+ApiError = TriageError  # the name the API's modules knew it by
+
+
+def error_response(error: TriageError, headers: dict[str, str] | None = None) -> JSONResponse:
     body = {
         "error": {
             "status": error.status,
@@ -54,24 +59,6 @@ def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JS
     }
     merged = {**error.headers, **(headers or {})}
     return JSONResponse(body, status_code=error.status, headers=merged)
-
-
-def describe(value: object) -> str:
-    """What was found, without repeating user text."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"number {value}"
-    if isinstance(value, str):
-        return f"a string of {len(value)} characters"
-    if isinstance(value, list | tuple):
-        return f"a list of {len(value)} items"
-    if isinstance(value, dict):
-        keys = ", ".join(sorted(map(str, value))[:8])
-        return f"an object with keys [{keys}]"
-    return type(value).__name__
 
 
 def field_path(loc: Sequence[str | int]) -> str | None:
@@ -116,7 +103,19 @@ def validation_details(exc: RequestValidationError) -> list[Detail]:
     return details
 
 
-async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+class PageRoute(APIRoute):
+    """A route that serves pages to a browser: a TriageError it raises is answered by its
+    error_page (the console's: an HTML page for a browser, the JSON shape for other clients).
+    Chosen per route, not per path, so that the console's pages need no common prefix."""
+
+    async def error_page(self, request: Request, error: TriageError) -> Response:
+        return error_response(error)
+
+
+async def _triage_error(request: Request, exc: TriageError) -> Response:
+    route = request.scope.get("route")  # the matched route; absent before routing
+    if isinstance(route, PageRoute):
+        return await route.error_page(request, exc)
     return error_response(exc)
 
 
@@ -124,7 +123,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     details = validation_details(exc)
     fields = ", ".join(sorted({d.field or "body" for d in details}))
     return error_response(
-        ApiError(422, "invalid_request", f"the request body is not valid: check {fields}", details)
+        TriageError(
+            422, "invalid_request", f"the request body is not valid: check {fields}", details
+        )
     )
 
 
@@ -133,7 +134,7 @@ BODY_PARSE_ERROR = "There was an error parsing the body"  # fastapi.routing's 40
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404:
-        error = ApiError(
+        error = TriageError(
             404,
             "not_found",
             "no such route",
@@ -141,7 +142,7 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
         )
     elif exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "see /docs")
-        error = ApiError(
+        error = TriageError(
             405,
             "method_not_allowed",
             "this route does not take that method",
@@ -150,14 +151,14 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     elif exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
         # FastAPI answers 400 for a JSON body that is not UTF-8 but 422 for other bad JSON:
         # both are the same mistake, so both get the 422 that README and the spec document
-        error = ApiError(
+        error = TriageError(
             422,
             "invalid_request",
             "the request body is not valid: check body",
             [Detail("body", _EXPECTED["json_invalid"], "a body that is not UTF-8 JSON")],
         )
     else:
-        error = ApiError(
+        error = TriageError(
             exc.status_code,
             "http_error",
             str(exc.detail),
@@ -166,8 +167,8 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return error_response(error, headers=exc.headers)
 
 
-def internal_error(exc: BaseException) -> ApiError:
-    return ApiError(
+def internal_error(exc: BaseException) -> TriageError:
+    return TriageError(
         500,
         "internal_error",
         "the server failed; this is a bug",
@@ -182,7 +183,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(TriageError, _triage_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unhandled)

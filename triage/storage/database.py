@@ -3,9 +3,9 @@
 SQLite runs in WAL mode (readers never block the writer) and write transactions start with
 BEGIN IMMEDIATE, so two writers queue up instead of failing half-way through (they cannot
 deadlock: the write lock is taken whole, at BEGIN). On PostgreSQL a write transaction locks the
-rows it changes (SELECT ... FOR UPDATE, see queue.py), always in one order (the unique key, or
-the id), and Database.write_retrying re-runs a transaction PostgreSQL still aborts as a deadlock
-victim or a serialization failure.
+rows it changes (SELECT ... FOR UPDATE, see triage/queue/store.py), always in one order (the
+unique key, or the id), and Database.write_retrying re-runs a transaction PostgreSQL still
+aborts as a deadlock victim or a serialization failure.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAME = 200  # longest id, community or actor name the API accepts
 URL_LENGTH = 2000  # longest link to a post the API accepts
+MAX_ID = 2**31 - 1  # items.id and items.priority are PostgreSQL `integer`s
 
 
 class UtcDateTime(TypeDecorator):
@@ -140,14 +141,20 @@ class Item(Base):
 
 # The queue's order is priority DESC, received_at, id: indexes in that order serve it (and its
 # keyset cursor) without a sort, for the default view and under each filter.
-_ORDER = (Item.priority.desc(), Item.received_at, Item.id)
-Index("ix_items_waiting_queue", Item.waiting, *_ORDER)
-Index("ix_items_community_queue", Item.community, Item.waiting, *_ORDER)
-Index("ix_items_tier_queue", Item.tier, Item.waiting, *_ORDER)
-Index("ix_items_state_queue", Item.state, *_ORDER)
+QUEUE_ORDER = (Item.priority.desc(), Item.received_at, Item.id)
+Index("ix_items_waiting_queue", Item.waiting, *QUEUE_ORDER)
+Index("ix_items_community_queue", Item.community, Item.waiting, *QUEUE_ORDER)
+Index("ix_items_tier_queue", Item.tier, Item.waiting, *QUEUE_ORDER)
+Index("ix_items_state_queue", Item.state, *QUEUE_ORDER)
 # ?reported=true and ?report_reason=: only reported items, in queue order (partial: small)
 REPORTED = sql("report_count > 0")
-Index("ix_items_reported", Item.waiting, *_ORDER, sqlite_where=REPORTED, postgresql_where=REPORTED)
+Index(
+    "ix_items_reported",
+    Item.waiting,
+    *QUEUE_ORDER,
+    sqlite_where=REPORTED,
+    postgresql_where=REPORTED,
+)
 # ?assignee= (a moderator's "mine"): assigned items only, per assignee in queue order (partial:
 # most items are never assigned). ?assigned=false reads the waiting index and skips these.
 ASSIGNED = sql("assigned_to IS NOT NULL")
@@ -155,7 +162,7 @@ Index(
     "ix_items_assigned",
     Item.assigned_to,
     Item.waiting,
-    *_ORDER,
+    *QUEUE_ORDER,
     sqlite_where=ASSIGNED,
     postgresql_where=ASSIGNED,
 )

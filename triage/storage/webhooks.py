@@ -18,12 +18,14 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import false, func, select, true, update
+from sqlalchemy import CursorResult, false, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from triage.domain.labels import Tier
 from triage.storage.tables import Item, WebhookDelivery, WebhookEndpoint
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -139,7 +141,7 @@ def red_items_near_sla(
     rows = session.scalars(
         select(Item.id)
         .where(
-            Item.tier == "red",
+            Item.tier == Tier.RED.value,
             Item.waiting == true(),
             Item.claimed_by.is_(None),
             Item.received_at <= waited_since,
@@ -155,11 +157,15 @@ def fail_disabled(session: Session, now: datetime) -> int:
     """Pending alerts of disabled endpoints are marked failed (`endpoint_disabled`), not kept
     for later: an alert sent hours late, after the endpoint is enabled again, would mislead."""
     disabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled == false())
-    result = session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.status == PENDING, WebhookDelivery.endpoint_id.in_(disabled))
-        .values(status=FAILED, next_attempt_at=None, last_error=ENDPOINT_DISABLED)
-        .execution_options(synchronize_session=False)
+    # an UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as Result
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.status == PENDING, WebhookDelivery.endpoint_id.in_(disabled))
+            .values(status=FAILED, next_attempt_at=None, last_error=ENDPOINT_DISABLED)
+            .execution_options(synchronize_session=False)
+        ),
     )
     return result.rowcount or 0
 
@@ -197,7 +203,7 @@ def claim_next(
         return None
     delivery.attempts += 1
     delivery.next_attempt_at = now + lease
-    item = session.get(Item, delivery.item_id)
+    item = session.get_one(Item, delivery.item_id)  # the delivery's foreign key: it exists
     return Claim(delivery.id, delivery.endpoint_id, delivery.condition, delivery.attempts, item)
 
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import FakeClock, bearer
 from triage.service.app import create_app
+from triage.service.context import context_of
 from triage.service.runtime.key_cache import VerifiedKeys
 from triage.storage.database import Database
 from triage.storage.keys import Principal, Role, list_keys, revoke_key
@@ -73,5 +74,5 @@ def test_revocation_applies_at_once_without_the_cache_and_after_ttl_with_it(
             assert after.status_code == 401
         else:
             assert after.status_code == 200  # the documented delay: up to key_cache_s
-            app.state.verified_keys.clear()  # what the passing of key_cache_s does
+            context_of(app).verified_keys.clear()  # what the passing of key_cache_s does
             assert client.get("/v1/queue").status_code == 401

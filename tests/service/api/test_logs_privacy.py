@@ -18,6 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from tests.conftest import bearer
+from triage.service.context import context_of
 from triage.service.runtime.logs import JsonFormatter, RequestContextFilter
 from triage.settings import RateLimit
 from triage.storage.keys import Role, create_key
@@ -81,7 +82,7 @@ def app_and_keys(settings, keys, captured):
     )
     app = create_app(tuned)
     with TestClient(app, raise_server_exceptions=False) as client:
-        with app.state.db.write() as session:
+        with context_of(app).database.write() as session:
             keys = {
                 **keys,
                 "metrics": create_key(session, "scraper", Role.METRICS, datetime.now(UTC)).secret,
@@ -162,7 +163,7 @@ def _scorer_failures(client, keys) -> None:
         message = "cannot score " + items[0].text + " / " + str(items[0].parent_text)
         raise ValueError(message)
 
-    client.app.state.scorer.inner.score = explode
+    context_of(client.app).model.scorer.inner.score = explode
     item = {"id": "p2", "text": TEXT, "parent_text": PARENT}
     failed = client.post("/v1/score", json={"items": [item]}, headers=platform)
     assert failed.status_code == 500 and TEXT not in failed.text

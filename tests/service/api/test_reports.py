@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import bearer, create_keys
+from tests.conftest import TIER_RULES, bearer, create_keys
 from tests.service.api.test_service import assert_error_shape
 from triage.domain.labels import Tier
 from triage.domain.priority import (
-    REPORT_POINTS_CAP,
     MemberReports,
     compute_priority,
     report_points,
@@ -20,12 +19,15 @@ from triage.domain.priority import (
 )
 from triage.domain.reports import ReportRules, reporter_weight
 from triage.domain.review import EventType, Outcome, ReviewEvent
+from triage.queue import ranking
 from triage.queue import store as queue
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.tables import Event, Reporter
 
 RULES = Settings().tier_rules
+POINTS = RULES.priority
 REASONS = ("bullying", "harassment", "self_harm_concern", "spam", "other")
 
 
@@ -58,7 +60,9 @@ def store(db, external_id, tier="green", flags=(), scores=None, community="c") -
     """An item stored and scored with chosen scores, received now."""
     now = datetime.now(UTC)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [queue.NewItem(community, external_id, "text")], now)
+        ((item, _),) = queue.ingest(
+            session, [queue.NewItem(community, external_id, "text")], now, TIER_RULES
+        )
         view = queue.ModelView("m:1", scores or {"self_harm": 0.01}, list(flags), tier)
         queue.record_scores(session, item.id, view, RULES, now)
         return item.id
@@ -96,17 +100,23 @@ def test_reporter_weight_is_laplace_smoothed():
 
 
 def test_report_points_grow_with_weight_up_to_the_cap():
-    assert report_points(None) == 0
-    assert report_points(MemberReports(1, {"spam": 1}, 0.5)) == 5
-    assert report_points(MemberReports(2, {"spam": 2}, 1.0)) == 10
-    assert report_points(MemberReports(9, {"spam": 9}, 4.5)) == REPORT_POINTS_CAP == 15
-    assert report_points(MemberReports(1, {"spam": 1}, float("nan"))) == 0
+    assert report_points(None, points=POINTS) == 0
+    assert report_points(MemberReports(1, {"spam": 1}, 0.5), points=POINTS) == 5
+    assert report_points(MemberReports(2, {"spam": 2}, 1.0), points=POINTS) == 10
+    assert (
+        report_points(MemberReports(9, {"spam": 9}, 4.5), points=POINTS)
+        == POINTS.report_points_cap
+        == 15
+    )
+    assert report_points(MemberReports(1, {"spam": 1}, float("nan")), points=POINTS) == 0
 
 
 def test_reports_add_points_and_their_own_reason_but_never_change_flags_or_tier():
-    plain = compute_priority(Tier.GREEN, ["hostile"], {"hostile": 0.9})
+    plain = compute_priority(Tier.GREEN, ["hostile"], {"hostile": 0.9}, points=POINTS)
     reports = MemberReports(3, {"bullying": 2, "spam": 1}, 1.5)
-    with_reports = compute_priority(Tier.GREEN, ["hostile"], {"hostile": 0.9}, reports=reports)
+    with_reports = compute_priority(
+        Tier.GREEN, ["hostile"], {"hostile": 0.9}, reports=reports, points=POINTS
+    )
     assert with_reports.value == plain.value + 15
     assert with_reports.reasons == (*plain.reasons, "reported by 3 members: bullying (2), spam")
     assert report_reason(MemberReports(1, {"other": 1}, 0.5)) == "reported by 1 member: other"
@@ -174,7 +184,7 @@ def test_report_with_the_post_queues_it_unscored_when_the_model_fails(report_app
     def explode(items):
         raise RuntimeError("onnx blew up")
 
-    client.app.state.scorer.score = explode
+    context_of(client.app).model.scorer.score = explode
     result = reported(client, keys, "p-unscored", reason="self_harm_concern", post={"text": "hi"})
     assert result["item_created"] and result["scoring"] == "unscored" and result["tier"] is None
     listed = queued(client, result["item_id"])
@@ -239,7 +249,7 @@ def test_a_reported_item_stays_ranked_through_re_ranking(db, report_app):
     priority = reported(client, keys, "p1")["priority"]
     with db.write() as session:
         later = datetime.now(UTC) + timedelta(minutes=30)
-        assert queue.refresh_priorities(session, RULES, later) == 1
+        assert ranking.refresh_priorities(session, RULES, later) == 1
     listed = queued(client, item_id)
     assert listed["priority"] > priority and "reported by 1 member: bullying" in listed["reasons"]
 
@@ -355,7 +365,7 @@ def console_app(tmp_path):
     keys = create_keys(url)
     settings = Settings(bundle_dir=tmp_path / "no-model", database_url=url, secret_key="k" * 40)
     with TestClient(create_app(settings)) as client:
-        yield client, keys, client.app.state.db
+        yield client, keys, context_of(client.app).database
 
 
 def test_console_shows_reports_apart_from_flags_and_filters_on_them(console_app):

@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import bearer
 from triage.domain.labels import LABELS, TIERS
+from triage.service.context import context_of
 
 
 def assert_error_shape(response, status: int, field: str | None = None) -> dict:
@@ -166,7 +167,7 @@ def test_unexpected_failure_uses_the_error_shape(settings, keys):
 
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False, headers=bearer(keys["admin"])) as quiet:
-        quiet.app.state.scorer.score = explode
+        context_of(quiet.app).model.scorer.score = explode
         assert_error_shape(
             quiet.post("/v1/score", json={"items": [{"id": "a", "text": "hi"}]}), 500
         )

@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import bearer
 from tests.service.api.test_service import assert_error_shape
+from triage.service.context import context_of
 from triage.storage.keys import Role, create_key
 
 
@@ -30,7 +31,7 @@ def scrape(client, key) -> dict[tuple, float]:
 
 @pytest.fixture()
 def metrics_key(client) -> str:
-    with client.app.state.db.write() as session:
+    with context_of(client.app).database.write() as session:
         return create_key(session, "prometheus", Role.METRICS, datetime.now(UTC)).secret
 
 
@@ -78,7 +79,7 @@ def test_scores_queue_depth_and_scorer_errors(client, keys, metrics_key):
     def explode(items):
         raise RuntimeError("the model fell over")
 
-    client.app.state.scorer.inner.score = explode  # behind the measuring wrapper
+    context_of(client.app).model.scorer.inner.score = explode  # behind the measuring wrapper
     failed = client.post(
         "/v1/items", json={"items": [{"id": "x", "text": "later"}]}, headers=platform
     ).json()["results"][0]
@@ -114,7 +115,7 @@ def test_queue_gauges_are_cached_between_scrapes(settings, keys):
     slow = settings.model_copy(update={"metrics_refresh_s": 3600})
     with TestClient(create_app(slow), headers=bearer(keys["admin"])) as client:
         assert scrape(client, keys["admin"])[("triage_queue_depth", (("tier", "unscored"),))] == 0
-        client.app.state.scorer = None
+        context_of(client.app).model.scorer = None
         client.post("/v1/items", json={"items": [{"id": "u", "text": "words"}]})
         cached = scrape(client, keys["admin"])
         assert cached[("triage_queue_depth", (("tier", "unscored"),))] == 0  # read an hour ago

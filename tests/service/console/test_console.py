@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import bearer, create_keys
 from tests.service.api.test_service import assert_error_shape
 from triage.queue import store as queue
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.keys import list_keys, revoke_key
 
@@ -42,7 +43,7 @@ def console(tmp_path):
         break_nudge_after=2,
     )
     with TestClient(create_app(settings)) as client:
-        yield client, keys, client.app.state.db
+        yield client, keys, context_of(client.app).database
 
 
 def put(db, external_id, tier="green", flags=(), text="some words", evidence=(), **fields) -> int:
@@ -50,7 +51,7 @@ def put(db, external_id, tier="green", flags=(), text="some words", evidence=(),
     now = datetime.now(UTC)
     new = queue.NewItem(fields.pop("community", "c"), external_id, text, **fields)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [new], now)
+        ((item, _),) = queue.ingest(session, [new], now, RULES)
         view = queue.ModelView("m:1", SCORES[tier], list(flags), tier, list(evidence))
         queue.record_scores(session, item.id, view, RULES, now)
         return item.id
@@ -150,7 +151,7 @@ def test_session_cookie_is_http_only_strict_and_signed(console):
     headers = {**HTML, "cookie": f"triage_session={value}"}
     assert client.get("/", headers=headers, follow_redirects=False).status_code == 200
 
-    client.app.state.settings.cookie_secure = True
+    context_of(client.app).settings.cookie_secure = True
     form = client.get("/sign-in", headers=HTML)
     assert "Secure" in form.headers["set-cookie"]
 
@@ -259,7 +260,7 @@ def test_an_unscored_reply_hides_a_parent_it_has_not_seen(console):
     client, keys, db = console
     with db.write() as session:
         new = queue.NewItem("c", "r", "words", parent_external_id="gone", parent_text="unknown")
-        ((item, _),) = queue.ingest(session, [new], datetime.now(UTC))
+        ((item, _),) = queue.ingest(session, [new], datetime.now(UTC), RULES)
     sign_in(client, keys["alice"])
     page = client.get(f"/items/{item.id}", headers=HTML).text
     assert re.search(r'id="parent-text" aria-hidden="true" inert', page)

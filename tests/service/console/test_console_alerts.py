@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from tests.conftest import bearer
+from tests.conftest import TIER_RULES, bearer
 from tests.queue.test_webhooks import (  # noqa: F401 (make_app and receiver are fixtures)
     POST_TEXT,
     Receiver,
@@ -20,6 +20,7 @@ from tests.queue.test_webhooks import (  # noqa: F401 (make_app and receiver are
 from tests.service.api.test_service import assert_error_shape
 from tests.service.console.test_console import HTML, sign_in
 from triage.queue import store as queue
+from triage.service.context import context_of
 from triage.storage import webhooks as store
 from triage.storage.database import Database
 
@@ -58,8 +59,8 @@ def test_alerts_page_shows_a_disabled_endpoint_an_active_one_and_the_deliveries(
             webhook_include_text=True,  # even then, the page shows no text
         )
         items = [ingest(client, f"p{n}", f"{POST_TEXT} {n}") for n in range(3)]
-        client.app.state.webhooks.deliver_due()
-        client.app.state.webhooks.deliver_due()  # the disabled endpoint's last alert: failed
+        context_of(client.app).webhooks.deliver_due()
+        context_of(client.app).webhooks.deliver_due()  # the disabled endpoint's last alert: failed
         sign_in(client, keys["alice"])
         reply = client.get("/console/alerts", headers=HTML)
     finally:
@@ -70,7 +71,7 @@ def test_alerts_page_shows_a_disabled_endpoint_an_active_one_and_the_deliveries(
     html = reply.text
     assert "zebra-quartz" not in html and POST_TEXT not in html  # never post text
     assert "t0ken" not in html and "x=1" not in html  # a webhook URL's path is its secret
-    ids = client.app.state.webhooks.endpoint_ids
+    ids = context_of(client.app).webhooks.endpoint_ids
     failing_id, active_id = ids[failing.url], ids[receiver.url]
 
     endpoints = {
@@ -94,7 +95,7 @@ def test_alerts_page_shows_a_disabled_endpoint_an_active_one_and_the_deliveries(
     assert sum("failed http_503" in row for row in deliveries) == 2
     assert sum("failed endpoint_disabled" in row for row in deliveries) == 1
     # newest first: the last recorded alert heads the table
-    with client.app.state.db.read() as session:
+    with context_of(client.app).database.read() as session:
         newest = max(d.id for d, _ in store.recent_deliveries(session, 10))
     assert html.index(f'data-delivery="{newest}"') < html.index('data-delivery="1"')
     assert f'href="/items/{items[0]}"' in html
@@ -119,7 +120,7 @@ def test_recent_deliveries_are_newest_first_and_limited(database_url):
         with db.write() as session:
             endpoint_ids = store.ensure_endpoints(session, urls, now)
             news = [queue.NewItem("c", f"n{n}", POST_TEXT) for n in range(3)]
-            items = [item.id for item, _ in queue.ingest(session, news, now)]
+            items = [item.id for item, _ in queue.ingest(session, news, now, TIER_RULES)]
             for item_id in items:
                 store.enqueue(session, item_id, endpoint_ids.values(), "crisis", now)
         with db.read() as session:

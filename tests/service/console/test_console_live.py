@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bearer, create_keys
+from tests.conftest import TIER_RULES, bearer, create_keys
 from tests.service.api.test_service import assert_error_shape
 from tests.service.console.test_console import HTML, put, sign_in
 from triage.queue import live, moderators
 from triage.queue import store as queue
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.database import Database
 
@@ -37,7 +38,7 @@ def live_console(database_url, tmp_path):
         bundle_dir=tmp_path / "no-model", database_url=database_url, secret_key="k" * 40
     )
     with TestClient(create_app(settings)) as client:
-        yield client, keys, client.app.state.db
+        yield client, keys, context_of(client.app).database
 
 
 def page_position(html: str) -> tuple[int, int]:
@@ -105,7 +106,7 @@ def test_a_tier_change_from_unscored_is_reported(live_console):
     sign_in(client, keys["alice"])
     now = datetime.now(UTC)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [queue.NewItem("c", "u1", SECRET)], now)
+        ((item, _),) = queue.ingest(session, [queue.NewItem("c", "u1", SECRET)], now, TIER_RULES)
         queue.record_failure(session, item.id, "model not loaded", Settings().tier_rules, now)
         item_id = item.id
     cursor, _ = page_position(client.get("/", headers=HTML).text)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import TIER_RULES
 from triage.domain.labels import LABELS
 from triage.domain.resources import ResourcesError, load_resources
 from triage.domain.review import EventType, Outcome, ReviewEvent
@@ -164,7 +165,9 @@ def db(database_url):
 def _item(db, external_id: str, tier: str, flags=()) -> int:
     now = datetime.now(UTC) - timedelta(hours=3)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [queue.NewItem("c", external_id, "text")], now)
+        ((item, _),) = queue.ingest(
+            session, [queue.NewItem("c", external_id, "text")], now, TIER_RULES
+        )
         view = queue.ModelView("m:1", {"self_harm": 0.5}, list(flags), tier)
         queue.record_scores(session, item.id, view, RULES, now)
         return item.id

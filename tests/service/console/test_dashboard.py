@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import TIER_RULES
 from tests.service.api.test_service import assert_error_shape
 from tests.service.console.test_console import HTML, console, put, sign_in  # noqa: F401 (console: a fixture)
 from triage.domain.review import EventType, Outcome, ReviewEvent, disagrees_with_model
 from triage.queue import store as queue
 from triage.queue.dashboard_stats import dashboard, judged_labels, overruled_labels
+from triage.queue.stats import queue_stats
 from triage.service.console.charts import Series, bar_chart, data_table, step_chart
 from triage.service.console.dashboard_figures import (
     CSV_HEADER,
@@ -45,7 +47,9 @@ class Builder:
 
     def item(self, name, at, tier=None, flags=(), failed=False) -> int:
         with self.db.write() as session:
-            ((item, _),) = queue.ingest(session, [queue.NewItem("c", name, SECRET_TEXT)], at)
+            ((item, _),) = queue.ingest(
+                session, [queue.NewItem("c", name, SECRET_TEXT)], at, TIER_RULES
+            )
             if failed:
                 queue.record_failure(session, item.id, "timeout", RULES, at)
             else:
@@ -185,6 +189,26 @@ def test_a_shorter_window_leaves_earlier_history_out(known):
     assert (dash.reports.reported_only, dash.reports.flagged_only, dash.reports.both) == (1, 0, 0)
 
 
+def test_an_escalation_of_an_unflagged_post_overrules_the_model_on_self_harm(database_url):
+    """review.OUTCOME_LABELS: escalating to the crisis team confirms self_harm (as the feedback
+    rows read it), so both the dashboard and /v1/stats count a post the model flagged only
+    distress, then escalated, as overruled on self_harm; a flagged one agrees with the model."""
+    db = Database(database_url)
+    make = Builder(db)
+    missed = make.item("M", ago(3), "amber", ["distress"])
+    make.event(missed, ago(2), "resolve", outcome=Outcome.ESCALATED_TO_CRISIS_TEAM)
+    caught = make.item("K", ago(3), "red", ["self_harm"])
+    make.event(caught, ago(2), "resolve", outcome=Outcome.ESCALATED_TO_CRISIS_TEAM)
+    with db.read() as session:
+        overrides = dashboard(session, RULES, NOW).overrides
+        stats = queue_stats(session, RULES, NOW)
+    db.dispose()
+    assert (overrides.judged["self_harm"], overrides.overruled["self_harm"]) == (2, 1)
+    assert (overrides.judged["distress"], overrides.overruled["distress"]) == (1, 0)
+    assert (overrides.resolved, overrides.any_overruled) == (2, 1)
+    assert (stats.resolved, stats.override_rate) == (2, 0.5)
+
+
 def test_an_empty_database_gives_zeros_and_no_medians(database_url):
     db = Database(database_url)
     with db.read() as session:
@@ -216,6 +240,10 @@ def test_the_window_is_bounded():
          {"distress", "self_harm"}, {"distress", "self_harm"}),
         (["self_harm", "spam"], Outcome.FALSE_POSITIVE, {"self_harm": 1},
          {"self_harm", "spam"}, {"spam"}),
+        # an escalation confirms self_harm (review.OUTCOME_LABELS, as the feedback rows do)
+        (["distress"], Outcome.ESCALATED_TO_CRISIS_TEAM, None, {"distress", "self_harm"},
+         {"self_harm"}),
+        (["self_harm"], Outcome.ESCALATED_TO_CRISIS_TEAM, None, {"self_harm"}, set()),
     ],
 )  # fmt: skip
 def test_overruled_labels_are_disagreement_per_label(flags, outcome, relabels, judged, overruled):

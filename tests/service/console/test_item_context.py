@@ -45,7 +45,7 @@ def store(db, external_id, tier="green", flags=(), *, at=NOW, community="c", **f
     """An item received at `at` and scored as told."""
     new = queue.NewItem(community, external_id, f"words of {external_id}", **fields)
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [new], at)
+        ((item, _),) = queue.ingest(session, [new], at, RULES)
         view = queue.ModelView("m:1", SCORES[tier], list(flags), tier)
         queue.record_scores(session, item.id, view, RULES, at)
         return item.id

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from tests.conftest import create_keys
+from tests.conftest import TIER_RULES, create_keys
 from tests.service.console.test_console import HTML, act, put, sign_in
 from triage.domain.high_risk_limit import Colleague, Steer, decide
 from triage.domain.reply_guidance import (
@@ -26,6 +26,7 @@ from triage.paths import DEFAULT_CONFIG_DIR
 from triage.queue import moderators, team_load
 from triage.queue import store as queue
 from triage.service.console.reveal import box_ids
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.keys import list_keys, revoke_key
@@ -160,7 +161,9 @@ RULES = Settings().tier_rules
 
 def _stored(db, external_id, tier, flags=(), at=NOW - timedelta(hours=3)) -> int:
     with db.write() as session:
-        ((item, _),) = queue.ingest(session, [queue.NewItem("c", external_id, "words")], at)
+        ((item, _),) = queue.ingest(
+            session, [queue.NewItem("c", external_id, "words")], at, TIER_RULES
+        )
         if tier is not None:
             view = queue.ModelView("m:1", SCORES[tier], list(flags), tier)
             queue.record_scores(session, item.id, view, RULES, at)
@@ -259,7 +262,7 @@ def care(tmp_path):
         high_risk_limit_per_hour=1,
     )
     with TestClient(create_app(settings)) as client:
-        yield client, keys, client.app.state.db
+        yield client, keys, context_of(client.app).database
 
 
 def _at_limit_with_bob_active(db) -> tuple[int, int]:
@@ -330,7 +333,7 @@ def test_next_item_opens_the_top_one_or_a_lighter_one_at_the_limit(care):
     red, green = _at_limit_with_bob_active(db)
     steered = client.get("/next", headers=HTML, follow_redirects=False)
     assert steered.headers["location"] == f"/items/{green}?steered_from={red}"
-    client.app.state.settings.high_risk_limit_per_hour = 0  # off: the top item, as ever
+    context_of(client.app).settings.high_risk_limit_per_hour = 0  # off: the top item, as ever
     plain = client.get("/next", headers=HTML, follow_redirects=False)
     assert plain.headers["location"] == f"/items/{red}"
     assert act(client, token, red, "claim").status_code == 303
@@ -404,7 +407,7 @@ def test_a_broken_guidance_file_shows_its_reason_and_opens_the_crisis_lines(care
         (DEFAULT_CONFIG_DIR / "resources" / "en.yaml").read_text()
     )
     (folder / "reply_guidance.yaml").write_text("categories: {}\n")
-    client.app.state.settings.config_dir = folder
+    context_of(client.app).settings.config_dir = folder
     hostile = put(db, "h", "green", ["hostile"])
     sign_in(client, keys["alice"])
     page = client.get(f"/items/{hostile}", headers=HTML).text

@@ -24,6 +24,7 @@ from triage.domain.review import (
 )
 from triage.queue import store as queue
 from triage.queue.search import Search, SearchField
+from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.keys import list_keys, revoke_key
@@ -42,7 +43,7 @@ def team(database_url, tmp_path):
         bundle_dir=tmp_path / "no-model", database_url=database_url, secret_key="k" * 40
     )
     with TestClient(create_app(settings), headers=bearer(keys["alice"])) as client:
-        yield client, keys, client.app.state.db
+        yield client, keys, context_of(client.app).database
 
 
 def person_events(db, item_id):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from triage.service.api.schemas import ScoreItemIn
-from triage.service.errors import ApiError, Detail
+from triage.service.errors import Detail, TriageError
 from triage.settings import Settings
 
 Problem = tuple[Detail, str]  # a detail, and what is wrong in words: "items[0].text is empty"
@@ -67,9 +67,9 @@ def _length_problems(field: str, text: str, settings: Settings) -> list[Problem]
     return [(detail, f"{field} is longer than {limit} characters")]
 
 
-def refusal(status: int, code: str, problems: Sequence[Problem]) -> ApiError:
+def refusal(status: int, code: str, problems: Sequence[Problem]) -> TriageError:
     """One error whose message says what is wrong (the first five problems) and whose details
     list every one."""
     said = "; ".join(problem for _, problem in problems[:5])
     more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-    return ApiError(status, code, said + more, [detail for detail, _ in problems])
+    return TriageError(status, code, said + more, [detail for detail, _ in problems])

@@ -1,44 +1,34 @@
 """Who is using the console: the signed-in moderator (a dependency), CSRF checks on every POST,
-and console errors (an HTML page for a browser, the one JSON error shape for anything else)."""
+and the console's refusals (TriageErrors, rendered as pages by console/routing.py)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from triage.service.console import session as cs
-from triage.service.console.views import render
-from triage.service.errors import ApiError, Detail, error_response
+from triage.service.context import context_of
+from triage.service.errors import Detail, TriageError
 from triage.storage.keys import Principal, Role
 from triage.storage.tables import ApiKey
 
 
-class ConsoleError(ApiError):
-    """An error on a console route; see console_error()."""
-
-    @classmethod
-    def from_api(cls, error: ApiError) -> ConsoleError:
-        return cls(error.status, error.code, error.message, error.details)
-
-
-class SignInRequired(ConsoleError):
-    def __init__(self, found: str) -> None:
-        super().__init__(
-            401,
-            "unauthenticated",
-            "sign in to the console with a moderator or admin API key",
-            [Detail("session", "a signed-in console session (see /sign-in)", found)],
-        )
+def sign_in_required(found: str) -> TriageError:
+    """The console's only 401: a browser asking for a page is sent to sign in instead."""
+    return TriageError(
+        401,
+        "unauthenticated",
+        "sign in to the console with a moderator or admin API key",
+        [Detail("session", "a signed-in console session (see /sign-in)", found)],
+    )
 
 
-def csrf_refused(found: str) -> ConsoleError:
-    return ConsoleError(
+def csrf_refused(found: str) -> TriageError:
+    return TriageError(
         403,
         "csrf_failed",
         "this form is not from your current console session; reload the page and try again",
@@ -61,32 +51,21 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-async def console_error(request: Request, error: ConsoleError) -> Response:
-    """A browser gets a page (or, not signed in, the sign-in page); other clients get JSON."""
-    if not wants_html(request):
-        return error_response(error)
-    if isinstance(error, SignInRequired) and request.method == "GET":
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
-    page = render(request, "error.html", {"error": error}, status_code=error.status)
-    page.headers.update(error.headers)
-    return page
-
-
 def console_secret(request: Request) -> bytes:
     """The cookie-signing secret, loaded (or generated) on the console's first use."""
-    secret = getattr(request.app.state, "console_secret", None)
+    context = context_of(request)
+    secret = context.console_secret
     if secret is None:
         try:
-            secret = cs.load_secret(request.app.state.settings)
+            secret = cs.load_secret(context.settings)
         except cs.SecretError as error:
-            raise ConsoleError(
+            raise TriageError(
                 503,
                 "console_unavailable",
                 "the console has no secret to sign sessions with",
                 [Detail("secret_key", "TRIAGE_SECRET_KEY or a writable key file", str(error))],
             ) from None
-        request.app.state.console_secret = secret
+        context.console_secret = secret
     return secret
 
 
@@ -95,7 +74,7 @@ def read_session(request: Request) -> cs.ConsoleSession | None:
 
 
 def set_session_cookie(request: Request, response: Response, session: cs.ConsoleSession) -> None:
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     secure = settings.cookie_secure
     if secure is None:
         secure = request.url.scheme == "https"
@@ -114,16 +93,16 @@ def current_moderator(request: Request) -> Moderator:
     """The signed-in moderator or admin; the key is re-checked on every request."""
     session = read_session(request)
     if session is None or session.key_id is None:
-        raise SignInRequired("no session, or an expired one")
-    with request.app.state.db.read() as db_session:
+        raise sign_in_required("no session, or an expired one")
+    with context_of(request).database.read() as db_session:
         row = db_session.get(ApiKey, session.key_id)
         principal = Principal(row.id, row.name, Role(row.role)) if row else None
         revoked = row is None or row.revoked_at is not None
     if revoked or principal is None:
-        raise SignInRequired("a session whose API key was revoked")
+        raise sign_in_required("a session whose API key was revoked")
     request.state.principal = principal  # for the access log: key id and name, never the key
     if not principal.role.allows(Role.MODERATOR):
-        raise ConsoleError(
+        raise TriageError(
             403,
             "forbidden",
             "the console is for moderators",

@@ -19,6 +19,8 @@ from triage.domain.reply_guidance import (
 from triage.queue import moderators, team_load
 from triage.queue import store as queue
 from triage.service.console.auth import Moderator
+from triage.service.context import context_of
+from triage.storage.tables import MAX_ID
 
 OVERRIDE_FIELD = "override_limit"  # "take it anyway": the claim is never steered
 
@@ -45,13 +47,14 @@ class GuidanceView:
 
 def steer_for(request: Request, moderator: Moderator, tier: str | None) -> Steer | None:
     """decide() for this moderator taking an item of `tier` now, from the database's view."""
-    settings = request.app.state.settings
+    service = context_of(request)
+    settings = service.settings
     limit = settings.high_risk_limit_per_hour
     if limit <= 0 or not is_high_risk(tier):
         return None  # the common case: no reads
     now = datetime.now(UTC)
     active_within = timedelta(minutes=settings.moderator_active_minutes)
-    with request.app.state.db.read() as session:
+    with service.database.read() as session:
         taken = team_load.high_risk_taken(session, moderator.name, now)
         colleagues = team_load.active_colleagues(session, moderator.name, now, active_within)
         opted_out = moderators.opt_outs(session, moderator.name)
@@ -69,7 +72,7 @@ def steered_claim(request: Request, moderator: Moderator, item_id: int, form) ->
     """Where a claim of `item_id` goes instead (a lighter item's page), or None to claim it."""
     if form.get(OVERRIDE_FIELD) == "1":
         return None
-    with request.app.state.db.read() as session:
+    with context_of(request).database.read() as session:
         try:
             item = queue.get_item(session, item_id)
         except queue.ItemNotFound:
@@ -84,12 +87,12 @@ def steered_claim(request: Request, moderator: Moderator, item_id: int, form) ->
 def care_note(request: Request, moderator: Moderator, steered_from: int | None) -> CareNote | None:
     """The note for a page opened instead of item `steered_from`, with the numbers as they are
     now."""
-    if steered_from is None or not 1 <= steered_from <= queue.MAX_ID:
+    if steered_from is None or not 1 <= steered_from <= MAX_ID:
         return None
-    settings = request.app.state.settings
-    now = datetime.now(UTC)
+    service = context_of(request)
+    settings, now = service.settings, datetime.now(UTC)
     active_within = timedelta(minutes=settings.moderator_active_minutes)
-    with request.app.state.db.read() as session:
+    with service.database.read() as session:
         try:
             item = queue.get_item(session, steered_from)
         except queue.ItemNotFound:
@@ -112,7 +115,7 @@ def guidance_for(request: Request, tier: str | None, flags: list[str]) -> Guidan
     """The reply guidance that fits an item; a broken file shows its reason, and the crisis
     resources open, rather than failing the page."""
     try:
-        guidance = load_reply_guidance(request.app.state.settings.config_dir)
+        guidance = load_reply_guidance(context_of(request).settings.config_dir)
     except ReplyGuidanceError as error:
         return GuidanceView([], True, str(error))
     selected = guidance.for_item(tier, flags)

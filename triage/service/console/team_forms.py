@@ -13,8 +13,7 @@ from starlette.datastructures import FormData
 from triage.domain.labels import LABEL_DEFINITIONS, LABELS
 from triage.domain.review import EventType, Outcome
 from triage.queue.search import MAX_SEARCH_CHARS, SearchField
-from triage.service.console.auth import ConsoleError
-from triage.service.errors import Detail
+from triage.service.errors import Detail, TriageError
 
 # (value, text) of the views above the queue; "" is everyone's items
 QUEUE_VIEWS = (("", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))
@@ -52,7 +51,7 @@ def view_filter(view: str | None, moderator: str) -> tuple[bool | None, str | No
             return None, moderator
         case "unassigned":
             return False, None
-    raise ConsoleError(
+    raise TriageError(
         422,
         "invalid_request",
         "unknown view",
@@ -67,7 +66,7 @@ def search_fields(search_in: str | None) -> list[str] | None:
 
 def check_search(search: str | None) -> None:
     if search is not None and len(search) > MAX_SEARCH_CHARS:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_request",
             "the search is too long",
@@ -94,7 +93,7 @@ def labels_from_form(form: FormData) -> dict[str, int]:
     ticked = [str(value) for value in form.getlist("label")]
     unknown = [value for value in [*offered, *ticked] if value not in LABELS]
     if unknown or not offered:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_event",
             "unknown label" if unknown else "no labels offered",
@@ -106,7 +105,7 @@ def labels_from_form(form: FormData) -> dict[str, int]:
 def assignee_from_form(form: FormData) -> str:
     assignee = str(form.get("assignee") or "").strip()
     if not assignee:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_event",
             "choose a moderator to assign the item to",
@@ -118,7 +117,7 @@ def assignee_from_form(form: FormData) -> str:
 def bulk_action(form: FormData) -> BulkAction:
     name = str(form.get("action") or "")
     if name not in BULK_ACTIONS:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_event",
             "unknown bulk action",
@@ -133,7 +132,7 @@ def bulk_item_ids(form: FormData, limit: int) -> list[int]:
     for value in form.getlist("item_id"):
         text = str(value)
         if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 2**31 - 1):
-            raise ConsoleError(
+            raise TriageError(
                 422,
                 "invalid_request",
                 "not an item id",
@@ -142,7 +141,7 @@ def bulk_item_ids(form: FormData, limit: int) -> list[int]:
         if int(text) not in ids:
             ids.append(int(text))
     if not ids or len(ids) > limit:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_request",
             "tick the items to act on" if not ids else "too many items at once",

@@ -12,13 +12,13 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from triage.domain.labels import LABEL_DEFINITIONS, TIERS, Tier
+from triage.domain.labels import LABEL_DEFINITIONS, SELF_HARM, TIERS, Tier
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 STATIC_DIR = HERE / "static"
 HIGH_RISK_TIERS = (Tier.CRISIS.value, Tier.RED.value)
-TIER_NAMES = {"crisis": "Crisis", "red": "Red", "amber": "Amber", "green": "Green"}
+TIER_NAMES = {tier.value: tier.value.title() for tier in Tier}  # "crisis": "Crisis"
 LABEL_MEANINGS = {label.name: label.meaning for label in LABEL_DEFINITIONS}
 
 # Console pages allow only their own scripts and styles (no inline code), and no framing.
@@ -63,7 +63,7 @@ def sensitive_reason(
     """
     if tier in HIGH_RISK_TIERS:
         return f"{TIER_NAMES[tier].lower()}-tier self-harm risk"
-    if "self_harm" in flags:
+    if SELF_HARM in flags:
         return "flagged for self-harm"
     if tier is None:
         return "not scored yet: may hold self-harm content"

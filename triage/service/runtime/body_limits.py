@@ -18,19 +18,19 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.service.deps import bearer_key, missing_key_error
-from triage.service.errors import ApiError, Detail, error_response
+from triage.service.errors import Detail, TriageError, error_response
 
 
 class _BodyRefused(Exception):
     """Raised into the app from receive(); the middleware answers with `error`."""
 
-    def __init__(self, error: ApiError) -> None:
+    def __init__(self, error: TriageError) -> None:
         super().__init__(error.code)
         self.error = error
 
 
-def too_large(max_bytes: int, found: str) -> ApiError:
-    return ApiError(
+def too_large(max_bytes: int, found: str) -> TriageError:
+    return TriageError(
         413,
         "body_too_large",
         "the request body is too large",
@@ -52,7 +52,7 @@ class _GuardedExchange:
         self.max_bytes = max_bytes
         self.key_needed = key_needed
         self.received = 0
-        self.refusal: ApiError | None = None
+        self.refusal: TriageError | None = None
         self.response_started = False
         self.held_back = False
 

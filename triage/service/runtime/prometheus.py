@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -22,6 +23,9 @@ from triage.domain.labels import LABELS, TIERS
 from triage.queue.stats import sla_breaches, waiting_depth
 from triage.queue.store import UNSCORED
 from triage.service.runtime.logs import log_failure
+
+if TYPE_CHECKING:  # the context holds this module's ServiceMetrics
+    from triage.service.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
@@ -196,12 +200,17 @@ class QueueCollector(Collector):
         yield breach_family
 
 
-def install_queue_collector(metrics: ServiceMetrics, app, refresh_s: float) -> None:
+def install_queue_collector(context: ServiceContext) -> None:
+    """Queue depth, SLA breaches and whether a model is loaded, read from the context's database
+    when /metrics is scraped (at most once per Settings.metrics_refresh_s)."""
+
     def read_queue() -> tuple[dict, dict]:
-        rules = app.state.settings.tier_rules
-        with app.state.db.read() as session:
+        rules = context.settings.tier_rules
+        with context.database.read() as session:
             return waiting_depth(session), sla_breaches(session, rules, datetime.now(UTC))
 
-    metrics.registry.register(
-        QueueCollector(read_queue, lambda: float(app.state.scorer is not None), refresh_s)
-    )
+    def model_loaded() -> float:
+        return float(context.model.scorer is not None)
+
+    refresh_s = context.settings.metrics_refresh_s
+    context.metrics.registry.register(QueueCollector(read_queue, model_loaded, refresh_s))

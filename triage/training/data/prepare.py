@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.domain.labels import LABELS, CoruminationLevel
-from triage.paths import PROJECT_ROOT
+from triage.domain.labels import CORUMINATION, LABELS, CoruminationLevel
+from triage.paths import DEFAULT_CASEBOOK, DEFAULT_SYNTHETIC
 from triage.training.data.adapters import ADAPTERS, SYNTHETIC_SOURCE
 from triage.training.data.near_dups import NearDupRules, join_by_key, near_duplicate_groups
 from triage.training.data.rows import SPLITS, Row, normalise
@@ -141,8 +141,6 @@ def _same_split_for(rows: list[Row], keys: list, primary: list[bool]) -> int:
 # the queue's moderator decisions (`make feedback`, i.e. `triage data export-feedback`).
 EXTERNAL_SOURCES = frozenset({"spam-assassin", "feedback"})
 # The project's own synthetic training rows and the casebook they are checked against.
-DEFAULT_SYNTHETIC = PROJECT_ROOT / "synthetic"
-DEFAULT_CASEBOOK = PROJECT_ROOT / "casebook" / "evaluation.jsonl"
 
 
 def _synthetic_directory(synthetic_dir: Path | None, requested: bool) -> Path | None:
@@ -311,7 +309,7 @@ def apply_annotations(rows: list[Row], annotations_dir: Path) -> dict[str, dict[
             counts["tier"][row.split] += 1
         if row.annotation.corumination:
             level = CoruminationLevel(row.annotation.corumination)
-            row.labels["corumination"] = int(level.positive)
+            row.labels[CORUMINATION] = int(level.positive)
             counts["corumination"][row.split] += 1
     log.info("annotated rows: %s", {k: dict(v) for k, v in counts.items()})
     return {kind: dict(by_split) for kind, by_split in counts.items()}

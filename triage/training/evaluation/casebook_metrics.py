@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from triage.domain.labels import TIERS, Tier
+from triage.domain.labels import HOSTILE, SPAM, TIERS, Tier
 from triage.domain.tier_rules import TierRules
 from triage.paths import DEFAULT_CONFIG_DIR
 from triage.scoring.bundle import load_bundle
@@ -211,11 +211,11 @@ def targets(pairs: Sequence[Pair]) -> list[TargetResult]:
         hostile_auc_target(pairs),
         share_target(
             pairs, "forum_spam_recall", f"{SPAM_CATEGORY} cases flagged spam",
-            category_is(SPAM_CATEGORY), flagged("spam"), ">=", 0.8, "spam",
+            category_is(SPAM_CATEGORY), flagged(SPAM), ">=", 0.8, SPAM,
         ),
         count_target(
             pairs, "crisis_line_as_spam", f"{SERVICES_CATEGORY} cases flagged spam",
-            category_is(SERVICES_CATEGORY), flagged("spam"), 0, "spam",
+            category_is(SERVICES_CATEGORY), flagged(SPAM), 0, SPAM,
         ),
     ]  # fmt: skip
 
@@ -285,12 +285,12 @@ def hostile_auc_target(pairs: Sequence[Pair], target: float = 0.85) -> TargetRes
     bundle's hostile threshold (hostile replies not flagged, supportive ones flagged)."""
     hostile = [p for case, p in pairs if case.category == HOSTILE_CATEGORY]
     supportive = [p for case, p in pairs if case.category == SUPPORTIVE_CATEGORY]
-    positive = [p.scores.get("hostile") for p in hostile]
-    negative = [p.scores.get("hostile") for p in supportive]
+    positive = [p.scores.get(HOSTILE) for p in hostile]
+    negative = [p.scores.get(HOSTILE) for p in supportive]
     scored = None not in positive + negative
     value = roc_auc(positive, negative) if scored and positive and negative else None
-    wrong = [p for p in hostile if "hostile" not in p.flags]
-    wrong += [p for p in supportive if "hostile" in p.flags]
+    wrong = [p for p in hostile if HOSTILE not in p.flags]
+    wrong += [p for p in supportive if HOSTILE in p.flags]
     return TargetResult(
         name="hostile_vs_supportive_roc_auc",
         description=f"hostile score: {HOSTILE_CATEGORY} against {SUPPORTIVE_CATEGORY}, ROC-AUC",
@@ -301,7 +301,7 @@ def hostile_auc_target(pairs: Sequence[Pair], target: float = 0.85) -> TargetRes
         count=len(positive),
         total=len(negative),
         met=_met(value, ">=", target),
-        missed=[_missed(p, "hostile") for p in wrong],
+        missed=[_missed(p, HOSTILE) for p in wrong],
         missed_means=f"on the wrong side of the bundle's hostile threshold ({HOSTILE_CATEGORY} "
         f"not flagged, {SUPPORTIVE_CATEGORY} flagged)",
     )

@@ -32,7 +32,8 @@ from typing import Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
-from triage.paths import PROJECT_ROOT
+from triage.domain.labels import HOSTILE, SPAM
+from triage.paths import DEFAULT_LOSO_CACHE
 from triage.training.data.rows import Row
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,10 @@ KEEP_MARKER = "<!-- hand-written notes below this line are kept when the report 
 @dataclass(frozen=True)
 class LosoConfig:
     data_dir: Path
-    labels: tuple[str, ...] = ("hostile", "spam")
+    labels: tuple[str, ...] = (HOSTILE, SPAM)
     features: tuple[str, ...] = ("tfidf", "minilm", "use")
     max_rows_per_source: int = 3000
-    cache_dir: Path = PROJECT_ROOT / "data" / "cache" / "features"
+    cache_dir: Path = DEFAULT_LOSO_CACHE
     seed: int = 13
 
 

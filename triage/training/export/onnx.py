@@ -142,7 +142,9 @@ def onnx_logits(path: Path, batches: list[dict[str, np.ndarray]]) -> np.ndarray:
 
 
 @torch.inference_mode()
-def torch_logits(model: MultiLabelModel, batches: list[dict[str, np.ndarray]]) -> np.ndarray:
+def torch_logits(
+    model: MultiLabelModel | LabelOutputsOnly, batches: list[dict[str, np.ndarray]]
+) -> np.ndarray:
     model.eval()
     return np.concatenate(
         [model(**{k: torch.from_numpy(v) for k, v in b.items()}).numpy() for b in batches]
@@ -150,7 +152,7 @@ def torch_logits(model: MultiLabelModel, batches: list[dict[str, np.ndarray]]) -
 
 
 def build_int8(
-    model: MultiLabelModel, work_dir: Path, fp32_first_layer: bool = True
+    model: MultiLabelModel | LabelOutputsOnly, work_dir: Path, fp32_first_layer: bool = True
 ) -> tuple[Path, dict[str, int]]:
     """Write fp32.onnx, optimised.onnx and int8.onnx into work_dir; return the int8 path and
     the optimizer's fusion counts."""

@@ -15,9 +15,11 @@ from pathlib import Path
 from triage.domain.labels import LABELS
 from triage.paths import PROJECT_ROOT
 from triage.training.evaluation.evaluate import compare
+from triage.training.export.dev_calibration import calibrated, fit_calibration
+from triage.training.export.fitted import Fitted
+from triage.training.fit.inference import predict_logits
 from triage.training.fit.model import load_checkpoint
 from triage.training.fit.tensor_batches import encode_rows
-from triage.training.fit.train import predict_logits
 
 
 def teacher_of(record: dict) -> Path | None:
@@ -36,10 +38,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def teacher_comparison(teacher: Path, fitted, student_metrics: dict) -> dict:
+def teacher_comparison(teacher: Path, fitted: Fitted, student_metrics: dict) -> dict:
     """Teacher fp32 test metrics and the student's int8 PR-AUC gap to them, per label."""
-    from triage.training.export.exporter import calibrated, fit_calibration
-
     model, _ = load_checkpoint(teacher)
     dev_rows, test_rows = fitted.splits[1], fitted.splits[2]
     dev_logits = predict_logits(model, encode_rows(fitted.encoder, dev_rows), progress=True)

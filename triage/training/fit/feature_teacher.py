@@ -30,7 +30,8 @@ import torch
 
 from triage.domain.labels import OUTPUTS
 from triage.training.data.rows import Row
-from triage.training.fit.args import TEACHER_ENCODERS  # noqa: F401  (re-exported for callers)
+from triage.training.fit.args import TrainArgs
+from triage.training.fit.tensor_batches import output_matrix
 
 log = logging.getLogger(__name__)
 
@@ -154,3 +155,51 @@ def teach(
     )
     filled = {output: int((mask[:, j] <= 0).sum()) for j, output in enumerate(OUTPUTS)}
     return filled_targets, filled_mask, TeacherFit(report, filled)
+
+
+@dataclass(frozen=True)
+class FeatureTeacher:
+    """The feature teacher as the trainer uses it: one step of data assembly that fills the
+    unlabelled cells of the train targets (after the class-balance weights are fixed, so soft
+    targets never shift them)."""
+
+    encoders: tuple[str, ...]
+    weight: float
+    cache_dir: Path
+    seed: int
+    tier_annotation_weight: float
+
+    @classmethod
+    def from_args(cls, args: TrainArgs) -> FeatureTeacher | None:
+        """The config's feature teacher, or None when it names no encoder."""
+        if not args.feature_teacher:
+            return None
+        return cls(
+            encoders=args.feature_teacher,
+            weight=args.feature_teacher_weight,
+            cache_dir=args.feature_cache,
+            seed=args.seed,
+            tier_annotation_weight=args.tier_annotation_weight,
+        )
+
+    def fill(
+        self,
+        train_rows: Sequence[Row],
+        targets: np.ndarray,
+        mask: np.ndarray,
+        dev_rows: Sequence[Row],
+    ) -> tuple[np.ndarray, np.ndarray, TeacherFit]:
+        """(targets, mask, fit) with the teacher's soft targets in the unlabelled cells."""
+        dev_targets, dev_mask = output_matrix(dev_rows, self.tier_annotation_weight)
+        return teach(
+            train_rows,
+            targets,
+            mask,
+            dev_rows,
+            dev_targets,
+            dev_mask,
+            encoders=self.encoders,
+            weight=self.weight,
+            cache_dir=self.cache_dir,
+            seed=self.seed,
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,9 +19,11 @@ META_FILE = "triage_model.json"
 
 
 class MultiLabelModel(nn.Module):
-    def __init__(self, encoder: nn.Module, num_outputs: int, dropout: float = 0.1) -> None:
+    # `encoder` is a Hugging Face encoder (BertModel): Any, because its parts are reached by
+    # name (encoder.layer, config.hidden_size), which nn.Module's typing cannot follow.
+    def __init__(self, encoder: Any, num_outputs: int, dropout: float = 0.1) -> None:
         super().__init__()
-        self.encoder = encoder
+        self.encoder: Any = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_outputs)
 
@@ -75,7 +78,7 @@ class LabelOutputsOnly(nn.Module):
     def __init__(self, model: MultiLabelModel, keep: int) -> None:
         super().__init__()
         self.model, self.keep = model, keep
-        self.encoder = model.encoder
+        self.encoder: Any = model.encoder
 
     @property
     def num_outputs(self) -> int:

@@ -12,6 +12,7 @@ The exported graph is unchanged: only head weights move.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -20,8 +21,11 @@ import torch
 
 from triage.domain.labels import LABELS, OUTPUTS, TIER_OUTPUTS
 from triage.scoring.encoding import PairEncoder
+from triage.training.data.prepare import load_split
 from triage.training.data.rows import Row
-from triage.training.fit.model import MultiLabelModel
+from triage.training.data.synthetic import cap_synthetic
+from triage.training.fit.args import TrainArgs
+from triage.training.fit.model import HEAD_FILE, MultiLabelModel, load_checkpoint
 from triage.training.fit.tensor_batches import encode_rows, sorted_batches, stack
 from triage.training.fit.tier_targets import annotated_cuts
 
@@ -52,12 +56,12 @@ def _labelled(rows: Sequence[Row], output: str) -> tuple[list[Row], np.ndarray]:
         kept = [row for row in rows if row.labels[output] is not None]
         return kept, np.array([row.labels[output] for row in kept])
     cut = TIER_OUTPUTS.index(output)
-    kept = [
-        row
-        for row in rows
-        if row.annotation is not None and row.annotation.tier and not row.synthetic
-    ]
-    return kept, np.array([annotated_cuts(row.annotation.tier)[cut] for row in kept])
+    kept, cuts = [], []
+    for row in rows:
+        if row.annotation is not None and row.annotation.tier and not row.synthetic:
+            kept.append(row)
+            cuts.append(annotated_cuts(row.annotation.tier)[cut])
+    return kept, np.array(cuts)
 
 
 def refit_head(
@@ -91,6 +95,7 @@ def refit_head(
         score = float(average_precision_score(y_dev, probe.decision_function(x_dev)))
         if best is None or score > best[0]:
             best = (score, c, probe)
+    assert best is not None  # C_GRID is not empty
     score, c, probe = best
     report = {
         "label": label,
@@ -106,3 +111,24 @@ def refit_head(
             model.head.bias[j] = float(probe.intercept_[0])
     log.info("refit %s: %s", label, report)
     return report
+
+
+def refit_best(args: TrainArgs) -> list[dict]:
+    """Refit the `refit_heads` outputs of the run's saved best checkpoint as linear probes and
+    save it again; the reports go into its train_record.json (`triage train --refit-only` may
+    run this more than once, so each call adds a round)."""
+    folder = args.best_dir
+    model, meta = load_checkpoint(folder)
+    encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
+    train_rows = load_split(args.data_dir, "train")
+    train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)  # as training
+    dev_rows = load_split(args.data_dir, "dev")
+    reports = [
+        refit_head(model, encoder, label, train_rows, dev_rows) for label in args.refit_heads
+    ]
+    torch.save(model.head.state_dict(), folder / HEAD_FILE)
+    record_path = folder / "train_record.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record.setdefault("refit_rounds", []).append(reports)
+    record_path.write_text(json.dumps(record, indent=2) + "\n")
+    return reports

@@ -11,20 +11,21 @@ needs no key. The full error is in the server log.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from triage.queue.faults import MODEL_LOADING, FaultSummary
 from triage.scoring.scorer import OnnxScorer
 from triage.service.api.error_docs import error_responses
 from triage.service.api.schemas import Health, ModelInfo, Readiness, ScoringFaultsOut
-from triage.service.errors import ApiError, Detail
+from triage.service.deps import Context
+from triage.service.errors import Detail, TriageError
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
-def healthz(request: Request) -> Health:
-    scorer = request.app.state.scorer
+def healthz(context: Context) -> Health:
+    scorer = context.model.scorer
     return Health(status="ok", model=model_info(scorer) if scorer is not None else None)
 
 
@@ -50,15 +51,15 @@ def faults_out(summary: FaultSummary) -> ScoringFaultsOut:
     responses=error_responses(503),
     summary="The model is loaded and can score (503 when it is not; `degraded` after faults)",
 )
-def readyz(request: Request) -> Readiness:
-    scorer = request.app.state.scorer
-    summary = request.app.state.faults.summary()
+def readyz(context: Context) -> Readiness:
+    scorer = context.model.scorer
+    summary = context.faults.summary()
     if scorer is None:
-        fault = request.app.state.model_fault or MODEL_LOADING
+        fault = context.model.fault or MODEL_LOADING
         details = [Detail("model", "a loaded model bundle", fault.kind)]
         if summary is not None:
             details.append(Detail("scoring", "no recent scoring failures", summary.message))
-        raise ApiError(503, "not_ready", fault.message, details)
+        raise TriageError(503, "not_ready", fault.message, details)
     return Readiness(
         status="ready" if summary is None else "degraded",
         model=model_info(scorer),

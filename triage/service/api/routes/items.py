@@ -6,13 +6,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 
 from triage.domain.review import EventType, ReviewEvent, TransitionError
 from triage.queue import bulk_events
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee
-from triage.queue.ingest import score_in_app
 from triage.service.api.bulk_schemas import BulkEventIn, BulkEventResultOut, BulkItemResultOut
 from triage.service.api.error_docs import error_responses
 from triage.service.api.queue_schemas import (
@@ -26,8 +25,8 @@ from triage.service.api.queue_schemas import (
 )
 from triage.service.api.rendering import event_out, item_out, queue_item_out
 from triage.service.api.validation import check_items
-from triage.service.deps import DatabaseDep, ModeratorDep, PlatformDep, SettingsDep
-from triage.service.errors import ApiError, Detail
+from triage.service.deps import DatabaseDep, IngestDep, ModeratorDep, PlatformDep, SettingsDep
+from triage.service.errors import Detail, TriageError
 from triage.settings import Settings
 from triage.storage.keys import Principal
 from triage.storage.tables import Item
@@ -73,9 +72,9 @@ def _ingest_result(item: Item, created: bool) -> IngestResultOut:
 def ingest(
     _caller: PlatformDep,
     body: IngestRequest,
-    request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
+    scoring: IngestDep,
 ) -> IngestResponse:
     """Each item is stored before it is scored; a retry of the same community + id returns the
     stored item (`created: false`) and never makes a duplicate. If scoring fails or times out
@@ -87,9 +86,10 @@ def ingest(
         key_name="community + id pairs",
     )
     new_items, now = [_new_item(i) for i in body.items], datetime.now(UTC)
-    stored = db.write_retrying(lambda session: queue.ingest(session, new_items, now))
+    rules = settings.tier_rules
+    stored = db.write_retrying(lambda session: queue.ingest(session, new_items, now, rules))
     to_score = [item for item, _ in stored if item.scoring_state != "scored"]
-    score_in_app(request.app, to_score)
+    scoring.score_stored(to_score)
     with db.read() as session:
         results = [
             _ingest_result(queue.get_item(session, item.id), created) for item, created in stored
@@ -97,8 +97,8 @@ def ingest(
     return IngestResponse(results=results)
 
 
-def _not_found(item_id: int) -> ApiError:
-    return ApiError(
+def _not_found(item_id: int) -> TriageError:
+    return TriageError(
         404,
         "item_not_found",
         f"no item {item_id}",
@@ -164,7 +164,7 @@ def _event(body: EventIn, caller: Principal) -> ReviewEvent:
             assignee=body.assignee,
         )
     except ValueError as error:
-        raise ApiError(
+        raise TriageError(
             422,
             "invalid_event",
             str(error),

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Query
 from triage.domain.labels import LABELS, TIERS
 from triage.domain.review import ReviewState
 from triage.queue import store as queue
+from triage.queue.cursor import BadCursor
 from triage.queue.search import MAX_SEARCH_CHARS, Search, SearchField
 from triage.queue.stats import queue_stats
 from triage.service.api.queue_schemas import QueuePageOut, StatsOut
 from triage.service.api.rendering import queue_item_out
 from triage.service.api.schemas import CleanStr
 from triage.service.deps import DatabaseDep, ModeratorDep, SettingsDep
-from triage.service.errors import ApiError, Detail
+from triage.service.errors import Detail, TriageError
 
 router = APIRouter(prefix="/v1", tags=["queue"])
 
@@ -26,7 +27,7 @@ SEARCH_FIELDS = tuple(field.value for field in SearchField)
 
 def _check_choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
     if value is not None and value not in choices:
-        raise ApiError(
+        raise TriageError(
             422,
             "invalid_request",
             f"unknown {field}",
@@ -82,7 +83,7 @@ def _search(search: str | None, search_in: list[str] | None) -> Search | None:
     if search is None or not search.strip():
         return None
     if len(search) > MAX_SEARCH_CHARS:
-        raise ApiError(
+        raise TriageError(
             422,
             "invalid_request",
             "the search is too long",
@@ -158,8 +159,8 @@ def get_queue(
     try:
         with db.read() as session:
             page = queue.list_queue(session, where, limit, cursor)
-    except queue.BadCursor:
-        raise ApiError(
+    except BadCursor:
+        raise TriageError(
             422,
             "invalid_request",
             "the cursor is not one this API gave",

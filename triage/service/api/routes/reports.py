@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from triage.domain.tier_rules import TierRules
 from triage.queue import store as queue
-from triage.queue.ingest import score_in_app
 from triage.service.api.error_docs import error_responses
 from triage.service.api.queue_schemas import DEFAULT_COMMUNITY, ReportIn, ReportResultOut
 from triage.service.api.rendering import reports_out
 from triage.service.api.validation import Problem, refusal, text_problems
-from triage.service.deps import DatabaseDep, PlatformDep, SettingsDep
-from triage.service.errors import ApiError, Detail
+from triage.service.deps import DatabaseDep, IngestDep, PlatformDep, SettingsDep
+from triage.service.errors import Detail, TriageError
 from triage.settings import Settings
 from triage.storage.tables import Item
 
@@ -34,9 +34,9 @@ router = APIRouter(prefix="/v1", tags=["queue"])
 def post_report(
     caller: PlatformDep,
     body: ReportIn,
-    request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
+    scoring: IngestDep,
 ) -> ReportResultOut:
     """The post is found by community + item_id; with `post`, a post triage does not have yet is
     stored first and then scored, as POST /v1/items does (an unknown item without `post` is a
@@ -49,7 +49,7 @@ def post_report(
     )
 
     def record(session: Session) -> tuple[Item, bool, bool]:
-        item, item_created = _stored_item(session, body, community, now)
+        item, item_created = _stored_item(session, body, community, now, settings.tier_rules)
         item, created = queue.add_report(session, item.id, report, settings.tier_rules, now)
         return item, item_created, created
 
@@ -58,7 +58,7 @@ def post_report(
     except queue.ItemNotFound:
         raise _not_found(community, body.item_id) from None
     if body.post is not None and item.scoring_state != "scored":
-        score_in_app(request.app, [item])
+        scoring.score_stored([item])
     with db.read() as session:
         item = queue.get_item(session, item.id)
     return _result(item, item_created, created, _repairs(body))
@@ -96,7 +96,7 @@ def _post_problems(body: ReportIn, settings: Settings) -> list[Problem]:
 
 
 def _stored_item(
-    session: Session, body: ReportIn, community: str, now: datetime
+    session: Session, body: ReportIn, community: str, now: datetime, rules: TierRules
 ) -> tuple[Item, bool]:
     """The reported item, stored first when the report carries the post and triage lacks it."""
     if body.post is None:
@@ -113,7 +113,7 @@ def _stored_item(
         text_repairs=post.text_repairs or None,
         url=post.url,
     )
-    ((item, created),) = queue.ingest(session, [new], now)
+    ((item, created),) = queue.ingest(session, [new], now, rules)
     return item, created
 
 
@@ -138,8 +138,8 @@ def _result(item: Item, item_created: bool, created: bool, repairs: list[str]) -
     )
 
 
-def _not_found(community: str, external_id: str) -> ApiError:
-    return ApiError(
+def _not_found(community: str, external_id: str) -> TriageError:
+    return TriageError(
         404,
         "item_not_found",
         f"no item {external_id!r} in community {community!r}",

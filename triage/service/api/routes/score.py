@@ -3,53 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Executor
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter
 
+from triage.scoring.answer import result_answer
 from triage.scoring.scorer import OnnxScorer, ScoreInput, ScoreResult
-from triage.service.api.schemas import (
-    EvidenceOut,
-    ModelInfo,
-    ScoreRequest,
-    ScoreResponse,
-    ScoreResultOut,
-)
+from triage.service.api.schemas import ModelInfo, ScoreRequest, ScoreResponse, ScoreResultOut
 from triage.service.api.validation import check_items
-from triage.service.deps import PlatformDep, ScorerDep, SettingsDep
+from triage.service.deps import ExecutorDep, PlatformDep, ScorerDep, SettingsDep
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
 
 def to_response(result: ScoreResult) -> ScoreResultOut:
-    return ScoreResultOut(
-        id=result.id,
-        scores=result.scores,
-        flags=result.flags,
-        tier=result.tier.value,
-        priority=result.priority,
-        reasons=list(result.reasons),
-        evidence=[EvidenceOut(label=e.label, start=e.start, end=e.end) for e in result.evidence],
-        tier_scores=result.tier_scores,
-        language=result.language,
-        language_unsupported=result.language_unsupported,
-        self_harm_floor=result.self_harm_floor,
-    )
+    """The answer `triage score-file` also writes (triage/scoring/answer.py)."""
+    return ScoreResultOut.model_validate(result_answer(result))
 
 
 async def run_scorer(
-    app: FastAPI, scorer: OnnxScorer, items: list[ScoreInput]
+    executor: Executor, scorer: OnnxScorer, items: list[ScoreInput]
 ) -> list[ScoreResult]:
-    """Off the event loop, on the scoring executor (app.scoring_executor): the micro-batcher
+    """Off the event loop, on the scoring executor (ServiceContext.executor): the micro-batcher
     when it is on, else Settings.scoring_workers threads that take calls in arrival order."""
-    return await asyncio.wrap_future(app.state.executor.submit(scorer.score, items))
+    return await asyncio.wrap_future(executor.submit(scorer.score, items))
 
 
 @router.post("/score", response_model=ScoreResponse, summary="Score posts without storing them")
 async def score(
     _caller: PlatformDep,
     body: ScoreRequest,
-    request: Request,
     scorer: ScorerDep,
+    executor: ExecutorDep,
     settings: SettingsDep,
 ) -> ScoreResponse:
     """Calibrated scores, flags, risk tier, priority and evidence spans for each item.
@@ -58,7 +43,7 @@ async def score(
     """
     check_items(body.items, settings)
     items = [ScoreInput(i.id, i.text, i.parent_text) for i in body.items]
-    results = await run_scorer(request.app, scorer, items)
+    results = await run_scorer(executor, scorer, items)
     return ScoreResponse(
         model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version),
         results=[to_response(r) for r in results],

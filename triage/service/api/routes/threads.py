@@ -25,7 +25,7 @@ from triage.service.api.thread_validation import check_thread
 from triage.service.deps import PlatformDep, ScorerDep, SettingsDep
 
 router = APIRouter(prefix="/v1/threads", tags=["scoring"])
-DECIMALS = 4  # as /v1/score rounds its scores (triage/scoring/scorer.py)
+DECIMALS = 4  # as /v1/score rounds its scores (triage/scoring/decision.py)
 
 
 @router.post(

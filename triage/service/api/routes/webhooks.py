@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from triage.service.deps import AdminDep, DatabaseDep
+from triage.service.deps import AdminDep, Context
 from triage.storage import webhooks as store
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
@@ -34,16 +34,16 @@ class WebhooksOut(BaseModel):
 
 
 @router.get("/webhooks", response_model=WebhooksOut, summary="Alert endpoints and their status")
-def get_webhooks(_caller: AdminDep, request: Request, db: DatabaseDep) -> WebhooksOut:
+def get_webhooks(_caller: AdminDep, context: Context) -> WebhooksOut:
     """Every endpoint alerts were ever sent to, shared by all replicas: an endpoint is disabled
     after TRIAGE_WEBHOOK_DISABLE_AFTER alerts in a row failed, with when and why."""
-    webhooks = request.app.state.webhooks
+    webhooks = context.webhooks
     configured = set(webhooks.endpoint_ids.values()) if webhooks is not None else set()
-    with db.read() as session:
+    with context.database.read() as session:
         statuses = store.endpoint_statuses(session)
     return WebhooksOut(
         enabled=webhooks is not None,
-        conditions=list(request.app.state.settings.webhook_on),
+        conditions=list(context.settings.webhook_on),
         endpoints=[_endpoint_out(status, configured) for status in statuses],
     )
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from triage.service.console.auth import ModeratorSession
 from triage.service.console.routes.pages import page_context
+from triage.service.console.routing import console_router
 from triage.service.console.views import render
-from triage.service.deps import DatabaseDep, SettingsDep
+from triage.service.deps import Context
 from triage.storage import webhooks as store
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 
 RECENT_DELIVERIES = 50
 
@@ -27,12 +28,11 @@ RECENT_DELIVERIES = 50
 def alerts_page(
     request: Request,
     moderator: ModeratorSession,
-    db: DatabaseDep,
-    settings: SettingsDep,
+    service: Context,
 ) -> Response:
-    webhooks = request.app.state.webhooks
+    settings, webhooks = service.settings, service.webhooks
     configured = set(webhooks.endpoint_ids.values()) if webhooks is not None else set()
-    with db.read() as session:
+    with service.database.read() as session:
         endpoints = store.endpoint_statuses(session)
         deliveries = store.recent_deliveries(session, RECENT_DELIVERIES)
     context = page_context(

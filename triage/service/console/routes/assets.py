@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from triage.service.console.routing import console_router
 from triage.service.console.views import STATIC_DIR
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 FAVICON = STATIC_DIR / "favicon.svg"
 
 

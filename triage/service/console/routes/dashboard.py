@@ -7,25 +7,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from triage.queue.dashboard_stats import MAX_WINDOW_HOURS, Dashboard, dashboard
-from triage.service.console.auth import ConsoleError, ModeratorSession
+from triage.service.console.auth import ModeratorSession
 from triage.service.console.dashboard_figures import FIGURES, csv_rows, figures, to_csv
 from triage.service.console.routes.pages import page_context
+from triage.service.console.routing import console_router
 from triage.service.console.views import SECURITY_HEADERS, render
 from triage.service.deps import DatabaseDep, SettingsDep
-from triage.service.errors import Detail
+from triage.service.errors import Detail, TriageError
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 
 WINDOWS = ((24, "last 24 hours"), (72, "last 3 days"), (168, "last 7 days"))
 
 
 def _checked_hours(hours: int) -> int:
     if not 1 <= hours <= MAX_WINDOW_HOURS:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_request",
             f"the window is 1 to {MAX_WINDOW_HOURS} hours",
@@ -69,7 +70,7 @@ def dashboard_csv(
 ) -> Response:
     """All figures, or one (`figure`), in long format: figure, series, measure, value."""
     if figure is not None and figure not in FIGURES:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_request",
             "unknown figure",

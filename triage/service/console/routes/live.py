@@ -15,18 +15,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from triage.queue import live, moderators
-from triage.queue import store as queue
 from triage.service.api.rendering import queue_item_out
 from triage.service.api.schemas import CleanStr
 from triage.service.console.auth import ModeratorSession
 from triage.service.console.routes.pages import page_filters, queue_filter
+from triage.service.console.routing import console_router
+from triage.service.deps import DatabaseDep, SettingsDep
+from triage.storage.tables import MAX_ID
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 
 
 class LiveItemOut(BaseModel):
@@ -56,9 +58,10 @@ class LiveOut(BaseModel):
 
 @router.get("/console/live", response_model=LiveOut)
 def live_changes(
-    request: Request,
     moderator: ModeratorSession,
-    since: Annotated[int, Query(ge=0, le=queue.MAX_ID)] = 0,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     community: CleanStr | None = None,
     tier: str | None = None,
     label: str | None = None,
@@ -70,8 +73,8 @@ def live_changes(
     show_all: bool = False,
 ) -> JSONResponse:
     filters = page_filters(community, tier, label, status, reported, view, q, search_in)
-    rules = request.app.state.settings.tier_rules
-    with request.app.state.db.read() as session:
+    rules = settings.tier_rules
+    with db.read() as session:
         opted_out = [] if show_all else list(moderators.opt_outs(session, moderator.name))
         where = queue_filter(filters, opted_out, moderator.name)
         found = live.changes_since(session, since, where, datetime.now(UTC))

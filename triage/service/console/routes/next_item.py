@@ -6,19 +6,21 @@ stays at the top of the shared queue."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from triage.queue import moderators, team_load
 from triage.service.console.auth import ModeratorSession
 from triage.service.console.care import steer_for
+from triage.service.console.routing import console_router
+from triage.service.deps import DatabaseDep
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 
 
 @router.get("/next")
-def next_item(request: Request, moderator: ModeratorSession) -> RedirectResponse:
-    with request.app.state.db.read() as session:
+def next_item(request: Request, moderator: ModeratorSession, db: DatabaseDep) -> RedirectResponse:
+    with db.read() as session:
         opted_out = moderators.opt_outs(session, moderator.name)
         top = team_load.next_waiting_item(session, opted_out)
         top_id, top_tier = (top.id, top.tier) if top else (None, None)

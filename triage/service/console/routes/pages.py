@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
@@ -23,16 +23,15 @@ from triage.domain.text import clean_text
 from triage.queue import bulk_events, item_context, live, moderators
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee, assignable_moderators
+from triage.queue.cursor import BadCursor
 from triage.service.api.rendering import item_out, queue_item_out
 from triage.service.api.routes.queue import TIER_FILTERS, build_filter
 from triage.service.api.schemas import CleanStr
 from triage.service.console import decision_context, team_forms
 from triage.service.console.auth import (
     CheckedModerator,
-    ConsoleError,
     Moderator,
     ModeratorSession,
-    console_error,
     console_secret,
 )
 from triage.service.console.care import care_note, guidance_for, steered_claim
@@ -40,12 +39,16 @@ from triage.service.console.reveal import REVEAL_FIELD, box_ids, reveal_params, 
 from triage.service.console.routes import assets as console_assets
 from triage.service.console.routes import next_item as console_next
 from triage.service.console.routes import signin as console_signin
+from triage.service.console.routing import console_router
 from triage.service.console.views import STATIC_DIR, render, sensitive_reason
-from triage.service.errors import ApiError, Detail
+from triage.service.context import context_of
+from triage.service.deps import DatabaseDep, SettingsDep
+from triage.service.errors import Detail, TriageError
 from triage.storage import webhooks
 from triage.storage.keys import Principal
+from triage.storage.tables import MAX_ID
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 
 PAGE_SIZE = 50
 STATUSES = (
@@ -95,9 +98,9 @@ def _message(done: str | None, item: int | None) -> str | None:
 
 def page_context(request: Request, moderator: Moderator, **extra) -> dict:
     """What every console page shows: who is signed in, and their recent high-risk exposure."""
-    settings = request.app.state.settings
-    now = datetime.now(UTC)
-    with request.app.state.db.read() as session:
+    service = context_of(request)
+    settings, now = service.settings, datetime.now(UTC)
+    with service.database.read() as session:
         handled = moderators.high_risk_handled(session, moderator.name, now)
         live_position = live.current_position(session, now)  # console.js asks for changes
     return {
@@ -119,6 +122,8 @@ def _blank_to_none(value: str | None) -> str | None:
 def queue_page(
     request: Request,
     moderator: ModeratorSession,
+    db: DatabaseDep,
+    settings: SettingsDep,
     community: CleanStr | None = None,
     tier: str | None = None,
     label: str | None = None,
@@ -133,12 +138,12 @@ def queue_page(
     item: int | None = None,
 ) -> Response:
     filters = page_filters(community, tier, label, status, reported, view, q, search_in)
-    with request.app.state.db.read() as session:
+    with db.read() as session:
         opted_out = moderators.opt_outs(session, moderator.name)
     page = _queue_page(
         request, filters, [] if show_all else list(opted_out), cursor, moderator.name
     )
-    rules = request.app.state.settings.tier_rules
+    rules = settings.tier_rules
     context = page_context(
         request,
         moderator,
@@ -172,13 +177,13 @@ def _queue_page(
     cursor: str | None,
     moderator: str | None = None,
 ) -> queue.QueuePage:
-    """queue.list_queue with the API's own filter checks; errors become console errors."""
+    """queue.list_queue with the API's own filter checks, and a 422 for a stale page link."""
     where = queue_filter(filters, exclude, moderator)
     try:
-        with request.app.state.db.read() as session:
+        with context_of(request).database.read() as session:
             return queue.list_queue(session, where, PAGE_SIZE, _blank_to_none(cursor))
-    except queue.BadCursor:
-        raise ConsoleError(
+    except BadCursor:
+        raise TriageError(
             422,
             "invalid_request",
             "that page link is no longer valid",
@@ -217,21 +222,18 @@ def queue_filter(
     statuses = [filters["status"]] if filters["status"] else None
     assigned, assignee = team_forms.view_filter(filters.get("view"), moderator or "")
     team_forms.check_search(filters.get("q"))
-    try:
-        return build_filter(
-            filters["community"],
-            filters["tier"],
-            filters["label"],
-            statuses,
-            exclude,
-            reported=True if filters.get("reported") else None,
-            assigned=assigned,
-            assignee=assignee,
-            search=filters.get("q"),
-            search_in=team_forms.search_fields(filters.get("search_in")),
-        )
-    except ApiError as error:
-        raise ConsoleError.from_api(error) from None
+    return build_filter(
+        filters["community"],
+        filters["tier"],
+        filters["label"],
+        statuses,
+        exclude,
+        reported=True if filters.get("reported") else None,
+        assigned=assigned,
+        assignee=assignee,
+        search=filters.get("q"),
+        search_in=team_forms.search_fields(filters.get("search_in")),
+    )
 
 
 def _queue_url(filters: dict, show_all: bool, cursor: str | None = None) -> str:
@@ -244,7 +246,7 @@ def _queue_url(filters: dict, show_all: bool, cursor: str | None = None) -> str:
 
 
 def _resources(request: Request, community: str):
-    settings = request.app.state.settings
+    settings = context_of(request).settings
     locale = settings.community_locales.get(community, settings.locale)
     try:
         return load_resources(settings.config_dir, locale), None
@@ -252,8 +254,8 @@ def _resources(request: Request, community: str):
         return None, str(error)
 
 
-def _not_found(item_id: int) -> ConsoleError:
-    return ConsoleError(
+def _not_found(item_id: int) -> TriageError:
+    return TriageError(
         404,
         "item_not_found",
         f"no item {item_id}",
@@ -264,7 +266,7 @@ def _not_found(item_id: int) -> ConsoleError:
 def _check_item_id(item_id: int) -> None:
     """404 for an id no stored item can have: past items.id's integer range the database
     would fail on it (OverflowError, DataError) rather than find nothing."""
-    if not 1 <= item_id <= queue.MAX_ID:
+    if not 1 <= item_id <= MAX_ID:
         raise _not_found(item_id)
 
 
@@ -273,6 +275,8 @@ def item_page(
     request: Request,
     item_id: int,
     moderator: ModeratorSession,
+    db: DatabaseDep,
+    settings: SettingsDep,
     done: str | None = None,
     revealed: str | None = None,
     reveal_sig: str | None = None,
@@ -280,8 +284,8 @@ def item_page(
     override_limit: bool = False,
 ) -> Response:
     _check_item_id(item_id)
-    rules = request.app.state.settings.tier_rules
-    with request.app.state.db.read() as session:
+    rules = settings.tier_rules
+    with db.read() as session:
         try:
             row = queue.get_item(session, item_id)
         except queue.ItemNotFound:
@@ -328,7 +332,7 @@ def _parent_reason(view) -> str | None:
 def _event_from_form(form, actor: Principal) -> ReviewEvent:
     kind = str(form.get("type") or "")
     if kind not in CONSOLE_EVENTS:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_event",
             "unknown action",
@@ -336,7 +340,7 @@ def _event_from_form(form, actor: Principal) -> ReviewEvent:
         )
     outcome = str(form.get("outcome") or "") or None
     if outcome is not None and outcome not in {o.value for o in Outcome}:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_event",
             "unknown outcome",
@@ -360,7 +364,7 @@ def _event_from_form(form, actor: Principal) -> ReviewEvent:
             assignee=assignee,
         )
     except ValueError as error:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_event",
             str(error),
@@ -375,7 +379,9 @@ def _event_from_form(form, actor: Principal) -> ReviewEvent:
 
 
 @router.post("/items/{item_id}/events")
-async def post_event(request: Request, item_id: int, moderator: CheckedModerator) -> Response:
+async def post_event(
+    request: Request, item_id: int, moderator: CheckedModerator, db: DatabaseDep
+) -> Response:
     _check_item_id(item_id)
     form = await request.form()
     event = _event_from_form(form, moderator.principal)
@@ -384,16 +390,16 @@ async def post_event(request: Request, item_id: int, moderator: CheckedModerator
         if lighter is not None:
             return RedirectResponse(lighter, status_code=303)
     try:
-        with request.app.state.db.write() as session:
+        with db.write() as session:
             queue.append_event(session, item_id, event, datetime.now(UTC))
     except queue.ItemNotFound:
         raise _not_found(item_id) from None
     except TransitionError as error:
-        raise ConsoleError(
+        raise TriageError(
             409, "conflict", str(error), [Detail("state", error.expected, error.found)]
         ) from None
     except UnknownAssignee as error:
-        raise ConsoleError.from_api(bulk_events.unknown_assignee(error)) from None
+        raise bulk_events.unknown_assignee(error) from None
     kind = event.type.value
     if event.type in (EventType.RESOLVE, EventType.ESCALATE):
         return RedirectResponse(f"/?done={kind}&item={item_id}", status_code=303)
@@ -408,8 +414,10 @@ async def post_event(request: Request, item_id: int, moderator: CheckedModerator
 
 
 @router.get("/preferences")
-def preferences_page(request: Request, moderator: ModeratorSession, done: str | None = None):
-    with request.app.state.db.read() as session:
+def preferences_page(
+    request: Request, moderator: ModeratorSession, db: DatabaseDep, done: str | None = None
+):
+    with db.read() as session:
         opted_out = moderators.opt_outs(session, moderator.name)
     context = page_context(
         request, moderator, labels=LABELS, opted_out=opted_out, message=_message(done, None)
@@ -418,26 +426,28 @@ def preferences_page(request: Request, moderator: ModeratorSession, done: str | 
 
 
 @router.post("/preferences")
-async def save_preferences(request: Request, moderator: CheckedModerator) -> Response:
+async def save_preferences(
+    request: Request, moderator: CheckedModerator, db: DatabaseDep
+) -> Response:
     chosen = [str(value) for value in (await request.form()).getlist("opt_out")]
     unknown = [value for value in chosen if value not in LABELS]
     if unknown:
-        raise ConsoleError(
+        raise TriageError(
             422,
             "invalid_request",
             "unknown category",
             [Detail("opt_out", f"some of {', '.join(LABELS)}", repr(unknown[0][:40]))],
         )
-    with request.app.state.db.write() as session:
+    with db.write() as session:
         moderators.set_opt_outs(session, moderator.name, chosen, datetime.now(UTC))
     return RedirectResponse("/preferences?done=saved", status_code=303)
 
 
 def install(app: FastAPI) -> None:
-    """Mount the console on the app: its pages, its static files, its error pages."""
+    """Mount the console on the app: its pages and static files (routing.py renders their
+    errors as pages)."""
     app.include_router(console_signin.router)
     app.include_router(router)
     app.include_router(console_next.router)
     app.include_router(console_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_exception_handler(ConsoleError, console_error)

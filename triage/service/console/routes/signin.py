@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from triage.service.console import session as cs
 from triage.service.console.auth import (
     CheckedModerator,
-    ConsoleError,
     console_secret,
     csrf_refused,
     current_moderator,
@@ -19,11 +18,14 @@ from triage.service.console.auth import (
     set_session_cookie,
     wants_html,
 )
+from triage.service.console.routing import console_router
 from triage.service.console.views import render, safe_next
-from triage.service.errors import Detail
+from triage.service.context import context_of
+from triage.service.deps import DatabaseDep, SettingsDep
+from triage.service.errors import Detail, TriageError
 from triage.storage.keys import Role, verify_key
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 
 MESSAGES = {"signed_out": "You are signed out."}
 
@@ -33,7 +35,7 @@ def _sign_in_page(
     session: cs.ConsoleSession,
     next_path: str,
     message: str | None = None,
-    error: ConsoleError | None = None,
+    error: TriageError | None = None,
 ) -> Response:
     context = {
         "csrf": cs.csrf_token(console_secret(request), session),
@@ -51,7 +53,7 @@ def sign_in_form(request: Request, next: str | None = None, done: str | None = N
     try:
         current_moderator(request)
         return RedirectResponse(safe_next(next), status_code=303)
-    except ConsoleError:
+    except TriageError:
         pass  # not signed in (or no longer allowed): show the form
     session = read_session(request)
     if session is None or session.key_id is not None:
@@ -59,23 +61,24 @@ def sign_in_form(request: Request, next: str | None = None, done: str | None = N
     return _sign_in_page(request, session, safe_next(next), MESSAGES.get(done or ""))
 
 
-def _refused(status: int, code: str, message: str, expected: str, found: str) -> ConsoleError:
-    return ConsoleError(status, code, message, [Detail("api_key", expected, found)])
+def _refused(status: int, code: str, message: str, expected: str, found: str) -> TriageError:
+    return TriageError(status, code, message, [Detail("api_key", expected, found)])
 
 
 def _check_sign_in_rate(request: Request) -> None:
     """Attempts per client address (Settings.sign_in_rate): slows down key guessing and
     floods. Behind a proxy the address is the proxy's unless TRIAGE_FORWARDED_ALLOW_IPS
     names it (cli.uvicorn_options)."""
-    settings = request.app.state.settings
+    service = context_of(request)
+    settings = service.settings
     if not settings.rate_limit_enabled:
         return
     address = request.client.host if request.client else "unknown"
     limit = settings.sign_in_rate
-    wait = request.app.state.sign_in_limiter.check(address, limit.per_minute, limit.burst)
+    wait = service.sign_in_limiter.check(address, limit.per_minute, limit.burst)
     if wait:
-        request.app.state.metrics.rate_limited.labels("sign_in").inc()
-        raise ConsoleError(
+        service.metrics.rate_limited.labels("sign_in").inc()
+        raise TriageError(
             429,
             "rate_limited",
             f"too many sign-in attempts from your address; try again in {wait} s",
@@ -91,7 +94,7 @@ def _check_sign_in_rate(request: Request) -> None:
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request) -> Response:
+async def sign_in(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
     _check_sign_in_rate(request)
     form = await request.form()
     session = read_session(request)
@@ -99,7 +102,7 @@ async def sign_in(request: Request) -> Response:
     if session is None or not cs.csrf_ok(console_secret(request), session, token):
         raise csrf_refused("no token" if not token else "a token this session did not issue")
     key = str(form.get("api_key") or "").strip()
-    with request.app.state.db.read() as db_session:
+    with db.read() as db_session:
         principal = verify_key(db_session, key) if key else None
     if principal is None:
         error = _refused(
@@ -119,9 +122,7 @@ async def sign_in(request: Request) -> Response:
         )
     else:
         request.state.principal = principal  # for the access log (never the key)
-        signed_in = cs.new_session(
-            principal.key_id, time.time(), request.app.state.settings.session_hours * 3600
-        )
+        signed_in = cs.new_session(principal.key_id, time.time(), settings.session_hours * 3600)
         response = RedirectResponse(safe_next(str(form.get("next") or "/")), status_code=303)
         set_session_cookie(request, response, signed_in)
         return response

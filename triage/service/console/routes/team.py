@@ -6,7 +6,7 @@ and the others are still done."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from triage.domain.review import ReviewEvent
@@ -16,13 +16,15 @@ from triage.service.api.bulk_schemas import BULK_MAX_ITEMS
 from triage.service.console import team_forms
 from triage.service.console.auth import CheckedModerator
 from triage.service.console.routes.pages import page_context
+from triage.service.console.routing import console_router
 from triage.service.console.views import render
+from triage.service.deps import DatabaseDep
 
-router = APIRouter(include_in_schema=False)
+router = console_router()
 
 
 @router.post("/queue/bulk")
-async def post_bulk(request: Request, moderator: CheckedModerator) -> Response:
+async def post_bulk(request: Request, moderator: CheckedModerator, db: DatabaseDep) -> Response:
     form = await request.form()
     action = team_forms.bulk_action(form)
     item_ids = team_forms.bulk_item_ids(form, BULK_MAX_ITEMS)
@@ -34,7 +36,7 @@ async def post_bulk(request: Request, moderator: CheckedModerator) -> Response:
         note=note,
         actor_key_id=moderator.principal.key_id,
     )
-    outcomes = bulk_events.append_to_each(request.app.state.db, item_ids, event)
+    outcomes = bulk_events.append_to_each(db, item_ids, event)
     applied = sum(outcome.applied for outcome in outcomes)
     message = f"{action.button}: {applied} of {len(outcomes)} items done."
     context = page_context(

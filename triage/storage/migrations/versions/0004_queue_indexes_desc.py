@@ -10,6 +10,8 @@ B-tree. Dropping and recreating the four queue indexes repairs such databases an
 on the others.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -18,7 +20,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-ORDER = [sa.literal_column("priority DESC"), "received_at", "id"]
+ORDER: list[str | sa.ColumnElement[Any]] = [sa.literal_column("priority DESC"), "received_at", "id"]
 QUEUE_INDEXES = {
     "ix_items_waiting_queue": ["waiting", *ORDER],
     "ix_items_community_queue": ["community", "waiting", *ORDER],

@@ -7,6 +7,8 @@ Revises: 0006
 Create Date: 2026-12-08 12:00:00.000000
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 NAME = 200  # tables.NAME when this migration was written
-ORDER = [sa.literal_column("priority DESC"), "received_at", "id"]
+ORDER: list[str | sa.ColumnElement[Any]] = [sa.literal_column("priority DESC"), "received_at", "id"]
 REPORTED = sa.text("report_count > 0")
 HAS_REPORTER = sa.text("reporter_id IS NOT NULL")
 

@@ -8,6 +8,8 @@ Revises: 0009
 Create Date: 2026-12-11 12:00:00.000000
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 NAME = 200  # tables.NAME when this migration was written
-ORDER = [sa.literal_column("priority DESC"), "received_at", "id"]
+ORDER: list[str | sa.ColumnElement[Any]] = [sa.literal_column("priority DESC"), "received_at", "id"]
 ASSIGNED = sa.text("assigned_to IS NOT NULL")
 
 
