@@ -506,3 +506,36 @@ def test_cli_sample_import_agreement_join(tmp_path):
         "--annotations", notes, "--out", tmp_path / "j.jsonl",
     )  # fmt: skip
     assert result.exit_code == 1 and "not produced by the adapters" in result.output
+
+
+def test_a_reply_annotated_in_context_sets_the_hostile_label(tmp_path):
+    """Pass-1 labels of hostile_pairs.csv replace the source's hostile label of that reply in
+    `triage data prepare` (apply_annotations); a skip or a pass-2 label changes nothing."""
+    from triage.training.annotations.files import KINDS, LabelRecord, write_labels
+    from triage.training.data.prepare import apply_annotations
+    from triage.training.data.rows import Annotation
+
+    def reply(row_id: str, hostile: int) -> Row:
+        labels = dict.fromkeys(LABELS)
+        labels["hostile"] = hostile
+        return Row(row_id, "a reply", "src", row_id, "train", "a parent", labels)
+
+    rows = [reply("r:taunt", 0), reply("r:swearing", 1), reply("r:skipped", 1), reply("r:p2", 0)]
+    write_labels(
+        tmp_path / KINDS["hostile_pairs"].labels_file,
+        KINDS["hostile_pairs"],
+        [
+            LabelRecord("r:taunt", "hostile", 1, (0, 5)),
+            LabelRecord("r:swearing", "not_hostile", 1),
+            LabelRecord("r:skipped", "skip", 1),
+            LabelRecord("r:p2", "hostile", 2, (0, 5)),
+        ],
+    )
+    counts = apply_annotations(rows, tmp_path)
+    hostile = {row.id: row.labels["hostile"] for row in rows}
+    assert hostile == {"r:taunt": 1, "r:swearing": 0, "r:skipped": 1, "r:p2": 0}
+    assert counts["hostile"] == {"train": 2}
+    assert rows[0].annotation == Annotation(hostile="hostile")
+    assert Row.from_json(json.loads(json.dumps(rows[0].to_json()))) == rows[0]
+    with pytest.raises(ValueError, match="hostile must be one of"):
+        Annotation(hostile="rude")

@@ -103,6 +103,9 @@ class CoruminationLevel(StrEnum):
 
 
 CORUMINATION_LEVELS: tuple[str, ...] = tuple(level.value for level in CoruminationLevel)
+# The project's own annotation of a reply read with its parent (docs/annotation/
+# hostile_in_context.md): the second value sets the hostile label to 1, the first to 0.
+HOSTILE_IN_CONTEXT: tuple[str, str] = ("not_hostile", "hostile")
 
 
 def check_labels(names: list[str] | tuple[str, ...], where: str) -> None:

@@ -31,12 +31,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.domain.labels import CORUMINATION_LEVELS, TIERS
+from triage.domain.labels import CORUMINATION_LEVELS, HOSTILE_IN_CONTEXT, TIERS
 from triage.training.data.rows import Annotation, Row
 
 SKIP = "skip"
 PASSES = (1, 2)
-HOSTILE_VALUES = ("not_hostile", "hostile")
+HOSTILE_VALUES = HOSTILE_IN_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -330,21 +330,24 @@ def load_labels(annotations_dir: Path, kind_name: str, pass_: int = 1) -> dict[s
 
 
 def attach_annotations(rows: Iterable[Row], annotations_dir: Path) -> int:
-    """Set `row.annotation` (pass-1 tier and evidence, pair corumination level) by row id.
+    """Set `row.annotation` (pass-1 tier and evidence, pair corumination level, reply
+    hostile in context) by row id.
 
     Label files that do not exist yet are ignored. Returns how many rows got an annotation.
     """
     tiers = _load_if_present(annotations_dir, "tiers")
     pairs = _load_if_present(annotations_dir, "pairs")
+    hostile = _load_if_present(annotations_dir, "hostile_pairs")
     attached = 0
     for row in rows:
-        tier, pair = tiers.get(row.id), pairs.get(row.id)
-        if tier is None and pair is None:
+        tier, pair, reply = tiers.get(row.id), pairs.get(row.id), hostile.get(row.id)
+        if tier is None and pair is None and reply is None:
             continue
         row.annotation = Annotation(
             tier=tier.label if tier else None,
             evidence=tier.evidence if tier else None,
             corumination=pair.label if pair else None,
+            hostile=reply.label if reply else None,
         )
         attached += 1
     return attached

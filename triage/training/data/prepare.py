@@ -25,7 +25,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.domain.labels import CORUMINATION, LABELS, CoruminationLevel
+from triage.domain.labels import (
+    CORUMINATION,
+    HOSTILE,
+    HOSTILE_IN_CONTEXT,
+    LABELS,
+    CoruminationLevel,
+)
 from triage.paths import DEFAULT_CASEBOOK, DEFAULT_SYNTHETIC
 from triage.training.data.adapters import ADAPTERS, SYNTHETIC_SOURCE
 from triage.training.data.near_dups import NearDupRules, join_by_key, near_duplicate_groups
@@ -295,13 +301,15 @@ def add_synthetic(
 
 def apply_annotations(rows: list[Row], annotations_dir: Path) -> dict[str, dict[str, int]]:
     """Attach the project's annotations (annotations/*.csv) to rows by id, and turn each
-    annotated reply pair's corumination level into the corumination label (some or strong: 1).
+    annotated reply pair's corumination level into the corumination label (some or strong: 1)
+    and each reply annotated in context into the hostile label (it replaces the source's label:
+    the guideline reads the reply with its parent, as the queue does).
 
     Returns annotated rows per kind and split."""
     from triage.training.annotations.files import attach_annotations
 
     attach_annotations(rows, annotations_dir)
-    counts: dict[str, Counter] = {"tier": Counter(), "corumination": Counter()}
+    counts: dict[str, Counter] = {kind: Counter() for kind in ("tier", "corumination", "hostile")}
     for row in rows:
         if row.annotation is None:
             continue
@@ -311,6 +319,9 @@ def apply_annotations(rows: list[Row], annotations_dir: Path) -> dict[str, dict[
             level = CoruminationLevel(row.annotation.corumination)
             row.labels[CORUMINATION] = int(level.positive)
             counts["corumination"][row.split] += 1
+        if row.annotation.hostile:
+            row.labels[HOSTILE] = HOSTILE_IN_CONTEXT.index(row.annotation.hostile)
+            counts["hostile"][row.split] += 1
     log.info("annotated rows: %s", {k: dict(v) for k, v in counts.items()})
     return {kind: dict(by_split) for kind, by_split in counts.items()}
 

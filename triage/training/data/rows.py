@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
-from triage.domain.labels import CORUMINATION_LEVELS, LABELS, TIERS
+from triage.domain.labels import CORUMINATION_LEVELS, HOSTILE_IN_CONTEXT, LABELS, TIERS
 
 SPLITS = ("train", "dev", "test")
 
@@ -17,11 +17,13 @@ class Annotation:
     """The project's own labels for a row (docs/annotation/), attached by id; None = not annotated.
 
     `evidence` is the character span [start, end) of `Row.text` behind a crisis or red tier.
+    `hostile` is a reply read with its parent (docs/annotation/hostile_in_context.md).
     """
 
     tier: str | None = None
     evidence: tuple[int, int] | None = None
     corumination: str | None = None
+    hostile: str | None = None
 
     def __post_init__(self) -> None:
         if self.tier is not None and self.tier not in TIERS:
@@ -30,6 +32,10 @@ class Annotation:
             raise ValueError(
                 f"annotation corumination must be one of {CORUMINATION_LEVELS}, "
                 f"found {self.corumination!r}"
+            )
+        if self.hostile is not None and self.hostile not in HOSTILE_IN_CONTEXT:
+            raise ValueError(
+                f"annotation hostile must be one of {HOSTILE_IN_CONTEXT}, found {self.hostile!r}"
             )
         if self.evidence is not None:
             start, end = self.evidence
