@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,6 +85,11 @@ class Ingest:
     faults: ScoringFaults | None = None  # recent failures, for /readyz
     alerts: Webhooks | None = None  # records the webhook alerts results call for
 
+    def submit(self, scorer: OnnxScorer, inputs: Sequence[ScoreInput]) -> Future[list[ScoreResult]]:
+        """Run the scorer on the scoring executor: the one way the service calls the model, for
+        stored items (score_stored) and for POST /v1/score, which stores nothing."""
+        return self.executor.submit(scorer.score, inputs)
+
     def score_stored(self, items: Sequence[Item]) -> None:
         """Score items already committed and record the scores, or record why they could not
         be scored (on the items, and as a fault for /readyz): a failure leaves them `unscored`
@@ -104,7 +109,7 @@ class Ingest:
     def _score(self, scorer: OnnxScorer, items: Sequence[Item]) -> list[ScoreResult] | _Failure:
         """The scorer's results, run on the executor, or why there are none."""
         inputs = [ScoreInput(str(item.id), item.text or "", item.parent_text) for item in items]
-        future = self.executor.submit(scorer.score, inputs)
+        future = self.submit(scorer, inputs)
         try:
             results = future.result(timeout=self.timeout_s)
             if len(results) != len(inputs):

@@ -5,7 +5,6 @@ the `...Dep` types at the bottom (full-stack-fastapi-template's deps.py)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -48,10 +47,6 @@ async def get_scorer(request: Request) -> OnnxScorer:
 
 async def get_database(request: Request) -> Database:
     return context_of(request).database
-
-
-async def get_executor(request: Request) -> Executor:
-    return context_of(request).executor
 
 
 async def get_ingest(request: Request) -> Ingest:
@@ -154,7 +149,6 @@ Context = Annotated[ServiceContext, Depends(get_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ScorerDep = Annotated[OnnxScorer, Depends(get_scorer)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
-ExecutorDep = Annotated[Executor, Depends(get_executor)]
 IngestDep = Annotated[Ingest, Depends(get_ingest)]
 PlatformDep = Annotated[Principal, Depends(require(Role.PLATFORM))]
 ModeratorDep = Annotated[Principal, Depends(require(Role.MODERATOR))]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Executor
 
 from fastapi import APIRouter
 
+from triage.queue.ingest import Ingest
 from triage.scoring.answer import result_answer
 from triage.scoring.scorer import OnnxScorer, ScoreInput, ScoreResult
 from triage.service.api.schemas import ModelInfo, ScoreRequest, ScoreResponse, ScoreResultOut
 from triage.service.api.validation import check_items
-from triage.service.deps import ExecutorDep, PlatformDep, ScorerDep, SettingsDep
+from triage.service.deps import IngestDep, PlatformDep, ScorerDep, SettingsDep
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -22,11 +22,11 @@ def to_response(result: ScoreResult) -> ScoreResultOut:
 
 
 async def run_scorer(
-    executor: Executor, scorer: OnnxScorer, items: list[ScoreInput]
+    ingest: Ingest, scorer: OnnxScorer, items: list[ScoreInput]
 ) -> list[ScoreResult]:
-    """Off the event loop, on the scoring executor (ServiceContext.executor): the micro-batcher
-    when it is on, else Settings.scoring_workers threads that take calls in arrival order."""
-    return await asyncio.wrap_future(executor.submit(scorer.score, items))
+    """Off the event loop, on the scoring executor (Ingest.submit): the micro-batcher when it is
+    on, else Settings.scoring_workers threads that take calls in arrival order."""
+    return await asyncio.wrap_future(ingest.submit(scorer, items))
 
 
 @router.post("/score", response_model=ScoreResponse, summary="Score posts without storing them")
@@ -34,7 +34,7 @@ async def score(
     _caller: PlatformDep,
     body: ScoreRequest,
     scorer: ScorerDep,
-    executor: ExecutorDep,
+    ingest: IngestDep,
     settings: SettingsDep,
 ) -> ScoreResponse:
     """Calibrated scores, flags, risk tier, priority and evidence spans for each item.
@@ -43,7 +43,7 @@ async def score(
     """
     check_items(body.items, settings)
     items = [ScoreInput(i.id, i.text, i.parent_text) for i in body.items]
-    results = await run_scorer(executor, scorer, items)
+    results = await run_scorer(ingest, scorer, items)
     return ScoreResponse(
         model=ModelInfo(name=scorer.bundle.name, version=scorer.bundle.version),
         results=[to_response(r) for r in results],
