@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from triage.domain.reports import ReportRules
+from triage.domain.resource_guard import ResourceGuard
 from triage.domain.tier_rules import TierRules
 from triage.paths import (
     DEFAULT_BUNDLE,
@@ -17,10 +19,6 @@ from triage.paths import (
     DEFAULT_DATABASE_URL,
     DEFAULT_SECRET_KEY_FILE,
 )
-
-if TYPE_CHECKING:
-    from triage.domain.reports import ReportRules
-    from triage.scoring.resource_guard import ResourceGuard
 
 
 class RateLimit(BaseModel):
@@ -284,17 +282,11 @@ class Settings(BaseSettings):
     @cached_property
     def resource_guard(self) -> ResourceGuard:
         """Crisis resources of config_dir that are never flagged spam (loaded once)."""
-        from triage.scoring.resource_guard import (
-            ResourceGuard,  # it reads its YAML with this module
-        )
-
         return ResourceGuard.load(self.config_dir)
 
     @cached_property
     def report_rules(self) -> ReportRules:
         """configs/reports.yaml: the reasons a member report may give (loaded once). A config
         folder older than member reports has no reports.yaml: the shipped one is used then."""
-        from triage.domain.reports import ReportRules  # it imports read_yaml from this module
-
         path = self.config_dir / "reports.yaml"
         return ReportRules.load(path if path.exists() else DEFAULT_CONFIG_DIR / "reports.yaml")

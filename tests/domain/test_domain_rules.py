@@ -17,12 +17,12 @@ from triage.domain.priority import (
     compute_priority,
     escalation_evidence,
 )
+from triage.domain.resource_guard import ResourceGuard, hosts_in
 from triage.domain.tier_rules import TierRules
 from triage.domain.tiers import floor_for_self_harm
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR
 from triage.queue import ranking
 from triage.scoring.bundle import Bundle, load_bundle
-from triage.scoring.resource_guard import ResourceGuard, hosts_in
 from triage.scoring.scorer import OnnxScorer, ScoreInput, crisis_resource_reason
 from triage.service.context import context_of
 from triage.settings import Settings

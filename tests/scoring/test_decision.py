@@ -7,10 +7,10 @@ import pytest
 
 from triage.domain.labels import LABELS, Tier
 from triage.domain.priority import UNCERTAIN_REASON
+from triage.domain.resource_guard import ResourceGuard
 from triage.paths import DEFAULT_BUNDLE
 from triage.scoring.bundle import load_bundle
 from triage.scoring.decision import Decider
-from triage.scoring.resource_guard import ResourceGuard
 from triage.scoring.results import ScoreInput
 from triage.settings import Settings
 

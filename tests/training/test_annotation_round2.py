@@ -15,14 +15,9 @@ from triage.domain.labels import LABELS
 from triage.training.annotations.agreement import agreement, label_agreement, write_agreement
 from triage.training.annotations.files import (
     BATCH_NAME,
-    KINDS,
-    LabelRecord,
-    attach_annotations,
     parse_batch,
     read_batch,
-    read_labels,
     read_manifest,
-    write_labels,
     write_manifest,
 )
 from triage.training.annotations.importing import import_labels
@@ -39,6 +34,13 @@ from triage.training.annotations.sample import (
     sample,
     sample_round2,
     text_keys,
+)
+from triage.training.data.annotation_labels import (
+    KINDS,
+    LabelRecord,
+    attach_annotations,
+    read_labels,
+    write_labels,
 )
 from triage.training.data.rows import Row
 

@@ -14,17 +14,11 @@ from tests.conftest import FIXTURES, run_cli
 from triage.domain.labels import LABELS
 from triage.training.annotations.agreement import agreement, cohen_kappa, write_agreement
 from triage.training.annotations.files import (
-    KINDS,
-    LabelRecord,
     ManifestItem,
-    attach_annotations,
     item_key,
-    load_labels,
     read_batch,
-    read_labels,
     read_manifest,
     threads_from_rows,
-    write_labels,
     write_manifest,
 )
 from triage.training.annotations.importing import (
@@ -34,6 +28,14 @@ from triage.training.annotations.importing import (
 )
 from triage.training.annotations.join import join_labels
 from triage.training.annotations.sample import SampleConfig, mentions_imminence, pair_score, sample
+from triage.training.data.annotation_labels import (
+    KINDS,
+    LabelRecord,
+    attach_annotations,
+    load_labels,
+    read_labels,
+    write_labels,
+)
 from triage.training.data.rows import Annotation, Row
 
 SMALL = SampleConfig(

@@ -12,8 +12,9 @@ import pytest
 
 from tests.conftest import SHARED_DATASETS
 from triage.paths import PROJECT_ROOT
-from triage.training.annotations.files import KINDS, item_key, read_manifest
+from triage.training.annotations.files import item_key, read_manifest
 from triage.training.data.adapters import ADAPTERS
+from triage.training.data.annotation_labels import KINDS
 
 pytestmark = [
     pytest.mark.slow,

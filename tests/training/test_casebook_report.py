@@ -14,12 +14,8 @@ from tests.conftest import run_cli
 from triage.domain.labels import LABELS, Tier
 from triage.paths import PROJECT_ROOT
 from triage.scoring.scorer import ScoreResult
-from triage.training.evaluation.casebook import (
-    CASEBOOK_LABELS,
-    CasebookError,
-    load_casebook,
-    predict,
-)
+from triage.training.data.casebook_file import CASEBOOK_LABELS, CasebookError, load_casebook
+from triage.training.evaluation.casebook import predict
 from triage.training.evaluation.casebook_metrics import casebook_report, roc_auc, wilson_interval
 from triage.training.evaluation.casebook_report import markdown_report, report_json
 

@@ -12,13 +12,8 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.scoring.test_threads import FakeScorer, bundle_with_corumination_head
-from triage.training.annotations.files import (
-    KINDS,
-    LabelRecord,
-    ManifestItem,
-    write_labels,
-    write_manifest,
-)
+from triage.training.annotations.files import ManifestItem, write_manifest
+from triage.training.data.annotation_labels import KINDS, LabelRecord, write_labels
 from triage.training.data.rows import Row
 from triage.training.evaluation.corumination_eval import (
     bootstrap_pr_auc,

@@ -15,16 +15,7 @@ from tests.conftest import FIXTURES, run_cli
 from triage.domain.labels import LABELS
 from triage.paths import DEFAULT_BUNDLE
 from triage.training.annotations.agreement import agreement, cohen_kappa, write_agreement
-from triage.training.annotations.files import (
-    KINDS,
-    LabelRecord,
-    item_key,
-    parse_batch,
-    read_batch,
-    read_labels,
-    read_manifest,
-    write_labels,
-)
+from triage.training.annotations.files import item_key, parse_batch, read_batch, read_manifest
 from triage.training.annotations.hostile_sample import (
     HOSTILE_SOURCES,
     HOSTILE_STRATA,
@@ -42,6 +33,7 @@ from triage.training.annotations.hostile_sample import (
 from triage.training.annotations.importing import AnnotationImportError, import_labels
 from triage.training.annotations.join import join_labels
 from triage.training.annotations.sample import SampleConfig, sample
+from triage.training.data.annotation_labels import KINDS, LabelRecord, read_labels, write_labels
 from triage.training.data.rows import Row
 
 KIND = KINDS["hostile_pairs"]
@@ -511,7 +503,7 @@ def test_cli_sample_import_agreement_join(tmp_path):
 def test_a_reply_annotated_in_context_sets_the_hostile_label(tmp_path):
     """Pass-1 labels of hostile_pairs.csv replace the source's hostile label of that reply in
     `triage data prepare` (apply_annotations); a skip or a pass-2 label changes nothing."""
-    from triage.training.annotations.files import KINDS, LabelRecord, write_labels
+    from triage.training.data.annotation_labels import KINDS, LabelRecord, write_labels
     from triage.training.data.prepare import apply_annotations
     from triage.training.data.rows import Annotation
 

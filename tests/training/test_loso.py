@@ -1,4 +1,5 @@
-"""Leave-one-source-out evaluation (triage/training/evaluation/loso.py, `triage evaluate-loso`)."""
+"""Leave-one-source-out evaluation (triage/training/evaluation/loso.py, `triage evaluate-loso`)
+and its frozen features (triage/training/fit/frozen_features.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,20 @@ import pytest
 from tests.conftest import run_cli
 from triage.domain.labels import LABELS
 from triage.training.data.rows import Row
-from triage.training.evaluation import loso
 from triage.training.evaluation.loso import (
     KEEP_MARKER,
-    EmbeddingFeatures,
     LosoConfig,
-    TfidfFeatures,
     load_rows,
+    run_loso,
+    write_report,
+)
+from triage.training.fit import frozen_features
+from triage.training.fit.frozen_features import (
+    EmbeddingFeatures,
+    TfidfFeatures,
     make_featurizers,
     pair_features,
-    run_loso,
     tfidf_analyzer,
-    write_report,
 )
 
 pytest.importorskip("sklearn")
@@ -151,8 +154,8 @@ def test_embeddings_of_a_reply_and_its_parent_are_combined(tmp_path: Path) -> No
 def test_joined_embeddings_share_their_encoders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(loso.ENCODERS, "minilm", CountingEncoder)
-    monkeypatch.setitem(loso.ENCODERS, "use", CountingEncoder)
+    monkeypatch.setitem(frozen_features.ENCODERS, "minilm", CountingEncoder)
+    monkeypatch.setitem(frozen_features.ENCODERS, "use", CountingEncoder)
     featurizers = make_featurizers(["tfidf", "minilm", "minilm+use"], tmp_path)
     assert featurizers["minilm+use"].parts[0] is featurizers["minilm"]
     rows = [_row("replies-b", "train", 1, 1)]

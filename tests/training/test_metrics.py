@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triage.training.evaluation.label_metrics import (
+from triage.training.fit.label_metrics import (
     expected_calibration_error,
     label_metrics,
     recall_at_precision,

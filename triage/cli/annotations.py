@@ -7,7 +7,7 @@ the sample and the files: annotations/README.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -42,8 +42,9 @@ ANNOTATIONS_OPTION = click.option(
 )
 
 
-@click.group()
-def annotations() -> None:
+# not named `annotations`: that name is taken by `from __future__ import annotations`
+@click.group("annotations")
+def annotations_group() -> None:
     """Sample items to annotate, import and check annotator labels, join texts, agreement.
 
     Risk tiers (issue 6), corumination (issue 7) and hostile replies in context (issue 13);
@@ -51,7 +52,7 @@ def annotations() -> None:
     """
 
 
-@annotations.command("sample")
+@annotations_group.command("sample")
 @click.option(
     "--data",
     "data_dir",
@@ -149,6 +150,12 @@ def sample_command(
     click.echo(f"wrote batches to {work_dir} and manifests to {annotations_dir}")
 
 
+def _sizes(overrides: dict[str, int]) -> dict[str, Any]:
+    """The size options as `dataclasses.replace` keywords: the type checker cannot tell which
+    config fields they name, so it would hold the ints against every field's type."""
+    return overrides
+
+
 _ROUND2_SIZES = frozenset({"seed", "tiers", "double_tiers", "batch_size"})
 
 
@@ -165,13 +172,13 @@ def _run_sample(
     from triage.training.annotations.sample import Round2Config, SampleConfig, sample, sample_round2
 
     if round_ == 1:
-        config = replace(SampleConfig(), **overrides)
+        config = replace(SampleConfig(), **_sizes(overrides))
         return sample(data_dir, work_dir, annotations_dir, config, force=force)
     other = sorted(set(overrides) - _ROUND2_SIZES)
     if other:
         options = ", ".join("--" + name.replace("_", "-") for name in other)
         raise ValueError(f"round 2 samples tiers only: {options} do not apply")
-    config2 = replace(Round2Config(), **overrides)
+    config2 = replace(Round2Config(), **_sizes(overrides))
     return sample_round2(data_dir, work_dir, annotations_dir, config2, force=force)
 
 
@@ -199,7 +206,7 @@ def _run_hostile_sample(
     if other:
         options = ", ".join("--" + name.replace("_", "-") for name in other)
         raise ValueError(f"--kind hostile_pairs samples pairs only: {options} do not apply")
-    config = replace(HostileConfig(), **overrides)
+    config = replace(HostileConfig(), **_sizes(overrides))
     try:
         flagger = BundleFlagger(bundle_dir) if bundle_dir is not None else None
     except BundleError as error:  # the CLI reports ValueErrors; --no-model needs no bundle
@@ -207,7 +214,7 @@ def _run_hostile_sample(
     return sample_hostile(data_dir, work_dir, annotations_dir, config, flagger, force=force)
 
 
-@annotations.command("import")
+@annotations_group.command("import")
 @WORK_OPTION
 @ANNOTATIONS_OPTION
 @click.option("--partial", is_flag=True, help="Accept batches with some items not labelled.")
@@ -231,7 +238,7 @@ def import_command(work_dir: Path, annotations_dir: Path, partial: bool) -> None
                 click.echo(f"  {kind} pass {pass_}: {cells}")
 
 
-@annotations.command("join")
+@annotations_group.command("join")
 @click.option(
     "--kind",
     type=click.Choice(["tiers", "pairs", "threads", "hostile_pairs"]),
@@ -265,7 +272,7 @@ def join_command(kind: str, source_dir: Path, out_path: Path, annotations_dir: P
     click.echo(f"wrote {count} labelled {kind} with their texts to {out_path}")
 
 
-@annotations.command("agreement")
+@annotations_group.command("agreement")
 @ANNOTATIONS_OPTION
 def agreement_command(annotations_dir: Path) -> None:
     """Cohen's kappa between pass 1 and pass 2; prints it and writes AGREEMENT.md."""

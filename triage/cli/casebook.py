@@ -54,7 +54,7 @@ def evaluate_casebook(bundle_dir: Path, casebook_path: Path, out_path: Path | No
     its line number.
     """
     from triage.scoring.bundle import BundleError
-    from triage.training.evaluation.casebook import CasebookError
+    from triage.training.data.casebook_file import CasebookError
     from triage.training.evaluation.casebook_metrics import evaluate_casebook as run
     from triage.training.evaluation.casebook_report import targets_table, write_report
 

@@ -14,7 +14,7 @@ LOSO_FEATURES = (
     "tfidf",
     "minilm",
     "use",
-)  # triage.training.evaluation.loso.FEATURES, without its imports
+)  # triage.training.fit.frozen_features.FEATURES, without its imports
 
 
 def _comma_list(allowed: tuple[str, ...], combinable: tuple[str, ...] = ()):
@@ -115,13 +115,8 @@ def evaluate_loso(
     TF-IDF a prefixed parent field. Embeddings are frozen, mean-pooled, L2-normalised and cached
     under --cache, so an interrupted run resumes. Writes --out (Markdown) and its .json.
     """
-    from triage.training.evaluation.loso import (
-        LosoConfig,
-        load_rows,
-        make_featurizers,
-        run_loso,
-        write_report,
-    )
+    from triage.training.evaluation.loso import LosoConfig, load_rows, run_loso, write_report
+    from triage.training.fit.frozen_features import make_featurizers
 
     if not (data_dir / "train.jsonl").is_file():
         raise click.ClickException(

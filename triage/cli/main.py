@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -72,7 +73,7 @@ def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
 
     from triage.service.app import create_app
 
-    overrides = {"host": host, "port": port, "bundle_dir": bundle}
+    overrides: dict[str, Any] = {"host": host, "port": port, "bundle_dir": bundle}
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:  # the messages only: an input could hold a secret
@@ -87,7 +88,7 @@ def settings_problems(error: ValidationError) -> str:
     return f"bad settings (TRIAGE_* environment or .env): {problems}"
 
 
-def uvicorn_options(settings: Settings) -> dict[str, object]:
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """uvicorn.run's options for `triage serve`.
 
     uvicorn trusts X-Forwarded-For from 127.0.0.1 by default, so any local client could pick
@@ -96,7 +97,7 @@ def uvicorn_options(settings: Settings) -> dict[str, object]:
     """
     from triage.service.runtime.logs import logging_config
 
-    options: dict[str, object] = {
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_config": logging_config(settings.log_level),
@@ -137,7 +138,8 @@ def score_file(input_path: Path, output_path: Path, bundle: Path | None) -> None
     """
     from triage.scoring.score_file import score_jsonl
 
-    settings = Settings(**({"bundle_dir": bundle} if bundle else {}))
+    overrides: dict[str, Any] = {"bundle_dir": bundle} if bundle else {}
+    settings = Settings(**overrides)
     summary = score_jsonl(input_path, output_path, settings)
     if summary.lines == 0:
         click.echo(f"{input_path} has no lines to score (empty file): nothing written", err=True)
@@ -357,8 +359,8 @@ def export(
     baseline and records both in bundle.json and the model card.
     """
     from triage.scoring.bundle import load_bundle
+    from triage.training.evaluation.tables import metrics_table
     from triage.training.export.args import ExportArgs
-    from triage.training.export.card import metrics_table
     from triage.training.export.exporter import export_bundle
     from triage.training.export.parity import ExportParityError
 
@@ -447,7 +449,7 @@ def evaluate(
                 "none; prepare the data first, or pass --probes-only to run only the probes"
             )
         from triage.training.evaluation.evaluate import evaluate_bundle
-        from triage.training.export.card import metrics_table
+        from triage.training.evaluation.tables import metrics_table
 
         metrics = evaluate_bundle(bundle_dir, data_dir, out_dir)
         click.echo(metrics_table(metrics))
@@ -478,7 +480,7 @@ def _evaluate_probes(bundle_dir: Path, config_path: Path, out_dir: Path) -> None
 def _register_subcommands() -> None:
     """Command groups that live in their own modules (cli_admin, cli_annotations)."""
     from triage.cli.admin import db, export_feedback, keys, purge
-    from triage.cli.annotations import annotations
+    from triage.cli.annotations import annotations_group
     from triage.cli.casebook import evaluate_casebook
     from triage.cli.corumination import evaluate_corumination
     from triage.cli.loso import evaluate_loso
@@ -493,7 +495,7 @@ def _register_subcommands() -> None:
     main.add_command(evaluate_loso)
     main.add_command(webhooks)
     main.add_command(rescore)
-    data.add_command(annotations)
+    data.add_command(annotations_group)
     data.add_command(export_feedback)
 
 

@@ -7,6 +7,7 @@ error that says which extra to install.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,21 +15,21 @@ from triage.cli.admin import DATABASE_OPTION
 from triage.rescore import DEFAULT_PART_SIZE
 from triage.settings import Settings
 
+if TYPE_CHECKING:
+    from triage.rescore.parts import Format
+
 SCALE_MISSING = (
     "`triage rescore` runs on Ray Data, which is not installed: pip install 'triage[scale]' "
     "(in a clone: .venv/bin/pip install -e '.[scale]', or make venv-dev)"
 )
 
 
-def _engine():
+def _require_scale() -> None:
     try:
         import pyarrow  # noqa: F401
         import ray.data  # noqa: F401
     except ImportError:
         raise click.ClickException(SCALE_MISSING) from None
-    from triage.rescore import engine
-
-    return engine
 
 
 @click.command("rescore")
@@ -105,7 +106,7 @@ def _engine():
 def rescore(
     input_path: Path,
     out_dir: Path,
-    output_format: str,
+    output_format: Format,  # click.Choice allows only these
     bundle: Path | None,
     address: str | None,
     workers: int | None,
@@ -126,16 +127,18 @@ def rescore(
     `text_digest`. A repeated id is an error line within a part, not across parts. Exit
     status 1 when any line of this run failed, else 0.
     """
-    engine = _engine()
+    _require_scale()
+    from triage.rescore import engine
     from triage.rescore.parts import RescoreError
     from triage.scoring.bundle import BundleError
 
-    settings = Settings(**({"bundle_dir": bundle} if bundle else {}))
+    overrides: dict[str, Any] = {"bundle_dir": bundle} if bundle else {}
+    settings = Settings(**overrides)
     job = engine.RescoreJob(
         input_path=input_path,
         out_dir=out_dir,
         scorer=engine.ScorerOptions.of(settings),
-        output_format=output_format,  # type: ignore[arg-type]  # click.Choice checked it
+        output_format=output_format,
         part_size=part_size,
         workers=workers,
         threads=threads,

@@ -182,7 +182,7 @@ def breaches(session: Session, rules: TierRules, start: datetime, end: datetime)
     the tier's SLA; it breached within the window when that moment is in (start, end] and the
     item was not resolved by then (its first resolve event, so a later reopening does not
     turn a met SLA into a breach)."""
-    with_sla = [key for key in TIER_KEYS if _sla(rules, key) is not None]
+    sla_minutes = {key: minutes for key in TIER_KEYS if (minutes := _sla(rules, key)) is not None}
     now_open = sla_breaches(session, rules, end)
     first_resolve = (
         select(Event.item_id, func.min(Event.created_at).label("at"))
@@ -191,8 +191,8 @@ def breaches(session: Session, rules: TierRules, start: datetime, end: datetime)
         .subquery()
     )
     ran_out = {}
-    for key in with_sla:
-        sla = timedelta(minutes=_sla(rules, key))
+    for key, minutes in sla_minutes.items():
+        sla = timedelta(minutes=minutes)
         rows = session.execute(
             select(Item.received_at, first_resolve.c.at)
             .outerjoin(first_resolve, first_resolve.c.item_id == Item.id)
@@ -207,7 +207,7 @@ def breaches(session: Session, rules: TierRules, start: datetime, end: datetime)
             resolved_at is None or resolved_at > received_at + sla
             for received_at, resolved_at in rows
         )
-    return SlaBreaches({key: now_open[key] for key in with_sla}, ran_out)
+    return SlaBreaches({key: now_open[key] for key in sla_minutes}, ran_out)
 
 
 def _sla(rules: TierRules, key: str) -> float | None:
@@ -229,6 +229,7 @@ def first_action(session: Session, start: datetime, end: datetime) -> FirstActio
     )
     waits: dict[str, list[float]] = {key: [] for key in TIER_KEYS}
     for received_at, acted_at, tier, scoring_state in rows:
+        assert acted_at is not None  # the WHERE above compares it, so it is not NULL
         key = tier_key(tier if scoring_state == "scored" else None)
         waits[key].append((acted_at - received_at).total_seconds() / 60)
     return FirstAction(

@@ -79,6 +79,7 @@ def queue_stats(
     ).all()
     waits, within = [], 0
     for received_at, first_action_at, tier, scoring_state in acted:
+        assert first_action_at is not None  # the WHERE above compares it, so it is not NULL
         minutes = (first_action_at - received_at).total_seconds() / 60
         waits.append(minutes)
         sla = rules.sla_for(tier if scoring_state == "scored" else None)

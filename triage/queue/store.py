@@ -15,8 +15,9 @@ import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import Table, and_, exists, func, or_, select, true
 from sqlalchemy import text as sql  # not `text`: items have a column of that name
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -262,7 +263,9 @@ def needing_scores(session: Session, older_than: datetime, limit: int) -> list[i
 
 
 def _set_flags(session: Session, item: Item) -> None:
-    session.execute(ItemFlag.__table__.delete().where(ItemFlag.item_id == item.id))
+    # a Core DELETE on the table (no ORM session sync); declarative types __table__ as a FromClause
+    flags = cast(Table, ItemFlag.__table__)
+    session.execute(flags.delete().where(ItemFlag.item_id == item.id))
     for label in item.flags:
         session.add(ItemFlag(item_id=item.id, label=label))
 
@@ -454,7 +457,7 @@ def thread_so_far(session: Session, item: Item, limit: int) -> tuple[list[Item],
     left_out = 0
     if len(rows) == limit:
         oldest = rows[-1]
-        left_out = session.scalar(
+        older = (
             select(func.count())
             .select_from(Item)
             .where(
@@ -465,6 +468,7 @@ def thread_so_far(session: Session, item: Item, limit: int) -> tuple[list[Item],
                 ),
             )
         )
+        left_out = session.scalar(older) or 0  # `or 0` for the type checker: COUNT gives a row
     return rows[::-1], left_out
 
 
@@ -566,4 +570,5 @@ def _assignment_filter(query, where: QueueFilter):
 
 def count_open(session: Session) -> int:
     states = [s.value for s in (ReviewState.OPEN, ReviewState.CLAIMED, ReviewState.ESCALATED)]
-    return session.scalar(select(func.count()).select_from(Item).where(Item.state.in_(states)))
+    query = select(func.count()).select_from(Item).where(Item.state.in_(states))
+    return session.scalar(query) or 0

@@ -57,7 +57,14 @@ class Part:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Part:
         """From a row of Ray's batch (numpy scalars) or of as_row()."""
-        return cls(**{f.name: (str if f.name == "path" else int)(row[f.name]) for f in fields(cls)})
+        return cls(
+            index=int(row["index"]),
+            path=str(row["path"]),
+            first_line=int(row["first_line"]),
+            start=int(row["start"]),
+            stop=int(row["stop"]),
+            rows=int(row["rows"]),
+        )
 
 
 def input_format(path: Path) -> Format:

@@ -22,11 +22,11 @@ from triage.domain.priority import (
     compute_priority,
     unreadable_language_reason,
 )
+from triage.domain.resource_guard import ResourceGuard
 from triage.domain.tier_rules import TierRules
 from triage.domain.tiers import TierDecision, assign_tier, floor_for_self_harm, ordinal_tier
 from triage.scoring.bundle import Bundle
 from triage.scoring.language import check_language
-from triage.scoring.resource_guard import ResourceGuard
 from triage.scoring.results import ScoreInput, ScoreResult
 
 

@@ -61,7 +61,9 @@ class MicroBatcher(Executor):
         self.batches = 0  # merged calls made (for tests and benchmarks)
 
     # -- Executor ---------------------------------------------------------------------------
-    def submit(self, fn: ListFunction, /, *args: Any, **kwargs: Any) -> Future:
+    # typed as Executor.submit's any-callable so it can stand in for a thread pool; the check
+    # below refuses anything but one list argument
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if len(args) != 1 or kwargs or not isinstance(args[0], list | tuple):
             raise TypeError(
                 "MicroBatcher.submit expects fn and one list of items, found "

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from triage.domain.resource_guard import ResourceGuard
 from triage.domain.tier_rules import TierRules
 from triage.scoring.bundle import Bundle
 from triage.scoring.decision import Decider, crisis_resource_reason
@@ -23,7 +24,6 @@ from triage.scoring.encoding import PairEncoder
 from triage.scoring.evidence import EVIDENCE_MODES, EvidenceFinder
 from triage.scoring.language import identifier
 from triage.scoring.probabilities import cut_probabilities, label_probabilities
-from triage.scoring.resource_guard import ResourceGuard
 from triage.scoring.results import Evidence, ScoreInput, ScoreResult
 from triage.scoring.session import TOKEN_LOGITS, ModelRun, ModelSession
 from triage.settings import EvidenceMode

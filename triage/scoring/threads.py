@@ -176,10 +176,11 @@ def _thread_signals(
     turns: Sequence[Turn], replies: list[ReplySignals], scored: list[ReplySignals]
 ) -> ThreadSignals:
     top = max(scored, key=lambda r: (r.pair_score, -r.index))
+    assert top.pair_score is not None  # `scored` holds only replies with a pair score
     affects = [a for a in (negative_affect(t.scores) for t in turns) if a is not None]
     level = _mean(affects) if affects else None
     trend = affect_trend(affects) if affects else None
-    affect = None if level is None else min(max(level + trend, 0.0), 1.0)
+    affect = None if level is None or trend is None else min(max(level + trend, 0.0), 1.0)
     later = [r for r in replies if r.index >= top.index]
     coping_absence = 1.0 - sum(r.coping_cue for r in later) / len(later)
     repeated = _mean([r.repetition for r in replies])

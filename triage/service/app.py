@@ -14,7 +14,7 @@ from triage.scoring.bundle import FAULT_HINTS, LOAD_FAILED, BundleError, load_bu
 from triage.scoring.scorer import OnnxScorer
 from triage.service.api import docs_pages as api_docs
 from triage.service.api.error_docs import AUTHENTICATED, error_responses
-from triage.service.api.routes import health, items, queue, reports, score, threads
+from triage.service.api.routes import health, items, metrics, queue, reports, score, threads
 from triage.service.api.routes import webhooks as webhooks_router
 from triage.service.console.routes import live as console_live
 from triage.service.console.routes import pages as console
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     observability.install(app, context)  # request ids, logs, metrics, rate limits: outermost
+    app.include_router(metrics.router)  # /metrics: a metrics or admin key
     app.include_router(health.router)
     app.include_router(score.router, responses=error_responses(*AUTHENTICATED, 413, 503))
     app.include_router(threads.router, responses=error_responses(*AUTHENTICATED, 413, 503))

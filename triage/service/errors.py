@@ -13,8 +13,9 @@ the route's business, not the raiser's: an API route always answers the JSON sha
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,7 +49,7 @@ class TriageError(Exception):
 ApiError = TriageError  # the name the API's modules knew it by
 
 
-def error_response(error: TriageError, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(error: TriageError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     body = {
         "error": {
             "status": error.status,
@@ -182,8 +183,13 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return error_response(internal_error(exc))
 
 
+# Starlette types a handler as taking any Exception, but calls each one only with an instance of
+# the class it is registered for, so a handler typed for that class is safe to register.
+_Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(TriageError, _triage_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(TriageError, cast(_Handler, _triage_error))
+    app.add_exception_handler(RequestValidationError, cast(_Handler, _validation_error))
+    app.add_exception_handler(StarletteHTTPException, cast(_Handler, _http_error))
     app.add_exception_handler(Exception, _unhandled)

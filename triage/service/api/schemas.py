@@ -40,7 +40,8 @@ class TextRequest(BaseModel):
     def _repair_text(cls, data: Any, handler: ModelWrapValidatorHandler) -> Any:
         if not isinstance(data, dict):
             return handler(data)
-        repaired, repairs = {}, []
+        repaired: dict[object, Any] = {}  # keys as posted, not necessarily strings
+        repairs: list[str] = []
         for name, value in data.items():
             name = _repaired(name)
             if isinstance(value, str):

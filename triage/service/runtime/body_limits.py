@@ -104,6 +104,7 @@ class BodySizeLimit:
             if not exchange.must_answer:
                 raise
         if exchange.must_answer:
+            assert exchange.refusal is not None  # must_answer means there is a refusal
             await error_response(exchange.refusal)(scope, receive, send)
 
     def _key_missing(self, scope: Scope) -> bool:

@@ -22,15 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.training.annotations.files import (
-    KINDS,
-    SKIP,
-    Kind,
-    LabelRecord,
-    read_labels,
-    read_round_manifests,
-    units_by_round,
-)
+from triage.training.annotations.files import read_round_manifests, units_by_round
+from triage.training.data.annotation_labels import KINDS, SKIP, Kind, LabelRecord, read_labels
 
 WEIGHTS = (None, "linear", "quadratic")
 _BOOTSTRAP = 1000

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from triage.domain.labels import RISK_LABELS
-from triage.training.annotations.files import KINDS, LABELS_SUFFIX, write_manifest
+from triage.training.annotations.files import LABELS_SUFFIX, write_manifest
 from triage.training.annotations.sample import (
     SUICIDE_WORDS_V2,
     Candidate,
@@ -50,6 +50,7 @@ from triage.training.annotations.sample import (
     words_regex,
     write_batches,
 )
+from triage.training.data.annotation_labels import KINDS
 from triage.training.data.prepare import load_split
 from triage.training.data.rows import SPLITS, Row, normalise
 

@@ -21,16 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.training.annotations.files import (
-    KINDS,
     LABELS_SUFFIX,
-    Kind,
-    LabelRecord,
     ManifestItem,
     manifest_file,
     parse_batch,
     read_batch,
-    read_labels,
     read_manifest,
+)
+from triage.training.data.annotation_labels import (
+    KINDS,
+    Kind,
+    LabelRecord,
+    read_labels,
     write_labels,
 )
 

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from triage.training.annotations.files import (
-    KINDS,
-    LabelRecord,
-    read_labels,
-    read_manifest,
-    write_jsonl,
-)
+from triage.training.annotations.files import read_manifest, write_jsonl
 from triage.training.data.adapters import ADAPTERS
+from triage.training.data.annotation_labels import KINDS, LabelRecord, read_labels
 from triage.training.data.rows import Row
 
 

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Protocol
 
 from triage.training.annotations.files import (
-    KINDS,
     LABELS_SUFFIX,
     ManifestItem,
     batch_name,
@@ -53,6 +52,7 @@ from triage.training.data.adapters import (
     RMHD_SUICIDE,
     rmhd_subreddit,
 )
+from triage.training.data.annotation_labels import KINDS
 from triage.training.data.prepare import load_split
 from triage.training.data.rows import SPLITS, Row, normalise
 

@@ -34,6 +34,8 @@ from triage.domain.labels import (
 )
 from triage.paths import DEFAULT_CASEBOOK, DEFAULT_SYNTHETIC
 from triage.training.data.adapters import ADAPTERS, SYNTHETIC_SOURCE
+from triage.training.data.annotation_labels import attach_annotations
+from triage.training.data.casebook_file import load_casebook
 from triage.training.data.near_dups import NearDupRules, join_by_key, near_duplicate_groups
 from triage.training.data.rows import SPLITS, Row, normalise
 from triage.training.data.synthetic import Reference, SyntheticReport, filter_synthetic
@@ -279,8 +281,6 @@ def format_synthetic_counts(summary: dict) -> str:
 
 def casebook_references(casebook_path: Path) -> list[Reference]:
     """The casebook's texts, to drop synthetic rows like them (never trained on, never tuned to)."""
-    from triage.training.evaluation.casebook import load_casebook
-
     if not casebook_path.is_file():
         raise FileNotFoundError(
             f"casebook expected at {casebook_path}: synthetic rows are checked against it before "
@@ -306,8 +306,6 @@ def apply_annotations(rows: list[Row], annotations_dir: Path) -> dict[str, dict[
     the guideline reads the reply with its parent, as the queue does).
 
     Returns annotated rows per kind and split."""
-    from triage.training.annotations.files import attach_annotations
-
     attach_annotations(rows, annotations_dir)
     counts: dict[str, Counter] = {kind: Counter() for kind in ("tier", "corumination", "hostile")}
     for row in rows:

@@ -18,14 +18,8 @@ from triage.domain.tier_rules import TierRules
 from triage.paths import DEFAULT_CONFIG_DIR
 from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer
-from triage.training.evaluation.casebook import (
-    CASEBOOK_LABELS,
-    Case,
-    Prediction,
-    load_casebook,
-    predict,
-    shown_path,
-)
+from triage.training.data.casebook_file import CASEBOOK_LABELS, Case, load_casebook
+from triage.training.evaluation.casebook import Prediction, predict, shown_path
 
 URGENT: tuple[str, ...] = (Tier.CRISIS.value, Tier.RED.value)
 HOSTILE_CATEGORY, SUPPORTIVE_CATEGORY = "hostile_reply", "supportive_profanity"

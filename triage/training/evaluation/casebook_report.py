@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from triage.domain.labels import TIERS
-from triage.training.evaluation.casebook import CASEBOOK_LABELS
+from triage.training.data.casebook_file import CASEBOOK_LABELS
 from triage.training.evaluation.casebook_metrics import (
     CasebookReport,
     CategoryReport,

@@ -41,17 +41,12 @@ from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer
 from triage.scoring.thread_signals import negative_affect
 from triage.scoring.threads import CORUMINATION, Post, score_posts, score_thread
-from triage.training.annotations.files import (
-    KINDS,
-    attach_annotations,
-    load_labels,
-    read_manifest,
-    threads_from_rows,
-)
+from triage.training.annotations.files import read_manifest, threads_from_rows
+from triage.training.data.annotation_labels import KINDS, attach_annotations, load_labels
 from triage.training.data.prepare import load_split
 from triage.training.data.rows import Row
-from triage.training.evaluation.label_metrics import label_metrics
 from triage.training.fit.calibrate import threshold_max_f1
+from triage.training.fit.label_metrics import label_metrics
 
 BOOTSTRAP_RESAMPLES = 1000
 SEED = 20261126

@@ -21,9 +21,10 @@ from triage.scoring.scorer import OnnxScorer
 from triage.training.data.prepare import load_split
 from triage.training.data.rows import Row
 from triage.training.evaluation.baseline import TfidfBaseline
-from triage.training.evaluation.label_metrics import all_label_metrics
+from triage.training.evaluation.tables import metrics_table, source_table, tier_section
 from triage.training.evaluation.tier_eval import tier_report
 from triage.training.fit.calibrate import ThresholdPolicy, choose_threshold, known_both_classes
+from triage.training.fit.label_metrics import all_label_metrics
 from triage.training.fit.tensor_batches import label_matrix
 
 Scored = tuple[np.ndarray, Mapping[str, float]]  # probabilities (n, labels), thresholds
@@ -98,8 +99,6 @@ def reliability_diagram(probs: np.ndarray, targets: np.ndarray, label: str, path
 
 
 def markdown_report(bundle_name: str, version: str, metrics: dict, plots: list[str]) -> str:
-    from triage.training.export.card import metrics_table, source_table, tier_section
-
     images = "\n".join(f"![reliability {name}]({name})" for name in plots)
     return (
         f"# Evaluation: {bundle_name} {version} (test split)\n\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from triage.domain.labels import LABELS
+from triage.training.evaluation.tables import fmt_metric, metrics_table, source_table, tier_section
 
 DATA_SOURCES = {
     "sdcnl": "SDCNL (Haque et al. 2021): r/SuicideWatch vs r/depression posts. No licence: research only.",
@@ -61,95 +62,6 @@ LIMITS = """\
 - Int8 dynamic quantisation: each item is scored alone, so a score never depends on the batch."""
 
 
-def _fmt(value: float) -> str:
-    return "n/a" if value != value else f"{value:.3f}"  # NaN-safe
-
-
-def metrics_table(metrics: dict) -> str:
-    lines = [
-        "| label | n (pos) | PR-AUC int8 | PR-AUC fp32 | PR-AUC TF-IDF+LR | ROC-AUC int8 | F1 int8 @thr | P / R int8 | R@P0.8 int8 | ECE int8 | F1 TF-IDF+LR |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for label in LABELS:
-        int8 = metrics["int8_onnx"].get(label)
-        if not int8:
-            continue
-        fp32 = metrics.get("fp32_torch", {}).get(label, {})
-        base = metrics["tfidf_lr_baseline"].get(label, {})
-        lines.append(
-            f"| {label} | {int8['n']} ({int8['positives']}) | **{_fmt(int8['pr_auc'])}** | "
-            f"{_fmt(fp32.get('pr_auc', float('nan')))} | {_fmt(base.get('pr_auc', float('nan')))} | "
-            f"{_fmt(int8['roc_auc'])} | {_fmt(int8['f1'])} @{int8['threshold']:.3f} | "
-            f"{_fmt(int8['precision'])} / {_fmt(int8['recall'])} | "
-            f"{_fmt(int8.get('recall_at_precision_0.8', float('nan')))} | {_fmt(int8.get('ece', float('nan')))} | "
-            f"{_fmt(base.get('f1', float('nan')))} |"
-        )
-    return "\n".join(lines)
-
-
-def source_table(metrics: dict) -> str:
-    """Each label on each source's own test rows: the numbers comparable to published work."""
-    lines = [
-        "| label | source | n (pos) | PR-AUC int8 | PR-AUC TF-IDF+LR | ROC-AUC int8 | ROC-AUC TF-IDF+LR | F1 int8 | F1 TF-IDF+LR | macro-F1 int8 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for label in LABELS:
-        for source, models in sorted(metrics.get("by_source", {}).items()):
-            int8 = models["int8_onnx"].get(label)
-            base = models["tfidf_lr_baseline"].get(label, {})
-            if not int8:
-                continue
-            nan = float("nan")
-            lines.append(
-                f"| {label} | {source} | {int8['n']} ({int8['positives']}) | {_fmt(int8['pr_auc'])} | "
-                f"{_fmt(base.get('pr_auc', nan))} | {_fmt(int8['roc_auc'])} | {_fmt(base.get('roc_auc', nan))} | "
-                f"{_fmt(int8['f1'])} | {_fmt(base.get('f1', nan))} | "
-                f"{_fmt(int8.get('macro_f1', nan))} |"
-            )
-    return "\n".join(lines)
-
-
-def tier_section(tiers: dict | None) -> str:
-    """The tier report (training/evaluation/tier_eval.py) as Markdown: the head against the rule baseline."""
-    if not tiers:
-        return "No annotated test posts: the tier report was not computed.\n"
-    rows = []
-    for name, title in (
-        ("tier_head", "ordinal tier head"),
-        ("baseline_binary_flag_rule", "baseline: configs/tiers.yaml rule on the self_harm flag"),
-    ):
-        m = tiers.get(name)
-        if m:
-            rows.append(
-                f"| {title} | {m['macro_f1']:.3f} | {m['macro_f1_non_green']:.3f} | "
-                f"{m['urgent_recall']:.3f} | {m['urgent_ppv']:.3f} | "
-                + " / ".join(f"{m['f1'][t]:.2f}" for t in m["confusion"]["order"])
-                + " |"
-            )
-    first = tiers.get("tier_head") or tiers["baseline_binary_flag_rule"]
-    order = first["confusion"]["order"]
-    matrix = "\n".join(
-        f"| {gold} | " + " | ".join(str(v) for v in values) + " |"
-        for gold, values in zip(
-            order, first["confusion"]["rows_annotated_cols_predicted"], strict=True
-        )
-    )
-    uncertain = first.get("uncertain_routed_to_amber")
-    return (
-        f"{first['posts']} annotated test posts ({first['urgent_posts']} crisis or red).\n\n"
-        "| model | macro-F1 (4 tiers) | macro-F1 (non-green) | urgent recall | urgent PPV | "
-        "F1 crisis / red / amber / green |\n|---|---|---|---|---|---|\n"
-        + "\n".join(rows)
-        + "\n\nConfusion of the shipped tiers (rows: annotated, columns: predicted):\n\n"
-        f"| | {' | '.join(order)} |\n|---|{'---|' * len(order)}\n{matrix}\n"
-        + (
-            f"\n{uncertain} posts were routed to amber by the uncertain band.\n"
-            if uncertain
-            else ""
-        )
-    )
-
-
 def encoder_line(info: dict) -> str:
     layers = (info.get("encoder") or {}).get("layers", 6)
     distillation = info.get("distillation")
@@ -174,7 +86,7 @@ def feature_teacher_section(training: dict) -> str:
     args = training.get("args", {})
     encoders = " + ".join(args.get("feature_teacher", [])) or "?"
     rows = "\n".join(
-        f"| {output} | {_fmt(value) if value is not None else '-'} | "
+        f"| {output} | {fmt_metric(value) if value is not None else '-'} | "
         f"{fit['filled_cells'].get(output, 0)} |"
         for output, value in fit["dev_pr_auc"].items()
     )
@@ -207,7 +119,7 @@ def distillation_section(info: dict) -> str:
     for label, gap in distillation["int8_vs_teacher_pr_auc_gap"].items():
         student = info["metrics"]["int8_onnx"][label]["pr_auc"]
         teacher = distillation["teacher_fp32_torch"][label]["pr_auc"]
-        lines.append(f"| {label} | {_fmt(student)} | {_fmt(teacher)} | {gap:+.4f} |")
+        lines.append(f"| {label} | {fmt_metric(student)} | {fmt_metric(teacher)} | {gap:+.4f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -31,6 +31,7 @@ import torch
 from triage.domain.labels import OUTPUTS
 from triage.training.data.rows import Row
 from triage.training.fit.args import TrainArgs
+from triage.training.fit.frozen_features import make_featurizers
 from triage.training.fit.tensor_batches import output_matrix
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,6 @@ class TeacherFit:
 
 def row_features(rows: Sequence[Row], encoders: Sequence[str], cache_dir: Path) -> np.ndarray:
     """Frozen pair features of every row, one block per encoder (cached by text)."""
-    from triage.training.evaluation.loso import make_featurizers
-
     name = "+".join(encoders)
     featurizer = make_featurizers([name], cache_dir)[name]
     return np.asarray(featurizer.transform(rows), dtype=np.float32)

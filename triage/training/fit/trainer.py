@@ -31,11 +31,11 @@ from triage.domain.labels import LABELS, OUTPUTS
 from triage.scoring.encoding import Encoded, PairEncoder
 from triage.training.data.rows import Row
 from triage.training.data.synthetic import synthetic_share
-from triage.training.evaluation.label_metrics import all_label_metrics, mean_pr_auc
 from triage.training.fit.args import TrainArgs, resolve_encoder
 from triage.training.fit.device import hardware_description, pick_device, to_device
 from triage.training.fit.feature_teacher import FeatureTeacher, TeacherFit
 from triage.training.fit.inference import predict_logits, sigmoid
+from triage.training.fit.label_metrics import all_label_metrics, mean_pr_auc
 from triage.training.fit.model import MultiLabelModel, new_model
 from triage.training.fit.optim import linear_schedule, make_optimizer, positive_weights
 from triage.training.fit.refit import refit_best

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from triage.domain.review import EventType, ReviewEvent, TransitionError
-from triage.queue import bulk_events
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee
+from triage.service.api import bulk_events
 from triage.service.api.bulk_schemas import BulkEventIn, BulkEventResultOut, BulkItemResultOut
 from triage.service.api.error_docs import error_responses
 from triage.service.api.queue_schemas import (
@@ -201,6 +201,7 @@ def _bulk_result(outcome: bulk_events.ItemOutcome, settings: Settings) -> BulkIt
             "details": [asdict(detail) for detail in error.details],
         }
         return BulkItemResultOut(item_id=outcome.item_id, status=error.status, error=body)
+    assert outcome.event is not None and outcome.item is not None  # an applied event has both
     return BulkItemResultOut(
         item_id=outcome.item_id,
         status=201,

@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session
 from triage.domain.tier_rules import TierRules
 from triage.queue import store as queue
 from triage.service.api.error_docs import error_responses
-from triage.service.api.queue_schemas import DEFAULT_COMMUNITY, ReportIn, ReportResultOut
+from triage.service.api.queue_schemas import (
+    DEFAULT_COMMUNITY,
+    ReportIn,
+    ReportPostIn,
+    ReportResultOut,
+)
 from triage.service.api.rendering import reports_out
 from triage.service.api.validation import Problem, refusal, text_problems
 from triage.service.deps import DatabaseDep, IngestDep, PlatformDep, SettingsDep
@@ -76,13 +81,12 @@ def _check_report(body: ReportIn, settings: Settings) -> None:
         detail = Detail("text", f"at most {limit} characters", f"{len(body.text)} characters")
         problems.append((detail, f"text is longer than {limit} characters"))
     if body.post is not None:
-        problems.extend(_post_problems(body, settings))
+        problems.extend(_post_problems(body.post, settings))
     if problems:
         raise refusal(422, "invalid_request", problems)
 
 
-def _post_problems(body: ReportIn, settings: Settings) -> list[Problem]:
-    post = body.post
+def _post_problems(post: ReportPostIn, settings: Settings) -> list[Problem]:
     problems = text_problems("post.text", post.text, settings)
     if post.parent_text is not None and len(post.parent_text) > settings.max_text_chars:
         limit = settings.max_text_chars

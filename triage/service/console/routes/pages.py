@@ -20,10 +20,11 @@ from triage.domain.labels import LABELS
 from triage.domain.resources import ResourcesError, load_resources
 from triage.domain.review import EventType, Outcome, ReviewEvent, TransitionError
 from triage.domain.text import clean_text
-from triage.queue import bulk_events, item_context, live, moderators
+from triage.queue import item_context, live, moderators
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee, assignable_moderators
 from triage.queue.cursor import BadCursor
+from triage.service.api import bulk_events
 from triage.service.api.rendering import item_out, queue_item_out
 from triage.service.api.routes.queue import TIER_FILTERS, build_filter
 from triage.service.api.schemas import CleanStr

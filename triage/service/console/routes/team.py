@@ -1,6 +1,6 @@
 """The console's bulk bar: one action (resolve as spam, release, escalate) on the items ticked
 in the queue, recorded as one event per item with the signed-in moderator as its actor, each
-in its own transaction (queue/bulk_events.py). The answer is a page listing each item's
+in its own transaction (service/api/bulk_events.py). The answer is a page listing each item's
 result, so an item that refused (claimed by someone else, already resolved) is named with why,
 and the others are still done."""
 
@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from triage.domain.review import ReviewEvent
 from triage.domain.text import clean_text
-from triage.queue import bulk_events
+from triage.service.api import bulk_events
 from triage.service.api.bulk_schemas import BULK_MAX_ITEMS
 from triage.service.console import team_forms
 from triage.service.console.auth import CheckedModerator

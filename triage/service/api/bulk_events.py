@@ -55,11 +55,7 @@ def append_to_each(db: Database, item_ids: Sequence[int], event: ReviewEvent) ->
     outcomes = []
     for item_id in item_ids:
         try:
-            item, row = db.write_retrying(
-                lambda session, item_id=item_id: queue.append_event(
-                    session, item_id, event, datetime.now(UTC)
-                )
-            )
+            item, row = _append(db, item_id, event)
         except queue.ItemNotFound:
             outcomes.append(ItemOutcome(item_id, error=not_found(item_id)))
         except TransitionError as error:
@@ -69,3 +65,10 @@ def append_to_each(db: Database, item_ids: Sequence[int], event: ReviewEvent) ->
         else:
             outcomes.append(ItemOutcome(item_id, item, row))
     return outcomes
+
+
+def _append(db: Database, item_id: int, event: ReviewEvent) -> tuple[Item, Event]:
+    """One item's event in its own write transaction (retried as write_retrying says)."""
+    return db.write_retrying(
+        lambda session: queue.append_event(session, item_id, event, datetime.now(UTC))
+    )
