@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from triage.domain.labels import LABELS, REPLY_ONLY_LABELS, TIER_CUTS, Tier
+from triage.domain.labels import LABELS, REPLY_ONLY_LABELS, SELF_HARM, SPAM, TIER_CUTS, Tier
 from triage.domain.priority import (
     UNCERTAIN_REASON,
     UNREADABLE_LANGUAGE_TIER,
@@ -74,7 +74,7 @@ class Decider:
             language=language.language,
             language_unsupported=not language.supported,
             # floor_for_self_harm raised it
-            self_harm_floor=decision.tier is Tier.GREEN and "self_harm" in flags,
+            self_harm_floor=decision.tier is Tier.GREEN and SELF_HARM in flags,
             tier_uncertain=decision.uncertain,
         )
 
@@ -86,9 +86,9 @@ class Decider:
             for label in LABELS
             if (score := scores[label]) is not None and score >= self.bundle.thresholds[label]
         ]
-        resource = self.resource_guard.withholds_spam(text) if "spam" in flags else None
+        resource = self.resource_guard.withholds_spam(text) if SPAM in flags else None
         if resource is not None:
-            flags.remove("spam")
+            flags.remove(SPAM)
         return flags, resource
 
     def model_tier(

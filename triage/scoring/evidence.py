@@ -15,7 +15,7 @@ from typing import get_args
 
 import numpy as np
 
-from triage.domain.labels import LABELS, TIER_CUTS, TIER_OUTPUTS, Tier
+from triage.domain.labels import LABELS, SELF_HARM, TIER_CUTS, TIER_OUTPUTS, Tier
 from triage.domain.text import sentence_spans
 from triage.scoring.probabilities import cut_probabilities, label_probabilities
 from triage.scoring.results import Evidence, ScoreInput
@@ -55,7 +55,7 @@ class EvidenceFinder:
     def tier_column(self) -> int:
         """The output a red or crisis tier's evidence is read from."""
         outputs = self.model.bundle.outputs
-        return outputs.index(RED_CUT) if RED_CUT in outputs else LABELS.index("self_harm")
+        return outputs.index(RED_CUT) if RED_CUT in outputs else LABELS.index(SELF_HARM)
 
     def in_context(
         self, item: ScoreInput, spans: list[Span], targets: list[str], tokens: np.ndarray
@@ -87,6 +87,6 @@ class EvidenceFinder:
             for label in flags
         ]
         if urgent:
-            column = cuts[:, 1] if cuts is not None else probs[:, LABELS.index("self_harm")]
+            column = cuts[:, 1] if cuts is not None else probs[:, LABELS.index(SELF_HARM)]
             found.append(Evidence(tier.value, *spans[int(np.nanargmax(column))]))
         return found

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from triage.domain.labels import Tier
 from triage.training.annotations.files import read_round_manifests, units_by_round
 from triage.training.data.annotation_labels import KINDS, SKIP, Kind, LabelRecord, read_labels
 
@@ -139,7 +140,7 @@ def _binary_cut(kind: Kind) -> tuple[str, set[str]] | None:
     if len(kind.values) == 2:
         return None
     if kind.name == "tiers":
-        return "binary urgent (crisis+red)", {"crisis", "red"}
+        return "binary urgent (crisis+red)", {Tier.CRISIS.value, Tier.RED.value}
     return "binary (some+strong)", {"some", "strong"}
 
 

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from triage.domain.labels import SELF_HARM
 from triage.training.annotations.files import (
     LABELS_SUFFIX,
     ManifestItem,
@@ -314,7 +315,7 @@ class Stratum:
 
 
 def _is_suicidewatch(c: Candidate) -> bool:
-    return c.source in POST_SOURCES and c.labels.get("self_harm") == 1
+    return c.source in POST_SOURCES and c.labels.get(SELF_HARM) == 1
 
 
 TIER_STRATA = (

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.domain.labels import CORUMINATION_LEVELS, HOSTILE_IN_CONTEXT, TIERS
+from triage.domain.labels import CORUMINATION_LEVELS, HOSTILE_IN_CONTEXT, TIERS, Tier
 from triage.training.data.rows import Annotation, Row
 
 SKIP = "skip"
@@ -48,7 +48,7 @@ KINDS: dict[str, Kind] = {
         tuple(reversed(TIERS)),
         "self_harm_tiers.csv",
         "manifest_tiers.csv",
-        evidence=("crisis", "red"),
+        evidence=(Tier.CRISIS.value, Tier.RED.value),
     ),
     "pairs": Kind(
         "pairs", "level", CORUMINATION_LEVELS, "corumination_pairs.csv", "manifest_pairs.csv"

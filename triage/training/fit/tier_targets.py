@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from triage.domain.labels import TIER_CUTS, Tier
+from triage.domain.labels import DISTRESS, SELF_HARM, TIER_CUTS, Tier
 from triage.training.data.rows import Row
 
 MISSING = None
 
 
 def weak_cuts(labels: dict[str, int | None]) -> list[int | None]:
-    self_harm, distress = labels.get("self_harm"), labels.get("distress")
+    self_harm, distress = labels.get(SELF_HARM), labels.get(DISTRESS)
     if self_harm == 1 or distress == 1:
         return [1, MISSING, MISSING]
     if self_harm == 0 and distress == 0:
