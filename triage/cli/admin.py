@@ -1,4 +1,4 @@
-"""`triage keys ...` and `triage db ...`: the operator's commands (registered in cli.py)."""
+"""`triage keys ...` and `triage db ...`: the operator's commands (registered in cli/main.py)."""
 
 from __future__ import annotations
 

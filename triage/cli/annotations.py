@@ -1,4 +1,4 @@
-"""`triage data annotations ...`: the project's own annotations (registered in cli.py).
+"""`triage data annotations ...`: the project's own annotations (registered in cli/main.py).
 
 Guidelines: docs/annotation/self_harm_tiers.md and docs/annotation/corumination.md. Design of
 the sample and the files: annotations/README.md.

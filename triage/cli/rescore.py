@@ -1,4 +1,4 @@
-"""`triage rescore`: bulk re-scoring on Ray Data (registered in cli.py).
+"""`triage rescore`: bulk re-scoring on Ray Data (registered in cli/main.py).
 
 Ray is imported only when the command runs (triage/rescore/engine.py), and its absence is an
 error that says which extra to install.

@@ -1,4 +1,4 @@
-"""`triage webhooks ...`: see alert endpoints and turn a disabled one back on (cli.py registers
+"""`triage webhooks ...`: see alert endpoints and turn a disabled one back on (cli/main.py registers
 it). An endpoint is disabled by the service after TRIAGE_WEBHOOK_DISABLE_AFTER alerts in a row
 failed; it stays off, on every replica, until a person enables it here."""
 

@@ -49,7 +49,7 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
     item.priority, item.priority_reasons = priority.value, list(priority.reasons)
     if item.tier_uncertain:
         item.priority_reasons.append(UNCERTAIN_REASON)
-    if item.language_unsupported:  # the stored tier already holds the floor (scoring.py)
+    if item.language_unsupported:  # the stored tier already holds the floor (scoring/decision.py)
         item.priority_reasons.append(unreadable_language_reason(item.language or "und"))
     thread = item.thread_corumination or {}
     if thread.get("flagged"):  # explains, does not re-rank: see triage/queue/thread_scoring.py

@@ -1,6 +1,6 @@
 """The console's team-work forms (issue 14, point 5), read into what the queue and the event
 log take: the All / Mine / Unassigned views, the search box, the relabel and assign forms of an
-item, and the bulk bar's actions. Pure: the routes (routers/console.py, console_team.py) do the
+item, and the bulk bar's actions. Pure: the routes (routes/pages.py, routes/team.py) do the
 reads and writes."""
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def logging_config(level: str = "INFO") -> dict:
     """A dictConfig for `triage serve` (passed to uvicorn as log_config): JSON lines on stdout.
 
     uvicorn's own access log is off (it prints raw paths and query strings); the service
-    writes one `triage.access` line per request instead (request_id.py). SQLAlchemy stays at
+    writes one `triage.access` line per request instead (request_tracking.py). SQLAlchemy stays at
     WARNING at any level: at INFO it logs every statement with its parameters, i.e. post text.
     """
     level = level.upper()

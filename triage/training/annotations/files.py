@@ -2,11 +2,11 @@
 the label files are in triage/training/data/annotation_labels.py.
 
 Flow (`triage data annotations ...`):
-- `sample` (annotation_sample.py) draws items from a prepared data folder and writes batch files
+- `sample` (sample.py) draws items from a prepared data folder and writes batch files
   of texts to annotation/work/ (gitignored: it holds dataset text) and a manifest per kind
   (ids, source, split, stratum, batch; never text) to annotations/;
 - annotators write `<batch>.labels.jsonl` next to each batch, following docs/annotation/;
-- `import` (annotation_import.py) validates those files and writes the label files here
+- `import` (importing.py) validates those files and writes the label files here
   (annotations/*.csv: ids and labels only);
 - `join` puts the texts back from the dataset folder for people who want to read them;
 - `agreement` (agreement.py) reports Cohen's kappa between the two passes.

@@ -46,7 +46,7 @@ class WithTokenLogits(torch.nn.Module):
     The head is linear and the pooling a mean over real tokens, so the mean of a post's token
     logits is its logit: they split the score between the tokens, each token's hidden state
     seen in the context of the whole post. With TRIAGE_EVIDENCE_MODE=context the scorer takes
-    its evidence from them, in the same pass (scoring.py); the default still scores each
+    its evidence from them, in the same pass (scoring/evidence.py); the default still scores each
     sentence of a flagged post on its own, which found the annotated evidence more often.
     """
 

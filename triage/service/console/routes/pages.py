@@ -219,7 +219,7 @@ def queue_filter(
     filters: dict, exclude: list[str], moderator: str | None = None
 ) -> queue.QueueFilter:
     """The queue page's filters (and opt-outs) checked as the API checks them; the queue page
-    and its live updates (console_live.py) share it. `moderator`: whose the Mine view is."""
+    and its live updates (routes/live.py) share it. `moderator`: whose the Mine view is."""
     statuses = [filters["status"]] if filters["status"] else None
     assigned, assignee = team_forms.view_filter(filters.get("view"), moderator or "")
     team_forms.check_search(filters.get("q"))
