@@ -14,7 +14,7 @@ from triage.queue.faults import MODEL_LOADING
 from triage.queue.ingest import Ingest
 from triage.scoring.scorer import OnnxScorer
 from triage.service.context import ServiceContext, context_of
-from triage.service.errors import ApiError, Detail
+from triage.service.errors import Detail, TriageError
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.keys import Principal, Role, verify_key
@@ -36,7 +36,7 @@ async def get_scorer(request: Request) -> OnnxScorer:
     scorer = model.scorer
     if scorer is None:
         fault = model.fault or MODEL_LOADING
-        raise ApiError(
+        raise TriageError(
             503,
             "model_unavailable",
             f"{fault.message}; see /readyz",
@@ -62,8 +62,8 @@ def bearer_key(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-api-key") or None
 
 
-def missing_key_error() -> ApiError:
-    return ApiError(
+def missing_key_error() -> TriageError:
+    return TriageError(
         401,
         "unauthenticated",
         "an API key is required; create one with `triage keys create`",
@@ -90,7 +90,7 @@ async def get_principal(request: Request) -> Principal:
         if principal is not None:
             verified.put(key, principal)
     if principal is None:
-        raise ApiError(
+        raise TriageError(
             401,
             "unauthenticated",
             "the API key is unknown or revoked",
@@ -115,7 +115,7 @@ def check_rate(context: ServiceContext, principal: Principal) -> None:
     wait = context.rate_limiter.check(("key", principal.key_id), limit.per_minute, limit.burst)
     if wait:
         context.metrics.rate_limited.labels("api_key").inc()
-        raise ApiError(
+        raise TriageError(
             429,
             "rate_limited",
             f"too many requests with this API key; retry in {wait} s",
@@ -134,7 +134,7 @@ def check_rate(context: ServiceContext, principal: Principal) -> None:
 def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.role.allows(role):
-            raise ApiError(
+            raise TriageError(
                 403,
                 "forbidden",
                 f"this needs a {role.value} key",

@@ -46,9 +46,6 @@ class TriageError(Exception):
         self.headers = dict(headers or {})  # e.g. Retry-After on a 429
 
 
-ApiError = TriageError  # the name the API's modules knew it by
-
-
 def error_response(error: TriageError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     body = {
         "error": {
