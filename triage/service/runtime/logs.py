@@ -5,7 +5,7 @@ What never goes into a log: post text, parent text, notes, API keys, cookies, re
 query strings and exception messages (a message may quote its input, e.g. a scorer's or a
 database driver's). An exception is logged as its type and its stack frames (file, line,
 function, source line), which is what a bug report needs. See
-tests/service/api/test_logs_privacy.py.
+tests/service/runtime/test_logs_privacy.py.
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ def test_early_stopping_keeps_the_best_epoch(tiny_encoder_dir, prepared_dir, tmp
 def test_shipped_training_configs_load(name):
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "configs" / "train" / f"{name}.yaml"
+    path = Path(__file__).resolve().parents[3] / "configs" / "train" / f"{name}.yaml"
     args = TrainArgs.from_yaml(path)
     assert args.short_crops and args.random_parent_rate
 
@@ -144,7 +144,7 @@ def test_the_student_config_trains_on_the_teachers_rows(tmp_path):
 
     from triage.paths import read_yaml
 
-    folder = Path(__file__).resolve().parents[2] / "configs" / "train"
+    folder = Path(__file__).resolve().parents[3] / "configs" / "train"
     teacher, student = read_yaml(folder / "cpu.yaml"), read_yaml(folder / "triage-minilm-l3.yaml")
     for key in (
         "data_dir", "max_length", "per_source_cap", "random_parent_rate", "short_crops",

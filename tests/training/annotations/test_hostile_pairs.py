@@ -267,7 +267,7 @@ def test_batches_double_pass_and_brief(drawn):
 
 
 def test_other_kinds_files_are_left_as_they_are(tmp_path):
-    from tests.training.test_annotations import fixture_rows as round1_rows
+    from tests.training.annotations.test_annotations import fixture_rows as round1_rows
 
     data = write_prepared(tmp_path / "prepared", fixture_rows() + round1_rows())
     work, notes = tmp_path / "work", tmp_path / "notes"

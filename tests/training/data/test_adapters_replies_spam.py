@@ -2,8 +2,8 @@
 
 Each adapter reads tiny files written here in its source's real format (the real column names
 and order, the real file names). The same files are in tests/fixtures/handmade/, where
-`prepare` over every source (tests/training/test_data_prepare.py) reads them; a test keeps the two
-equal.
+`prepare` over every source (tests/training/data/test_data_prepare.py) reads them; a test keeps
+the two equal.
 """
 
 from __future__ import annotations
