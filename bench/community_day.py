@@ -469,7 +469,8 @@ def score_rows(
 def _score(rows: Sequence[Row], bundle_dir: Path, rules: TierRules) -> dict[str, dict]:
     from triage.queue.ingest import model_view
     from triage.scoring.bundle import load_bundle
-    from triage.scoring.scorer import OnnxScorer, ScoreInput
+    from triage.scoring.results import ScoreInput
+    from triage.scoring.scorer import OnnxScorer
 
     scorer = OnnxScorer(load_bundle(bundle_dir), rules, threads=os.cpu_count() or 1, evidence=False)
     views = {}

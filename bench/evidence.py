@@ -31,7 +31,8 @@ from triage.domain.labels import Tier
 from triage.domain.text import sentence_spans
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_PREPARED
 from triage.scoring.bundle import load_bundle
-from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 from triage.training.data.prepare import load_split
 

@@ -43,7 +43,8 @@ sys.path = [
 from triage.domain.labels import HOSTILE, HOSTILE_IN_CONTEXT
 from triage.paths import DEFAULT_ANNOTATIONS, PROJECT_ROOT
 from triage.scoring.bundle import load_bundle
-from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 from triage.training.data.rows import SPLITS, Row
 

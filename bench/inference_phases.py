@@ -22,7 +22,8 @@ from triage.domain.labels import LABELS
 from triage.scoring.bundle import Bundle, load_bundle
 from triage.scoring.encoding import pad
 from triage.scoring.probabilities import label_probabilities
-from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 
 

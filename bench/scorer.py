@@ -18,7 +18,8 @@ from pathlib import Path
 
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_PREPARED
 from triage.scoring.bundle import load_bundle
-from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 
 

@@ -22,7 +22,7 @@ sys.path = [
     p for p in sys.path if not p.endswith("bench")
 ]  # bench/queue_views.py is not stdlib queue
 
-from triage.domain.labels import LABELS, TIERS
+from triage.domain.labels import LABELS, TIERS, URGENT_TIERS
 from triage.domain.tier_rules import TierRules
 from triage.domain.tiers import ordinal_tier
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, DEFAULT_PREPARED
@@ -30,7 +30,7 @@ from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer
 from triage.training.data.prepare import load_split
 from triage.training.fit.calibrate import ThresholdPolicy
-from triage.training.fit.tier_fit import URGENT, fit_tier_model
+from triage.training.fit.tier_fit import fit_tier_model
 from triage.training.fit.tier_targets import gold_tiers
 
 
@@ -46,15 +46,15 @@ def figures(table: dict[str, dict[str, int]]) -> dict[str, float]:
         total = sum(table[g][p] for g in gold for p in TIERS)
         return sum(table[g][p] for g in gold for p in predicted) / total if total else float("nan")
 
-    called_urgent = sum(table[g][p] for g in TIERS for p in URGENT)
-    truly_urgent = sum(table[g][p] for g in URGENT for p in URGENT)
+    called_urgent = sum(table[g][p] for g in TIERS for p in URGENT_TIERS)
+    truly_urgent = sum(table[g][p] for g in URGENT_TIERS for p in URGENT_TIERS)
     return {
-        "urgent recall": share(URGENT, URGENT),
+        "urgent recall": share(URGENT_TIERS, URGENT_TIERS),
         "urgent PPV": truly_urgent / called_urgent if called_urgent else float("nan"),
         "crisis -> crisis": share(("crisis",), ("crisis",)),
         "amber -> amber": share(("amber",), ("amber",)),
-        "amber -> red/crisis": share(("amber",), URGENT),
-        "green -> red/crisis": share(("green",), URGENT),
+        "amber -> red/crisis": share(("amber",), URGENT_TIERS),
+        "green -> red/crisis": share(("green",), URGENT_TIERS),
     }
 
 

@@ -157,7 +157,8 @@ def tiny_checkpoint(tmp_path_factory, tiny_encoder_dir, prepared_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory, tiny_checkpoint, prepared_dir) -> Path:
-    from triage.training.export.exporter import ExportArgs, export_bundle
+    from triage.training.export.args import ExportArgs
+    from triage.training.export.exporter import export_bundle
 
     out = tmp_path_factory.mktemp("models") / "tiny-bundle"
     return export_bundle(ExportArgs(tiny_checkpoint, prepared_dir, out, version="0.0.1-test"))

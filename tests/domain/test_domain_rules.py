@@ -23,7 +23,9 @@ from triage.domain.tiers import floor_for_self_harm
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR
 from triage.queue import ranking
 from triage.scoring.bundle import Bundle, load_bundle
-from triage.scoring.scorer import OnnxScorer, ScoreInput, crisis_resource_reason
+from triage.scoring.decision import crisis_resource_reason
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage.tables import Item

@@ -65,3 +65,13 @@ def test_tier_config_rejects_unknown_labels():
         TierRules.model_validate(
             {"rules": {"red": {"sadness": 0.5}}, "sla_minutes": dict.fromkeys(TIERS)}
         )
+
+
+def test_tier_config_rejects_labels_outside_the_risk_labels():
+    """A risk tier rests on self-harm and distress only (RISK_LABELS): a hostile or spam score
+    must not make a post crisis, red or amber."""
+    for label in sorted(set(LABELS) - set(RISK_LABELS)):
+        with pytest.raises(ValueError, match="not a risk label"):
+            TierRules.model_validate(
+                {"rules": {"amber": {label: 0.5}}, "sla_minutes": dict.fromkeys(TIERS)}
+            )

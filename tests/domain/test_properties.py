@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from triage.domain.calibration import Calibration
-from triage.domain.labels import LABELS, TIERS, Tier
+from triage.domain.labels import LABELS, RISK_LABELS, TIERS, Tier
 from triage.domain.priority import (
     ESCALATION_LABELS,
     NEXT_TIER_UP,
@@ -164,7 +164,7 @@ rules_st = st.builds(
     lambda rules: TierRules(rules=rules, sla_minutes=dict.fromkeys(TIERS, None), priority=POINTS),
     st.dictionaries(
         st.sampled_from(["crisis", "red", "amber"]),
-        st.dictionaries(st.sampled_from(LABELS), minimum_st, max_size=3),
+        st.dictionaries(st.sampled_from(RISK_LABELS), minimum_st, max_size=3),  # tiers.yaml's
     ),
 )
 thresholds_st = st.none() | st.dictionaries(st.sampled_from(LABELS), probability)

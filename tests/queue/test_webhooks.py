@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from tests.conftest import TIER_RULES, bearer, create_keys, run_cli
 from triage.domain.labels import Tier
 from triage.queue import store as queue
-from triage.scoring.scorer import ScoreResult
+from triage.scoring.results import ScoreResult
 from triage.service.context import context_of
 from triage.settings import Settings
 from triage.storage import webhooks as store
@@ -381,6 +381,7 @@ def test_rescoring_and_retries_do_not_send_twice(make_app, receiver):
         context.executor,
         context.settings.tier_rules,
         5,
+        faults=None,  # this test counts deliveries, not faults
         alerts=context.webhooks,
     )
     for _ in range(2):  # scored again (as the retry loop would)

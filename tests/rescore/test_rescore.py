@@ -353,7 +353,7 @@ def test_an_item_the_service_scored_with_the_same_bundle_is_unchanged(db, tiny_b
     """The service's scores and the rescore's agree exactly: nothing to write back."""
     from triage.queue.ingest import model_view
     from triage.rescore.writeback import write_back
-    from triage.scoring.scorer import ScoreInput
+    from triage.scoring.results import ScoreInput
 
     scorer = load_scorer(Settings(bundle_dir=tiny_bundle))
     ids = []

@@ -159,7 +159,7 @@ TEXTS = [
 
 
 def test_merged_requests_get_exactly_the_scores_of_scoring_alone(batching_client):
-    from triage.scoring.scorer import ScoreInput
+    from triage.scoring.results import ScoreInput
 
     client = batching_client
     scorer = context_of(client.app).model.scorer
@@ -240,7 +240,8 @@ def test_score_error_goes_to_the_request_that_caused_it(batching_client):
 # --- lanes: items of one call run at once, each still alone -------------------------------------
 def test_lanes_keep_order_and_give_exactly_the_one_lane_scores(tiny_bundle):
     from triage.scoring.bundle import load_bundle
-    from triage.scoring.scorer import OnnxScorer, ScoreInput
+    from triage.scoring.results import ScoreInput
+    from triage.scoring.scorer import OnnxScorer
     from triage.settings import Settings
 
     bundle, rules = load_bundle(tiny_bundle), Settings().tier_rules

@@ -8,7 +8,8 @@ import pytest
 from triage.domain.labels import LABELS
 from triage.paths import DEFAULT_BUNDLE
 from triage.scoring.bundle import load_bundle
-from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 
 STUDENT_BUNDLE = DEFAULT_BUNDLE.with_name("triage-minilm-l3")

@@ -12,7 +12,9 @@ from triage.domain.labels import LABELS
 from triage.domain.text import sentence_spans
 from triage.scoring.bundle import load_bundle
 from triage.scoring.encoding import PairEncoder
-from triage.scoring.scorer import TOKEN_LOGITS, ModelRun, OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
+from triage.scoring.session import TOKEN_LOGITS, ModelRun
 from triage.settings import Settings
 from triage.training.fit.args import PACKAGED_ENCODER, resolve_encoder
 

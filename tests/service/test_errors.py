@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from tests.conftest import bearer, create_keys
 from tests.service.api.test_service import assert_error_shape
 from tests.service.console.test_console import HTML, sign_in
+from triage.problems import Detail
 from triage.service.console.routing import console_router
-from triage.service.errors import Detail, TriageError, install_error_handlers
+from triage.service.errors import TriageError, install_error_handlers
 from triage.settings import Settings
 
 SLOW_DOWN = TriageError(

@@ -478,7 +478,7 @@ def _evaluate_probes(bundle_dir: Path, config_path: Path, out_dir: Path) -> None
 
 
 def _register_subcommands() -> None:
-    """Command groups that live in their own modules (cli_admin, cli_annotations)."""
+    """Commands and groups that live in their own modules (cli/admin.py, cli/annotations.py...)."""
     from triage.cli.admin import db, export_feedback, keys, purge
     from triage.cli.annotations import annotations_group
     from triage.cli.casebook import evaluate_casebook

@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from triage.domain.labels import Tier
+from triage.domain.labels import URGENT_TIERS
 
-HIGH_RISK_TIERS: tuple[str, ...] = (Tier.CRISIS.value, Tier.RED.value)
 LIMIT_WINDOW = timedelta(hours=1)
 
 
@@ -37,7 +36,7 @@ class Steer:
 
 
 def is_high_risk(tier: str | None) -> bool:
-    return tier in HIGH_RISK_TIERS
+    return tier in URGENT_TIERS
 
 
 def decide(

@@ -81,6 +81,9 @@ class Tier(StrEnum):
 
 
 TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
+# The urgent (high-risk) tiers: the urgent-recall target, the console's hidden text and alerts,
+# the per-moderator high-risk limit. Tier is a StrEnum, so these compare equal to "crisis", "red".
+URGENT_TIERS: tuple[Tier, ...] = (Tier.CRISIS, Tier.RED)
 
 # The ordinal tier output (issue 6): one cumulative logit per cut, P(tier >= amber / red / crisis),
 # learnt next to the labels on the shared encoder. A model's outputs are LABELS then these.

@@ -34,8 +34,7 @@ from triage.domain.tier_rules import PriorityPoints
 
 UNCERTAIN_REASON = "uncertain self-harm risk: routed to amber for a person to read"
 # A post in a language the model does not read (triage/scoring/language.py): its scores say little,
-# so
-# its tier is at least this one and a person reads it within that tier's SLA.
+# so its tier is at least this one and a person reads it within that tier's SLA.
 UNREADABLE_LANGUAGE_TIER = Tier.AMBER
 # A post flagged self_harm is never shown green (tiers.py floor_for_self_harm): at least amber,
 # not red, because the guideline puts past self-harm told as recovery in green or amber, and the

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triage.domain.labels import LABELS, TIERS, Tier
+from triage.domain.labels import LABELS, RISK_LABELS, TIERS, Tier
 from triage.paths import read_yaml
 
 Minimum = float | Literal["threshold"]
@@ -85,6 +85,11 @@ class TierRules(BaseModel):
             for label, minimum in conditions.items():
                 if label not in LABELS:
                     raise ValueError(f"rules.{tier}: unknown label {label!r}; known: {LABELS}")
+                if label not in RISK_LABELS:
+                    raise ValueError(
+                        f"rules.{tier}: {label!r} is not a risk label; a risk tier may rely only "
+                        f"on {RISK_LABELS} (triage/domain/labels.py)"
+                    )
                 if minimum != "threshold" and not 0.0 <= minimum <= 1.0:
                     raise ValueError(f"rules.{tier}.{label}: expected 0..1, found {minimum}")
         return rules

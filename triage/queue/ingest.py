@@ -30,7 +30,8 @@ from triage.queue.faults import (
     not_loaded_reason,
 )
 from triage.queue.thread_scoring import corumination_threshold, record_thread_scores
-from triage.scoring.scorer import OnnxScorer, ScoreInput, ScoreResult
+from triage.scoring.results import ScoreInput, ScoreResult
+from triage.scoring.scorer import OnnxScorer
 from triage.storage.database import Database
 from triage.storage.tables import Item
 
@@ -82,12 +83,20 @@ class Ingest:
     executor: Executor
     rules: TierRules
     timeout_s: float
-    faults: ScoringFaults | None = None  # recent failures, for /readyz
-    alerts: Webhooks | None = None  # records the webhook alerts results call for
+    # No defaults: each construction says whether it records faults and alerts (None: it
+    # does not), so a new path cannot leave them out by omission.
+    faults: ScoringFaults | None  # recent failures, for /readyz
+    alerts: Webhooks | None  # records the webhook alerts results call for
 
     def submit(self, scorer: OnnxScorer, inputs: Sequence[ScoreInput]) -> Future[list[ScoreResult]]:
-        """Run the scorer on the scoring executor: the one way the service calls the model, for
-        stored items (score_stored) and for POST /v1/score, which stores nothing."""
+        """Run the scorer on the scoring executor (the micro-batcher when it is on): how stored
+        items (score_stored) and POST /v1/score, which stores nothing, call the model.
+
+        One exception: POST /v1/threads/score (routes/threads.py) calls the scorer on FastAPI's
+        thread pool, not here. A thread is scored in one request with one model run per post,
+        each reply with its parent, and it needs the raw probabilities (scorer.probabilities),
+        not the ScoreResults this returns; so it shares neither this executor's queue nor
+        TRIAGE_SCORING_TIMEOUT_S."""
         return self.executor.submit(scorer.score, inputs)
 
     def score_stored(self, items: Sequence[Item]) -> None:

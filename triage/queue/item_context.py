@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from triage.domain.labels import SELF_HARM, Tier
+from triage.domain.labels import SELF_HARM, URGENT_TIERS
 from triage.domain.review import Outcome, ReviewState
 from triage.storage.tables import Item, ItemFlag
 
-HIGH_RISK_TIERS = (Tier.CRISIS.value, Tier.RED.value)
 REPEAT_RISK_DAYS = 30
 AUTHOR_ITEMS = 10
 THREAD_BEFORE = 10  # thread items shown received before the item
@@ -59,7 +58,7 @@ def _same_author(item: Item):
 
 
 def _scored_high_risk():
-    return and_(Item.scoring_state == "scored", Item.tier.in_(HIGH_RISK_TIERS))
+    return and_(Item.scoring_state == "scored", Item.tier.in_(URGENT_TIERS))
 
 
 def _self_harm_outcome():

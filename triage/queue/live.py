@@ -19,14 +19,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from triage.domain.labels import Tier
+from triage.domain.labels import URGENT_TIERS
 from triage.domain.review import EventType
 from triage.queue import store as queue
 from triage.storage.tables import Event, Item
 
 LAG = timedelta(seconds=60)  # how late an event may still commit and be seen
 MAX_EVENTS = 200  # events read in one ask; past it, `more` says to ask again
-HIGH_RISK = (Tier.CRISIS.value, Tier.RED.value)
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def changes_since(
     alerts: dict[int, int] = {}
     for row in rows:
         last_event[row.item_id] = row.id
-        if row.type == EventType.SCORED.value and row.tier in HIGH_RISK:
+        if row.type == EventType.SCORED.value and row.tier in URGENT_TIERS:
             alerts[row.item_id] = row.id
     ids = sorted(last_event, key=last_event.__getitem__)
     items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_(ids)))}

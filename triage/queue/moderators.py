@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from triage.domain.labels import LABELS, Tier
+from triage.domain.labels import LABELS, URGENT_TIERS
 from triage.domain.review import EventType
 from triage.storage.tables import Event, ModeratorPrefs
 
-HIGH_RISK_TIERS = (Tier.CRISIS.value, Tier.RED.value)
 HANDLING_EVENTS = (EventType.RESOLVE.value, EventType.ESCALATE.value)
 EXPOSURE_WINDOW = timedelta(hours=1)
 
@@ -53,7 +52,7 @@ def high_risk_handled(session: Session, actor: str, now: datetime) -> int:
             Event.actor == actor,
             Event.actor_kind == "person",
             Event.type.in_(HANDLING_EVENTS),
-            Event.tier.in_(HIGH_RISK_TIERS),
+            Event.tier.in_(URGENT_TIERS),
             Event.created_at > now - EXPOSURE_WINDOW,
             Event.created_at <= now,
         )

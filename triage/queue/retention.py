@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from triage.domain.review import EventType, ReviewEvent, ReviewState
+from triage.domain.review import SYSTEM_ACTOR, EventType, ReviewEvent, ReviewState
 from triage.queue import store as queue
 from triage.storage.database import Database
 from triage.storage.tables import Item
@@ -101,7 +101,7 @@ def purge_batch(session: Session, cutoff: datetime, days: float, now: datetime) 
     )
     for item in items:
         item.text, item.parent_text, item.url, item.updated_at = None, None, None, now
-        event = ReviewEvent(EventType.TEXT_PURGED, queue.SYSTEM, note=note)
+        event = ReviewEvent(EventType.TEXT_PURGED, SYSTEM_ACTOR, note=note)
         queue.add_system_event(session, item, event, now)
     if not items:
         return 0, 0
@@ -130,7 +130,7 @@ def clear_parent_copies(
             f"retention: the text of the post this replies to (item {parent_id}) was purged, "
             "so its copy here was removed; this reply's own text, scores and history are kept"
         )
-        event = ReviewEvent(EventType.TEXT_PURGED, queue.SYSTEM, note=note)
+        event = ReviewEvent(EventType.TEXT_PURGED, SYSTEM_ACTOR, note=note)
         queue.add_system_event(session, reply, event, now)
     return len(rows)
 

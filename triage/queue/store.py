@@ -42,7 +42,6 @@ from triage.queue.search import Search
 from triage.queue.search import condition as search_condition
 from triage.storage.tables import QUEUE_ORDER, Event, Item, ItemFlag
 
-SYSTEM = SYSTEM_ACTOR  # the actor of system events
 UNSCORED = "unscored"  # the tier filter value for items without scores
 DEFAULT_STATES = (ReviewState.OPEN, ReviewState.ESCALATED)
 
@@ -71,7 +70,7 @@ class NewReport:
     reporter_id: str
     reason: str
     text: str | None = None
-    actor: str = SYSTEM  # the platform key's name, and its id
+    actor: str = SYSTEM_ACTOR  # the platform key's name, and its id
     actor_key_id: int | None = None
 
 
@@ -115,7 +114,9 @@ def ingest(
             select(Item).where(Item.community == new.community, Item.external_id == new.external_id)
         ).one()
         if created:
-            _add_event(session, item, ReviewEvent(EventType.INGESTED, SYSTEM), now, person=False)
+            _add_event(
+                session, item, ReviewEvent(EventType.INGESTED, SYSTEM_ACTOR), now, person=False
+            )
         results.append((item, created))
     return results
 
@@ -184,7 +185,7 @@ def record_scores(
     item.language, item.language_unsupported = view.language, view.language_unsupported
     _set_flags(session, item)
     rank(item, rules, now)
-    _add_event(session, item, ReviewEvent(EventType.SCORED, SYSTEM), now, person=False)
+    _add_event(session, item, ReviewEvent(EventType.SCORED, SYSTEM_ACTOR), now, person=False)
     return item
 
 
@@ -195,7 +196,7 @@ def record_failure(
     item = _locked(session, item_id)
     item.scoring_state, item.scoring_error = "unscored", reason[:400]
     rank(item, rules, now)
-    event = ReviewEvent(EventType.SCORING_FAILED, SYSTEM, note=reason[:400])
+    event = ReviewEvent(EventType.SCORING_FAILED, SYSTEM_ACTOR, note=reason[:400])
     _add_event(session, item, event, now, person=False)
     return item
 
@@ -219,7 +220,9 @@ def record_rescore(
     _set_flags(session, item)
     rank(item, rules, now)
     note = f"re-scored: {before} -> model {view.model_version}; tier {view.tier}"
-    _add_event(session, item, ReviewEvent(EventType.RESCORED, SYSTEM, note=note), now, person=False)
+    _add_event(
+        session, item, ReviewEvent(EventType.RESCORED, SYSTEM_ACTOR, note=note), now, person=False
+    )
     return item
 
 
@@ -566,9 +569,3 @@ def _assignment_filter(query, where: QueueFilter):
     if where.assigned is False:
         query = query.where(Item.assigned_to.is_(None))
     return query
-
-
-def count_open(session: Session) -> int:
-    states = [s.value for s in (ReviewState.OPEN, ReviewState.CLAIMED, ReviewState.ESCALATED)]
-    query = select(func.count()).select_from(Item).where(Item.state.in_(states))
-    return session.scalar(query) or 0

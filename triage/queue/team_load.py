@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select, true
 from sqlalchemy.orm import Session
 
-from triage.domain.high_risk_limit import HIGH_RISK_TIERS, LIMIT_WINDOW, Colleague
+from triage.domain.high_risk_limit import LIMIT_WINDOW, Colleague
+from triage.domain.labels import URGENT_TIERS
 from triage.domain.review import EventType
 from triage.storage.keys import Role
 from triage.storage.tables import ApiKey, Event, Item, ItemFlag
@@ -29,7 +30,7 @@ def _high_risk_taken_by(actors, now: datetime):
             Event.actor.in_(actors),
             Event.actor_kind == "person",
             Event.type.in_(TAKING_EVENTS),
-            Event.tier.in_(HIGH_RISK_TIERS),
+            Event.tier.in_(URGENT_TIERS),
             Event.created_at > now - LIMIT_WINDOW,
             Event.created_at <= now,
         )
@@ -84,6 +85,6 @@ def next_waiting_item(
             ~exists().where(ItemFlag.item_id == Item.id, ItemFlag.label.in_(exclude_labels))
         )
     if known_low_risk:
-        query = query.where(Item.tier.is_not(None), Item.tier.not_in(HIGH_RISK_TIERS))
+        query = query.where(Item.tier.is_not(None), Item.tier.not_in(URGENT_TIERS))
     query = query.order_by(Item.priority.desc(), Item.received_at, Item.id).limit(1)
     return session.scalars(query).first()

@@ -17,11 +17,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from triage.domain.labels import CORUMINATION
 from triage.domain.tier_rules import TierRules
 from triage.queue import ranking
 from triage.queue import store as queue
 from triage.scoring.scorer import OnnxScorer
-from triage.scoring.threads import CORUMINATION, ThreadScore, Turn, score_thread
+from triage.scoring.threads import ThreadScore, Turn, score_thread
 from triage.storage.tables import Item
 
 THREAD_WINDOW = 200  # the latest stored posts of a thread that are read (the API's default limit)

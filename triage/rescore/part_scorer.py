@@ -45,7 +45,7 @@ class ScorerOptions:
 
 
 def model_version_of(bundle_dir: Path) -> str:
-    """ "name:version", as the queue stores it (service/ingest.model_view)."""
+    """ "name:version", as the queue stores it (queue/ingest.model_view)."""
     bundle = load_bundle(bundle_dir)
     return f"{bundle.name}:{bundle.version}"
 

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from triage.domain.labels import CORUMINATION
 from triage.domain.priority import UNCERTAIN_REASON
 from triage.domain.review import ReviewState
 from triage.domain.tier_rules import TierRules
@@ -34,7 +35,6 @@ from triage.queue.thread_scoring import record_thread_scores
 from triage.rescore.output import text_digest
 from triage.rescore.parts import read_manifest, read_output
 from triage.scoring.bundle import Bundle
-from triage.scoring.threads import CORUMINATION
 from triage.storage.database import Database
 from triage.storage.tables import Item
 
@@ -56,7 +56,7 @@ class WriteBackSummary:
 
 
 def thread_threshold(bundle: Bundle) -> float | None:
-    """As thread_queue.corumination_threshold, from the bundle that scored the run."""
+    """As queue/thread_scoring.corumination_threshold, from the bundle that scored the run."""
     if CORUMINATION not in bundle.trained_labels:
         return None
     return bundle.thresholds.get(CORUMINATION)
@@ -136,7 +136,7 @@ def _write_batch(
 
 
 def model_view(record: dict[str, Any]) -> queue.ModelView:
-    """What the queue stores of a record, as service/ingest.model_view builds it from a result."""
+    """What the queue stores of a record, as queue/ingest.model_view builds it from a result."""
     return queue.ModelView(
         model_version=record["model_version"],
         scores=dict(record["scores"]),

@@ -25,7 +25,8 @@ from triage.problems import Detail, Problem, describe
 from triage.scoring.answer import result_answer
 from triage.scoring.bundle import load_bundle
 from triage.scoring.encoding import PairEncoder, split_budget
-from triage.scoring.scorer import OnnxScorer, ScoreInput, ScoreResult
+from triage.scoring.results import ScoreInput, ScoreResult
+from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 
 CHUNK = 32

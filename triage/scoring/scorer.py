@@ -19,24 +19,14 @@ import numpy as np
 from triage.domain.resource_guard import ResourceGuard
 from triage.domain.tier_rules import TierRules
 from triage.scoring.bundle import Bundle
-from triage.scoring.decision import Decider, crisis_resource_reason
+from triage.scoring.decision import Decider
 from triage.scoring.encoding import PairEncoder
 from triage.scoring.evidence import EVIDENCE_MODES, EvidenceFinder
 from triage.scoring.language import identifier
 from triage.scoring.probabilities import cut_probabilities, label_probabilities
-from triage.scoring.results import Evidence, ScoreInput, ScoreResult
-from triage.scoring.session import TOKEN_LOGITS, ModelRun, ModelSession
+from triage.scoring.results import ScoreInput, ScoreResult
+from triage.scoring.session import ModelSession
 from triage.settings import EvidenceMode
-
-__all__ = [
-    "TOKEN_LOGITS",
-    "Evidence",
-    "ModelRun",
-    "OnnxScorer",
-    "ScoreInput",
-    "ScoreResult",
-    "crisis_resource_reason",
-]
 
 
 class OnnxScorer:

@@ -10,11 +10,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from triage.problems import Detail
 from triage.queue.faults import MODEL_LOADING
 from triage.queue.ingest import Ingest
 from triage.scoring.scorer import OnnxScorer
 from triage.service.context import ServiceContext, context_of
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.settings import Settings
 from triage.storage.database import Database
 from triage.storage.keys import Principal, Role, verify_key

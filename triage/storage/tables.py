@@ -323,7 +323,3 @@ class ModeratorPrefs(Base):
     actor: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     opted_out: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

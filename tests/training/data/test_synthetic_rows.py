@@ -11,9 +11,9 @@ import pytest
 
 from tests.conftest import FIXTURES, run_cli, write_prepared
 from triage.domain.labels import LABELS
-from triage.paths import PROJECT_ROOT, read_yaml
+from triage.paths import DEFAULT_CASEBOOK, PROJECT_ROOT, read_yaml
 from triage.training.data.adapters import ADAPTERS, read_synthetic
-from triage.training.data.prepare import DEFAULT_CASEBOOK, casebook_references, load_split, prepare
+from triage.training.data.prepare import casebook_references, load_split, prepare
 from triage.training.data.rows import Annotation, Row
 from triage.training.data.synthetic import (
     Reference,

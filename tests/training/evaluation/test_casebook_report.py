@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import run_cli
 from triage.domain.labels import LABELS, Tier
 from triage.paths import PROJECT_ROOT
-from triage.scoring.scorer import ScoreResult
+from triage.scoring.results import ScoreResult
 from triage.training.data.casebook_file import CASEBOOK_LABELS, CasebookError, load_casebook
 from triage.training.evaluation.casebook import predict
 from triage.training.evaluation.casebook_metrics import casebook_report, roc_auc, wilson_interval

@@ -13,7 +13,7 @@ import yaml
 from tests.conftest import run_cli
 from triage.domain.labels import LABELS, Tier
 from triage.paths import DEFAULT_BUNDLE
-from triage.scoring.scorer import ScoreResult
+from triage.scoring.results import ScoreResult
 from triage.training.data.probe_config import (
     DEFAULT_PROBES,
     FamilyKind,

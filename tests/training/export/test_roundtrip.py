@@ -11,7 +11,8 @@ from tests.conftest import run_cli
 from triage.domain.labels import LABELS
 from triage.scoring.bundle import BundleError, load_bundle
 from triage.scoring.encoding import pad
-from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 
 

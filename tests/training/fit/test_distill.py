@@ -118,7 +118,8 @@ def test_distillation_args_are_checked(tmp_path, tiny_checkpoint):
 
 
 def test_a_student_bundle_reports_its_teacher(tiny_checkpoint, prepared_dir, tmp_path):
-    from triage.training.export.exporter import ExportArgs, export_bundle
+    from triage.training.export.args import ExportArgs
+    from triage.training.export.exporter import export_bundle
     from triage.training.fit.train import train
 
     args = TrainArgs(

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from triage.domain.review import ReviewEvent, TransitionError
+from triage.problems import Detail
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.storage.database import Database
 from triage.storage.tables import Event, Item
 

@@ -3,9 +3,9 @@ unique ids, and parent links that point to an earlier post of the same thread.""
 
 from __future__ import annotations
 
+from triage.problems import Detail
 from triage.service.api.thread_schemas import ThreadPostIn
 from triage.service.api.validation import Problem, refusal, text_problems
-from triage.service.errors import Detail
 from triage.settings import Settings
 
 EARLIER_POST = "the id of an earlier post of this thread (or null: it answers the opening post)"

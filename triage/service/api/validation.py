@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from triage.problems import Detail
 from triage.service.api.schemas import ScoreItemIn
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.settings import Settings
 
 Problem = tuple[Detail, str]  # a detail, and what is wrong in words: "items[0].text is empty"

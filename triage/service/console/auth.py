@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.responses import Response
 
+from triage.problems import Detail
 from triage.service.console import session as cs
 from triage.service.context import context_of
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.storage.keys import Principal, Role
 from triage.storage.tables import ApiKey
 

@@ -12,8 +12,9 @@ from starlette.datastructures import FormData
 
 from triage.domain.labels import LABEL_DEFINITIONS, LABELS
 from triage.domain.review import EventType, Outcome
+from triage.problems import Detail
 from triage.queue.search import MAX_SEARCH_CHARS, SearchField
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 
 # (value, text) of the views above the queue; "" is everyone's items
 QUEUE_VIEWS = (("", "All"), ("mine", "Mine"), ("unassigned", "Unassigned"))

@@ -12,12 +12,11 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from triage.domain.labels import LABEL_DEFINITIONS, SELF_HARM, TIERS, Tier
+from triage.domain.labels import LABEL_DEFINITIONS, SELF_HARM, TIERS, URGENT_TIERS, Tier
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 STATIC_DIR = HERE / "static"
-HIGH_RISK_TIERS = (Tier.CRISIS.value, Tier.RED.value)
 TIER_NAMES = {tier.value: tier.value.title() for tier in Tier}  # "crisis": "Crisis"
 LABEL_MEANINGS = {label.name: label.meaning for label in LABEL_DEFINITIONS}
 
@@ -61,7 +60,7 @@ def sensitive_reason(
     Unscored items are blurred too: nobody has judged yet whether they hold self-harm content;
     so are items in a language the model does not read, whose scores judged nothing.
     """
-    if tier in HIGH_RISK_TIERS:
+    if tier in URGENT_TIERS:
         return f"{TIER_NAMES[tier].lower()}-tier self-harm risk"
     if SELF_HARM in flags:
         return "flagged for self-harm"

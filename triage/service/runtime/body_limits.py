@@ -17,8 +17,9 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from triage.problems import Detail
 from triage.service.deps import bearer_key, missing_key_error
-from triage.service.errors import Detail, TriageError, error_response
+from triage.service.errors import TriageError, error_response
 
 
 class _BodyRefused(Exception):

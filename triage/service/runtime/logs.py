@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.config
 import re
 import traceback
 import uuid
@@ -22,7 +21,6 @@ from datetime import UTC, datetime
 
 from starlette.types import Scope
 
-REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Fields a record may carry (set by RequestContextFilter or passed as `extra=`); nothing else
 # a record holds is written, so an `extra` added by a library cannot leak into the output.
@@ -157,7 +155,3 @@ def logging_config(level: str = "INFO") -> dict:
             "python_multipart": {"handlers": [], "propagate": True, "level": "WARNING"},
         },
     }
-
-
-def configure_logging(level: str = "INFO") -> None:
-    logging.config.dictConfig(logging_config(level))

@@ -85,12 +85,6 @@ def parse_batch(name: str) -> BatchName:
     return BatchName(kind, int(match["round_"] or 1), int(match["pass_"]))
 
 
-def parse_batch_name(name: str) -> tuple[Kind, int]:
-    """`tiers-p2-01` -> (the tiers kind, pass 2); ValueError for anything else."""
-    parsed = parse_batch(name)
-    return parsed.kind, parsed.pass_
-
-
 def item_key(kind: str, unit_id: str) -> str:
     """The opaque id annotators see: stable, and silent about the source."""
     return "h-" + hashlib.sha1(f"{kind}\0{unit_id}".encode()).hexdigest()[:12]

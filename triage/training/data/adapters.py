@@ -812,13 +812,12 @@ def read_rmhd_27_subreddits(directory: Path) -> Iterator[Row]:
 # (training/data/synthetic.py), and training caps their share (`max_synthetic_share`).
 SYNTHETIC_SOURCE = "synthetic"
 SYNTHETIC_FILE = "training_rows.jsonl"
-_SYNTHETIC_LABELS = NON_REPLY_LABELS
 
 
 def _synthetic_row(record: dict) -> Row:
     labels = record["labels"]
-    if set(labels) != set(_SYNTHETIC_LABELS) or any(v not in (0, 1) for v in labels.values()):
-        raise ValueError(f"expected labels {list(_SYNTHETIC_LABELS)}, each 0 or 1, found {labels}")
+    if set(labels) != set(NON_REPLY_LABELS) or any(v not in (0, 1) for v in labels.values()):
+        raise ValueError(f"expected labels {list(NON_REPLY_LABELS)}, each 0 or 1, found {labels}")
     return Row(
         id=f"{SYNTHETIC_SOURCE}:{record['id']}",
         text=record["text"].strip(),

@@ -17,7 +17,6 @@ from triage.training.data.rows import Annotation, Row
 
 SKIP = "skip"
 PASSES = (1, 2)
-HOSTILE_VALUES = HOSTILE_IN_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ KINDS: dict[str, Kind] = {
     "hostile_pairs": Kind(
         "hostile_pairs",
         "hostile",
-        HOSTILE_VALUES,
+        HOSTILE_IN_CONTEXT,
         "hostile_pairs.csv",
         "manifest_hostile_pairs.csv",
         evidence=("hostile",),

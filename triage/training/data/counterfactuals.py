@@ -9,8 +9,8 @@ with many identity terms and the same label, both as a harmless statement (self_
 and they contrast recovery (0) with recent self-harm (1).
 
 They are train-only (never in dev or test, so no metric is measured on them), and their
-templates and terms are disjoint from the probes' (tests/training/data/test_counterfactuals.py), so the
-probes keep measuring generalisation rather than recall of the augmentation.
+templates and terms are disjoint from the probes' (tests/training/data/test_counterfactuals.py),
+so the probes keep measuring generalisation rather than recall of the augmentation.
 """
 
 from __future__ import annotations

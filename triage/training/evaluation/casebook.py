@@ -16,7 +16,7 @@ from typing import Protocol
 
 from triage.domain.labels import Tier
 from triage.paths import PROJECT_ROOT
-from triage.scoring.scorer import ScoreInput, ScoreResult
+from triage.scoring.results import ScoreInput, ScoreResult
 from triage.training.data.casebook_file import Case
 
 SCORE_CHUNK = 32

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from triage.domain.labels import HOSTILE, SPAM, TIERS, Tier
+from triage.domain.labels import HOSTILE, SPAM, TIERS, URGENT_TIERS, Tier
 from triage.domain.tier_rules import TierRules
 from triage.paths import DEFAULT_CONFIG_DIR
 from triage.scoring.bundle import load_bundle
@@ -21,7 +21,6 @@ from triage.scoring.scorer import OnnxScorer
 from triage.training.data.casebook_file import CASEBOOK_LABELS, Case, load_casebook
 from triage.training.evaluation.casebook import Prediction, predict, shown_path
 
-URGENT: tuple[str, ...] = (Tier.CRISIS.value, Tier.RED.value)
 HOSTILE_CATEGORY, SUPPORTIVE_CATEGORY = "hostile_reply", "supportive_profanity"
 SPAM_CATEGORY, SERVICES_CATEGORY = "forum_spam", "crisis_line_and_services"
 
@@ -192,7 +191,7 @@ def targets(pairs: Sequence[Pair]) -> list[TargetResult]:
         ),
         share_target(
             pairs, "urgent_recall", "crisis and red cases predicted crisis or red",
-            tier_is(*URGENT), predicted(*URGENT), ">=", 0.9,
+            tier_is(*URGENT_TIERS), predicted(*URGENT_TIERS), ">=", 0.9,
         ),
         share_target(
             pairs, "amber_as_amber", "amber cases predicted amber",
@@ -200,7 +199,7 @@ def targets(pairs: Sequence[Pair]) -> list[TargetResult]:
         ),
         share_target(
             pairs, "green_as_urgent", "green cases predicted crisis or red",
-            tier_is(green), predicted(*URGENT), "<=", 0.1,
+            tier_is(green), predicted(*URGENT_TIERS), "<=", 0.1,
         ),
         hostile_auc_target(pairs),
         share_target(

@@ -34,13 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.domain.labels import LABELS, CoruminationLevel
+from triage.domain.labels import CORUMINATION, LABELS, CoruminationLevel
 from triage.domain.tier_rules import TierRules
 from triage.paths import DEFAULT_CONFIG_DIR
 from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer
 from triage.scoring.thread_signals import negative_affect
-from triage.scoring.threads import CORUMINATION, Post, score_posts, score_thread
+from triage.scoring.threads import Post, score_posts, score_thread
 from triage.training.annotations.files import read_manifest, threads_from_rows
 from triage.training.data.annotation_labels import KINDS, attach_annotations, load_labels
 from triage.training.data.prepare import load_split

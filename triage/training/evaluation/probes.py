@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from triage.domain.labels import RISK_LABELS, Tier
-from triage.scoring.scorer import ScoreInput, ScoreResult
+from triage.scoring.results import ScoreInput, ScoreResult
 from triage.training.data.probe_config import (
     Family,
     FamilyKind,

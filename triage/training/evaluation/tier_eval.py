@@ -7,14 +7,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from triage.domain.labels import TIERS, Tier
+from triage.domain.labels import TIERS, URGENT_TIERS, Tier
 from triage.domain.tier_rules import TierRules
 from triage.domain.tiers import assign_tier
-from triage.scoring.scorer import OnnxScorer, ScoreInput
+from triage.scoring.results import ScoreInput
+from triage.scoring.scorer import OnnxScorer
 from triage.training.data.rows import Row
 from triage.training.fit.tier_targets import gold_tiers
 
-URGENT = (Tier.CRISIS.value, Tier.RED.value)
 NON_GREEN = (Tier.CRISIS.value, Tier.RED.value, Tier.AMBER.value)
 
 
@@ -30,7 +30,7 @@ def tier_metrics(gold: Sequence[str], predicted: Sequence[str]) -> dict:
         fp = int(((gold_a != tier) & (pred_a == tier)).sum())
         fn = int(((gold_a == tier) & (pred_a != tier)).sum())
         f1[tier] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-    gold_urgent, pred_urgent = np.isin(gold_a, URGENT), np.isin(pred_a, URGENT)
+    gold_urgent, pred_urgent = np.isin(gold_a, URGENT_TIERS), np.isin(pred_a, URGENT_TIERS)
     hits = int((gold_urgent & pred_urgent).sum())
     return {
         "posts": len(gold_a),

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from triage.domain.calibration import Calibration
 from triage.domain.labels import LABELS
-from triage.scoring.bundle import Calibration
 from triage.training.data.rows import Row
 from triage.training.fit.calibrate import (
     ThresholdPolicy,

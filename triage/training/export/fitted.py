@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from triage.domain.calibration import Calibration
 from triage.domain.labels import LABELS
 from triage.domain.tiers import OrdinalTierModel
-from triage.scoring.bundle import Calibration
 from triage.scoring.encoding import PairEncoder
 from triage.training.data.rows import Row
 from triage.training.fit.calibrate import ThresholdPolicy

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.scoring.bundle import Calibration
+from triage.domain.calibration import Calibration
 from triage.scoring.encoding import PairEncoder, pad
 from triage.training.data.rows import Row
 from triage.training.export.dev_calibration import calibrated

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from triage.domain.calibration import Calibration
 from triage.domain.labels import LABELS
 from triage.paths import read_yaml
-from triage.scoring.bundle import Calibration
 
 
 class ThresholdPolicy(BaseModel):

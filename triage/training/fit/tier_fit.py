@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from triage.domain.calibration import Calibration
-from triage.domain.labels import TIER_CUTS, Tier
+from triage.domain.labels import TIER_CUTS, URGENT_TIERS, Tier
 from triage.domain.tiers import OrdinalTierModel
 from triage.training.data.rows import Row
 from triage.training.fit.calibrate import (
@@ -22,7 +22,6 @@ from triage.training.fit.tier_targets import annotated_cuts, gold_tiers
 log = logging.getLogger(__name__)
 
 MIN_ANNOTATED = 30  # fewer annotated dev posts than this: no tier head (rules decide tiers)
-URGENT = (Tier.CRISIS.value, Tier.RED.value)
 
 
 def fit_tier_model(
@@ -31,7 +30,7 @@ def fit_tier_model(
     """Platt-calibrate each cut and choose the cut-offs (see OrdinalTierModel)."""
     gold = np.array([t or "" for t in gold_tiers(list(rows))])
     annotated = gold != ""
-    urgent = np.isin(gold[annotated], URGENT)
+    urgent = np.isin(gold[annotated], URGENT_TIERS)
     if annotated.sum() < MIN_ANNOTATED or urgent.sum() == 0 or urgent.all():
         log.warning(
             "tier head not used: %d annotated dev posts (%d urgent); tiers fall back to rules",

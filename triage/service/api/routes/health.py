@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from triage.problems import Detail
 from triage.queue.faults import MODEL_LOADING, FaultSummary
 from triage.scoring.scorer import OnnxScorer
 from triage.service.api.error_docs import error_responses
 from triage.service.api.schemas import Health, ModelInfo, Readiness, ScoringFaultsOut
 from triage.service.deps import Context
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 
 router = APIRouter(tags=["health"])
 

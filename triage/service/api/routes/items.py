@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from triage.domain.review import EventType, ReviewEvent, TransitionError
+from triage.problems import Detail
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee
 from triage.service.api import bulk_events
@@ -26,7 +27,7 @@ from triage.service.api.queue_schemas import (
 from triage.service.api.rendering import event_out, item_out, queue_item_out
 from triage.service.api.validation import check_items
 from triage.service.deps import DatabaseDep, IngestDep, ModeratorDep, PlatformDep, SettingsDep
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.settings import Settings
 from triage.storage.keys import Principal
 from triage.storage.tables import Item

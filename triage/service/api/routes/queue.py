@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from triage.domain.labels import LABELS, TIERS
 from triage.domain.review import ReviewState
+from triage.problems import Detail
 from triage.queue import store as queue
 from triage.queue.cursor import BadCursor
 from triage.queue.search import MAX_SEARCH_CHARS, Search, SearchField
@@ -17,7 +18,7 @@ from triage.service.api.queue_schemas import QueuePageOut, StatsOut
 from triage.service.api.rendering import queue_item_out
 from triage.service.api.schemas import CleanStr
 from triage.service.deps import DatabaseDep, ModeratorDep, SettingsDep
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 
 router = APIRouter(prefix="/v1", tags=["queue"])
 

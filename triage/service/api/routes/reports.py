@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from triage.domain.tier_rules import TierRules
+from triage.problems import Detail
 from triage.queue import store as queue
 from triage.service.api.error_docs import error_responses
 from triage.service.api.queue_schemas import (
@@ -23,7 +24,7 @@ from triage.service.api.queue_schemas import (
 from triage.service.api.rendering import reports_out
 from triage.service.api.validation import Problem, refusal, text_problems
 from triage.service.deps import DatabaseDep, IngestDep, PlatformDep, SettingsDep
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.settings import Settings
 from triage.storage.tables import Item
 

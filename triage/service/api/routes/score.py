@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from triage.queue.ingest import Ingest
 from triage.scoring.answer import result_answer
-from triage.scoring.scorer import OnnxScorer, ScoreInput, ScoreResult
+from triage.scoring.results import ScoreInput, ScoreResult
+from triage.scoring.scorer import OnnxScorer
 from triage.service.api.schemas import ModelInfo, ScoreRequest, ScoreResponse, ScoreResultOut
 from triage.service.api.validation import check_items
 from triage.service.deps import IngestDep, PlatformDep, ScorerDep, SettingsDep

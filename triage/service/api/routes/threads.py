@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from triage.domain.labels import CORUMINATION
 from triage.scoring.scorer import OnnxScorer
-from triage.scoring.threads import (
-    CORUMINATION,
-    Post,
-    ReplySignals,
-    ThreadScore,
-    score_posts,
-    score_thread,
-)
+from triage.scoring.threads import Post, ReplySignals, ThreadScore, score_posts, score_thread
 from triage.service.api.schemas import ModelInfo
 from triage.service.api.thread_schemas import (
     DriverOut,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 from starlette.responses import Response
 
+from triage.problems import Detail
 from triage.queue.dashboard_stats import MAX_WINDOW_HOURS, Dashboard, dashboard
 from triage.service.console.auth import ModeratorSession
 from triage.service.console.dashboard_figures import FIGURES, csv_rows, figures, to_csv
@@ -17,7 +18,7 @@ from triage.service.console.routes.pages import page_context
 from triage.service.console.routing import console_router
 from triage.service.console.views import SECURITY_HEADERS, render
 from triage.service.deps import DatabaseDep, SettingsDep
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 
 router = console_router()
 

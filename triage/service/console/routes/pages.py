@@ -20,6 +20,7 @@ from triage.domain.labels import LABELS
 from triage.domain.resources import ResourcesError, load_resources
 from triage.domain.review import EventType, Outcome, ReviewEvent, TransitionError
 from triage.domain.text import clean_text
+from triage.problems import Detail
 from triage.queue import item_context, live, moderators
 from triage.queue import store as queue
 from triage.queue.assignment import UnknownAssignee, assignable_moderators
@@ -44,7 +45,7 @@ from triage.service.console.routing import console_router
 from triage.service.console.views import STATIC_DIR, render, sensitive_reason
 from triage.service.context import context_of
 from triage.service.deps import DatabaseDep, SettingsDep
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.storage import webhooks
 from triage.storage.keys import Principal
 from triage.storage.tables import MAX_ID

@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from triage.problems import Detail
 from triage.service.console import session as cs
 from triage.service.console.auth import (
     CheckedModerator,
@@ -22,7 +23,7 @@ from triage.service.console.routing import console_router
 from triage.service.console.views import render, safe_next
 from triage.service.context import context_of
 from triage.service.deps import DatabaseDep, SettingsDep
-from triage.service.errors import Detail, TriageError
+from triage.service.errors import TriageError
 from triage.storage.keys import Role, verify_key
 
 router = console_router()

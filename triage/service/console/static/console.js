@@ -58,7 +58,7 @@
     if (box) setRevealed(box, !box.classList.contains("revealed"));
   }
 
-  // --- reveal kept across the moderator's own action (console_reveal.py) --------------------
+  // --- reveal kept across the moderator's own action (console/reveal.py) --------------------
   // An action on this item (claim, release, comment, reopen) sends the ids of the boxes the
   // moderator revealed; the page after it shows them revealed for this session only.
   function carryRevealed(event) {
