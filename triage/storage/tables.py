@@ -1,5 +1,5 @@
 """The tables. Changing them means a new Alembic migration in storage/migrations/versions
-(tests/queue/test_queue.py fails when the migrations and these tables disagree)."""
+(tests/storage/test_schema.py fails when the migrations and these tables disagree)."""
 
 from __future__ import annotations
 
