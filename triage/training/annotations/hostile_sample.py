@@ -41,6 +41,7 @@ from triage.training.annotations.sample import (
     SampleResult,
     Stratum,
     assign_batches,
+    check_sizes,
     counts,
     draw,
     dump_summary,
@@ -196,16 +197,7 @@ class HostileConfig:
     min_vulnerable_share: float = 0.5
 
     def __post_init__(self) -> None:
-        if min(self.pairs, self.double_pairs) < 0 or self.batch_size < 1:
-            raise ValueError(
-                f"pairs and double_pairs must be counts and batch_size positive, found "
-                f"{self.pairs}, {self.double_pairs}, {self.batch_size}"
-            )
-        if self.double_pairs > self.pairs:
-            raise ValueError(
-                f"the double-annotated subset ({self.double_pairs} pairs) cannot be larger than "
-                f"the sample ({self.pairs})"
-            )
+        check_sizes("pairs", self.pairs, self.double_pairs, self.batch_size, "pairs")
         if not 0 <= self.min_vulnerable_share <= 1:
             raise ValueError(
                 f"min_vulnerable_share must be a share, found {self.min_vulnerable_share}"

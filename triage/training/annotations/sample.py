@@ -254,6 +254,21 @@ class SampleConfig:
             )
 
 
+def check_sizes(name: str, total: int, double: int, batch_size: int, unit: str) -> None:
+    """A round's sample sizes: counts, a positive batch size, and a double-annotated subset no
+    larger than the sample; a ValueError says which."""
+    if min(total, double) < 0 or batch_size < 1:
+        raise ValueError(
+            f"{name} and double_{name} must be counts and batch_size positive, found "
+            f"{total}, {double}, {batch_size}"
+        )
+    if double > total:
+        raise ValueError(
+            f"the double-annotated subset ({double} {unit}) cannot be larger than "
+            f"the sample ({total})"
+        )
+
+
 @dataclass(frozen=True)
 class Round2Config:
     """Round 2 of the tiers (issue 13); the defaults produced manifest_tiers_r2.csv."""
@@ -267,16 +282,7 @@ class Round2Config:
     min_post_chars: int = 20
 
     def __post_init__(self) -> None:
-        if min(self.tiers, self.double_tiers) < 0 or self.batch_size < 1:
-            raise ValueError(
-                f"tiers and double_tiers must be counts and batch_size positive, found "
-                f"{self.tiers}, {self.double_tiers}, {self.batch_size}"
-            )
-        if self.double_tiers > self.tiers:
-            raise ValueError(
-                f"the double-annotated subset ({self.double_tiers} posts) cannot be larger than "
-                f"the sample ({self.tiers})"
-            )
+        check_sizes("tiers", self.tiers, self.double_tiers, self.batch_size, "posts")
 
 
 class DrawConfig(Protocol):
