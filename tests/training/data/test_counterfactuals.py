@@ -115,6 +115,14 @@ def test_rows_are_train_only_with_the_family_labels(training):
     assert any(r.text.startswith("I'm a person with psychosis") for r in disclosure)
 
 
+def test_rows_are_synthetic_and_a_family_tier_becomes_their_tier(training):
+    rows = counterfactual_rows(training)
+    assert all(r.synthetic and r.made_by for r in rows)
+    tiers = {r.id.split(":")[1]: r.annotation.tier if r.annotation else None for r in rows}
+    assert tiers["recovery"] == tiers["hyperbole"] == tiers["identity_harmless"] == "green"
+    assert tiers["identity_disclosure"] is None and tiers["recent_self_harm"] is None
+
+
 @pytest.mark.parametrize(
     ("family", "message"),
     [
@@ -122,6 +130,7 @@ def test_rows_are_train_only_with_the_family_labels(training):
         ({"labels": {"hostile": 2}, "templates": ["x"]}, "0 or 1"),
         ({"labels": {"hostile": 0}, "templates": ["{term} x"]}, "expected {term} 0 time(s)"),
         ({"labels": {"hostile": 0}, "terms": ["nope"], "templates": ["{term}"]}, "['nope']"),
+        ({"labels": {"hostile": 0}, "templates": ["x"], "tier": "purple"}, "purple"),
     ],
 )
 def test_bad_counterfactual_configs_say_what_is_wrong(tmp_path, family, message):

@@ -92,14 +92,14 @@ def write_casebook(path: Path) -> Path:
 # --- the adapter ---------------------------------------------------------------------------------
 def test_adapter_reads_the_repository_file_as_train_only_synthetic_rows():
     rows = list(read_synthetic(PROJECT_ROOT / "synthetic"))
-    assert len(rows) == 970 and ADAPTERS["synthetic"] is read_synthetic
+    assert len(rows) == 2470 and ADAPTERS["synthetic"] is read_synthetic
     assert {row.split for row in rows} == {"train"}
     assert {row.source for row in rows} == {"synthetic"}
     assert all(row.synthetic and row.made_by for row in rows)
     assert all(row.labels["corumination"] is None for row in rows)
     assert all(row.labels[name] in (0, 1) for row in rows for name in LABELS[:4])
     tiers = [row.annotation.tier for row in rows if row.annotation]
-    assert len(tiers) == 970 and {"crisis", "red", "amber", "green"} == set(tiers)
+    assert len(tiers) == 2470 and {"crisis", "red", "amber", "green"} == set(tiers)
     first = rows[0]
     assert first.id == "synthetic:syn-0001" and first.labels["self_harm"] == 1
     replies = [row for row in rows if row.parent_text]
@@ -116,7 +116,7 @@ def test_a_synthetic_row_is_never_dev_or_test_and_real_rows_keep_their_json():
 def test_the_real_synthetic_file_loses_its_near_duplicates_of_the_real_casebook():
     synthetic = list(read_synthetic(PROJECT_ROOT / "synthetic"))
     kept, report = filter_synthetic(synthetic, [], casebook_references(DEFAULT_CASEBOOK))
-    assert 1 <= len(report.drops) <= 50 and len(kept) == 970 - len(report.drops)
+    assert 1 <= len(report.drops) <= 50 and len(kept) == 2470 - len(report.drops)
     assert all(drop.reason == "casebook" and drop.match.startswith("cb-") for drop in report.drops)
 
 
@@ -321,7 +321,7 @@ def minimal_info(data: dict, training: dict) -> dict:
     }
 
 
-def test_a_synthetic_tier_weighs_as_a_weak_label_and_stays_out_of_the_tier_probes():
+def test_a_synthetic_tier_weighs_as_a_weak_label_and_stays_out_of_the_tier_probes_by_default():
     from triage.training.fit.refit import _labelled
     from triage.training.fit.tier_targets import tier_matrix
 
@@ -342,5 +342,8 @@ def test_a_synthetic_tier_weighs_as_a_weak_label_and_stays_out_of_the_tier_probe
     _, mask = tier_matrix([real, fake], annotation_weight=5.0, synthetic_weight=1.0)
     assert mask[0].tolist() == [5.0, 5.0, 5.0]
     assert mask[1].tolist() == [1.0, 1.0, 1.0]
-    kept, _ = _labelled([real, fake], "tier>=crisis")
+    kept, _, _ = _labelled([real, fake], "tier>=crisis")
     assert [row.id for row in kept] == ["r"]
+    kept, cuts, weights = _labelled([real, fake], "tier>=crisis", synthetic_weight=0.3)
+    assert [row.id for row in kept] == ["r", "f"]
+    assert cuts.tolist() == [1, 1] and weights.tolist() == [1.0, 0.3]

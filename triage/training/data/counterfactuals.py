@@ -11,6 +11,11 @@ and they contrast recovery (0) with recent self-harm (1).
 They are train-only (never in dev or test, so no metric is measured on them), and their
 templates and terms are disjoint from the probes' (tests/training/data/test_counterfactuals.py),
 so the probes keep measuring generalisation rather than recall of the augmentation.
+
+They are written text, so they are `synthetic` rows (counted in a run's synthetic share). A family
+may give a `tier` (docs/annotation/self_harm_tiers.md) where every template has the same one:
+recovery and hyperbole are green, which the tier outputs learn at `synthetic_tier_weight` (the
+recovery and hyperbole probes fail on the tier, not on the self_harm flag).
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from triage.domain.labels import LABELS
+from triage.domain.labels import LABELS, TIERS
 from triage.paths import read_yaml
 from triage.training.data.probe_config import SLOT, Template, TermSets, fill_template
-from triage.training.data.rows import Row
+from triage.training.data.rows import Annotation, Row
 
 SOURCE = "counterfactual"
+MADE_BY = "templates x terms of configs/train/counterfactuals.yaml (training/data/counterfactuals.py)"
 
 
 class CounterfactualFamily(BaseModel):
@@ -34,6 +40,14 @@ class CounterfactualFamily(BaseModel):
     templates: list[Template] = Field(min_length=1)
     terms: list[str] = []  # term sets whose phrases fill {term}; none: templates used as they are
     repeat: int = Field(1, ge=1, le=10)  # copies of each row (upweights a small family)
+    tier: str | None = None  # the written tier of every row of the family; None: no tier target
+
+    @field_validator("tier")
+    @classmethod
+    def _known_tier(cls, tier: str | None) -> str | None:
+        if tier is not None and tier not in TIERS:
+            raise ValueError(f"expected one of {TIERS}, found {tier!r}")
+        return tier
 
     @field_validator("templates", mode="before")
     @classmethod
@@ -118,6 +132,9 @@ def counterfactual_rows(config: CounterfactualConfig) -> list[Row]:
                             split="train",
                             parent_text=template.parent,
                             labels=dict(family.labels),
+                            annotation=Annotation(tier=family.tier) if family.tier else None,
+                            synthetic=True,
+                            made_by=MADE_BY,
                         )
                     )
     return rows

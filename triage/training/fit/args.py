@@ -100,6 +100,13 @@ class TrainArgs(BaseModel):
         description="Loss weight of a synthetic row's written tier (synthetic/): a weak label, "
         "so that under 2% of the rows do not carry a third of the annotated tier weight.",
     )
+    synthetic_refit_weight: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Sample weight of a synthetic row's written tier in the tier-cut refits "
+        "(`refit_heads`), against 1 for an annotated real post; 0 leaves synthetic rows out.",
+    )
     refit_heads: tuple[str, ...] = Field(
         (),
         description="Outputs (labels or tier cuts, labels.OUTPUTS) refitted after training as "

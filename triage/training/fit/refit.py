@@ -23,6 +23,7 @@ from triage.domain.labels import LABELS, OUTPUTS, TIER_OUTPUTS
 from triage.scoring.encoding import PairEncoder
 from triage.training.data.prepare import load_split
 from triage.training.data.rows import Row
+from triage.training.data.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.data.synthetic import cap_synthetic
 from triage.training.fit.args import TrainArgs
 from triage.training.fit.model import HEAD_FILE, MultiLabelModel, load_checkpoint
@@ -47,21 +48,28 @@ def pooled_embeddings(
     return out
 
 
-def _labelled(rows: Sequence[Row], output: str) -> tuple[list[Row], np.ndarray]:
-    """The rows that carry `output` and its targets: a label's value, or for a tier cut the
-    cut implied by the annotated tier (weakly labelled rows are left out: the probe is for what
-    the few annotated rows teach; so are synthetic rows, whose written tiers would otherwise be
-    a third of the probe's rows)."""
+def _labelled(
+    rows: Sequence[Row], output: str, synthetic_weight: float = 0.0
+) -> tuple[list[Row], np.ndarray, np.ndarray]:
+    """The rows that carry `output`, their targets and sample weights: a label's value, or for a
+    tier cut the cut implied by the annotated tier. Weakly labelled rows are left out: the probe
+    is for what the annotated rows teach. A synthetic row's written tier weighs
+    `synthetic_weight` (0 leaves synthetic rows out): they are a large share of the rows with a
+    tier, and a probe that learns their written style would also flatter the written casebook."""
     if output in LABELS:
         kept = [row for row in rows if row.labels[output] is not None]
-        return kept, np.array([row.labels[output] for row in kept])
+        return kept, np.array([row.labels[output] for row in kept]), np.ones(len(kept))
     cut = TIER_OUTPUTS.index(output)
-    kept, cuts = [], []
+    kept, cuts, weights = [], [], []
     for row in rows:
-        if row.annotation is not None and row.annotation.tier and not row.synthetic:
+        if row.annotation is None or not row.annotation.tier:
+            continue
+        weight = synthetic_weight if row.synthetic else 1.0
+        if weight > 0:
             kept.append(row)
             cuts.append(annotated_cuts(row.annotation.tier)[cut])
-    return kept, np.array(cuts)
+            weights.append(weight)
+    return kept, np.array(cuts), np.array(weights)
 
 
 def refit_head(
@@ -70,6 +78,7 @@ def refit_head(
     label: str,
     train_rows: Sequence[Row],
     dev_rows: Sequence[Row],
+    synthetic_weight: float = 0.0,
 ) -> dict:
     """Refit output `label` (a label or a tier cut, see labels.OUTPUTS) in place if a linear
     probe beats it on dev PR-AUC; return a report."""
@@ -77,8 +86,8 @@ def refit_head(
     from sklearn.metrics import average_precision_score
 
     j = OUTPUTS.index(label)
-    train, y_train = _labelled(train_rows, label)
-    dev, y_dev = _labelled(dev_rows, label)
+    train, y_train, w_train = _labelled(train_rows, label, synthetic_weight)
+    dev, y_dev, _ = _labelled(dev_rows, label)
     if len(set(y_train)) < 2 or len(set(y_dev)) < 2:
         return {"label": label, "refitted": False, "why": "needs both classes in train and dev"}
     if j >= model.num_outputs:
@@ -91,7 +100,7 @@ def refit_head(
     best = None
     for c in C_GRID:
         probe = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-        probe.fit(x_train, y_train)
+        probe.fit(x_train, y_train, sample_weight=w_train)
         score = float(average_precision_score(y_dev, probe.decision_function(x_dev)))
         if best is None or score > best[0]:
             best = (score, c, probe)
@@ -100,6 +109,7 @@ def refit_head(
     report = {
         "label": label,
         "train_rows": len(train),
+        "synthetic_train_rows": sum(1 for row in train if row.synthetic),
         "dev_pr_auc_before": round(before, 4),
         "dev_pr_auc_after": round(score, 4),
         "C": c,
@@ -122,9 +132,12 @@ def refit_best(args: TrainArgs) -> list[dict]:
     encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
     train_rows = load_split(args.data_dir, "train")
     train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)  # as training
+    if args.counterfactuals and args.synthetic_refit_weight > 0:
+        train_rows += counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
     dev_rows = load_split(args.data_dir, "dev")
     reports = [
-        refit_head(model, encoder, label, train_rows, dev_rows) for label in args.refit_heads
+        refit_head(model, encoder, label, train_rows, dev_rows, args.synthetic_refit_weight)
+        for label in args.refit_heads
     ]
     torch.save(model.head.state_dict(), folder / HEAD_FILE)
     record_path = folder / "train_record.json"
