@@ -105,10 +105,10 @@ def test_calls_of_different_functions_are_not_merged():
 
 
 def test_shutdown_cancels_what_is_queued_and_refuses_new_work():
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
     batcher = MicroBatcher(window_s=0.0, max_items=1)
-    running = batcher.submit(lambda items: (gate.wait(5), items)[1], ["first"])
-    time.sleep(0.05)  # the worker is now inside the first call
+    running = batcher.submit(lambda items: (started.set(), gate.wait(5), items)[2], ["first"])
+    assert started.wait(5)  # the worker is now inside the first call (a sleep was flaky under load)
     queued = batcher.submit(lambda items: items, ["second"])
     batcher.shutdown(wait=False, cancel_futures=True)
     gate.set()
