@@ -30,7 +30,7 @@ from triage.training.data.probe_config import SLOT, Template, TermSets, fill_tem
 from triage.training.data.rows import Annotation, Row
 
 SOURCE = "counterfactual"
-MADE_BY = "templates x terms of configs/train/counterfactuals.yaml (training/data/counterfactuals.py)"
+MADE_BY = "templates x terms of configs/train/counterfactuals.yaml"
 
 
 class CounterfactualFamily(BaseModel):

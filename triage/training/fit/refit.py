@@ -21,9 +21,9 @@ import torch
 
 from triage.domain.labels import LABELS, OUTPUTS, TIER_OUTPUTS
 from triage.scoring.encoding import PairEncoder
+from triage.training.data.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.data.prepare import load_split
 from triage.training.data.rows import Row
-from triage.training.data.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.data.synthetic import cap_synthetic
 from triage.training.fit.args import TrainArgs
 from triage.training.fit.model import HEAD_FILE, MultiLabelModel, load_checkpoint
