@@ -46,3 +46,61 @@ def test_bootstrap_writes_keys_once_to_a_private_file(tmp_path):
 def test_db_upgrade(tmp_path):
     result = run_cli("db", "upgrade", "--database", f"sqlite:///{tmp_path / 'new.db'}")
     assert result.exit_code == 0 and "up to date" in result.output
+
+
+def _revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    db = Database(url)
+    with db.engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    db.dispose()
+    return revision
+
+
+def _one_migration_behind(url: str) -> str:
+    """A database whose schema lacks the newest migration; returns the revision it is at."""
+    from alembic import command
+
+    from triage.storage.database import alembic_config
+
+    Database(url).upgrade()
+    command.downgrade(alembic_config(url), "-1")
+    return _revision(url)
+
+
+def test_admin_commands_migrate_only_as_the_service_does(tmp_path, monkeypatch):
+    """TRIAGE_MIGRATE_ON_START rules the admin commands as it rules `triage serve`: on (the
+    default) they bring the schema up to date; off (several replicas on one PostgreSQL) only
+    `triage db upgrade` migrates, and a command finding migrations pending says so instead."""
+    behind = f"sqlite:///{tmp_path / 'behind.db'}"
+    old = _one_migration_behind(behind)
+    monkeypatch.setenv("TRIAGE_MIGRATE_ON_START", "false")
+    for command in (
+        ("keys", "list"),
+        ("keys", "create", "--name", "alice", "--role", "moderator"),
+        ("purge", "--days", "30"),
+    ):
+        refused = run_cli(*command, "--database", behind)
+        assert refused.exit_code != 0 and "triage db upgrade" in refused.output, refused.output
+        assert _revision(behind) == old  # no migration ran
+
+    current = f"sqlite:///{tmp_path / 'current.db'}"
+    Database(current).upgrade()
+    head = _revision(current)
+    upgrades = []
+    monkeypatch.setattr(Database, "upgrade", lambda self: upgrades.append(self.url))
+    created = run_cli("keys", "create", "--name", "bob", "--role", "admin", "--database", current)
+    assert created.exit_code == 0, created.output
+    assert "bob" in run_cli("keys", "list", "--database", current).output
+    assert upgrades == []
+    monkeypatch.undo()
+
+    monkeypatch.setenv("TRIAGE_MIGRATE_ON_START", "false")
+    assert run_cli("db", "upgrade", "--database", behind).exit_code == 0  # always migrates
+    assert _revision(behind) == head
+    monkeypatch.delenv("TRIAGE_MIGRATE_ON_START")
+    again = f"sqlite:///{tmp_path / 'again.db'}"
+    _one_migration_behind(again)
+    assert run_cli("keys", "list", "--database", again).exit_code == 0  # on: it migrates
+    assert _revision(again) == head

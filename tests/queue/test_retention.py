@@ -96,6 +96,47 @@ def test_purge_removes_text_of_old_resolved_items_only(db):
     assert len(snapshot(db, old)[1]) == len(events)
 
 
+def report(db, item_id, reporter_id, text):
+    """A member's report of the item, with their free-text comment."""
+    with db.write() as session:
+        queue.add_report(session, item_id, queue.NewReport(reporter_id, "spam", text), RULES, NOW)
+
+
+def report_notes(db, item_id):
+    with db.read() as session:
+        return [
+            (e.reporter_id, e.report_reason, e.note)
+            for e in queue.history(session, item_id)
+            if e.type == EventType.REPORT.value
+        ]
+
+
+def test_purge_removes_members_report_comments_with_the_text(db):
+    """A member's free text in a report is personal text: it goes when the post's text goes,
+    under the same rule; who reported and why (the reason) stay, as the scores do."""
+    old = put(db, "old", resolved_days_ago=40, note="called them, they are safe now")
+    recent = put(db, "recent", resolved_days_ago=5)
+    waiting = put(db, "waiting")
+    for item_id in (old, recent, waiting):
+        report(db, item_id, "m1", "my neighbour Sam wrote this about me")
+
+    assert purge(db, 30, NOW, dry_run=True).items == 1
+    assert purge(db, 30, NOW).items == 1
+    assert report_notes(db, old) == [("m1", "spam", None)]
+    for other in (recent, waiting):
+        assert report_notes(db, other) == [("m1", "spam", "my neighbour Sam wrote this about me")]
+    events = snapshot(db, old)[1]
+    assert "called them, they are safe now" in [e[4] for e in events]  # moderator notes stay
+    assert "report" in events[-1][4]  # the text_purged event says report comments went
+
+    # a report that arrives after its item was purged loses its comment at the next purge
+    report(db, old, "m2", "posted after the purge")
+    assert purge(db, 30, NOW, dry_run=True).items == 1
+    assert purge(db, 30, NOW).items == 1
+    assert report_notes(db, old) == [("m1", "spam", None), ("m2", "spam", None)]
+    assert purge(db, 30, NOW).items == 0  # idempotent
+
+
 def test_purge_works_in_batches(db, monkeypatch):
     from triage.queue import retention
 

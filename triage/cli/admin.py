@@ -20,10 +20,21 @@ DATABASE_OPTION = click.option(
 
 
 def _database(url: str | None):
+    """The database, migrated first when TRIAGE_MIGRATE_ON_START is on, as `triage serve` does.
+    Off (replicas sharing PostgreSQL), only `triage db upgrade` migrates: a command run in a
+    replica must not run Alembic beside the others, nor ahead of the deploy's own migrate step."""
     from triage.storage.database import Database
 
-    db = Database(url or Settings().database_url)
-    db.upgrade()
+    settings = Settings()
+    db = Database(url or settings.database_url)
+    if settings.migrate_on_start:
+        db.upgrade()
+    elif pending := db.pending_migrations():
+        db.dispose()
+        raise click.ClickException(
+            f"the database lacks migrations {pending[0]} to {pending[-1]} and "
+            "TRIAGE_MIGRATE_ON_START is false: run `triage db upgrade` first"
+        )
     return db
 
 
@@ -139,7 +150,9 @@ def db() -> None:
 @DATABASE_OPTION
 def db_upgrade(database_url: str | None) -> None:
     """Apply pending migrations (run once per deploy when TRIAGE_MIGRATE_ON_START=false)."""
-    _database(database_url)
+    from triage.storage.database import Database
+
+    Database(database_url or Settings().database_url).upgrade()
     click.echo("database is up to date")
 
 
@@ -180,9 +193,10 @@ def export_feedback(database_url: str | None, out_dir: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count the items that would be purged.")
 @DATABASE_OPTION
 def purge(days: float | None, dry_run: bool, database_url: str | None) -> None:
-    """Retention: remove the post text (and parent text) of long-resolved items.
+    """Retention: remove the post text (parent text, link, members' report comments) of
+    long-resolved items.
 
-    Scores, flags, tier, outcome and the whole event history stay; each purged item gets a
+    Scores, flags, tier, outcome and the event history stay; each purged item gets a
     `text_purged` event, and so does each reply whose copy of a purged post (its parent text)
     is removed. Purged items are left out of feedback export. The service runs the
     same purge every TRIAGE_PURGE_INTERVAL_S when TRIAGE_RETENTION_DAYS is set.

@@ -2,19 +2,22 @@
 `triage purge`, and hourly in the service when set).
 
 What goes: the post's `text`, the `parent_text` copied with it and the post's `url` (set to
-null: a link's path often holds the words of the post's title), and every copy of the purged
-post in its replies' `parent_text`, open or resolved, then or later (a reply keeps its own text,
-scores and history, and gets a `text_purged` event saying why). What stays:
+null: a link's path often holds the words of the post's title), the free text members wrote in
+their reports of it (the `note` of its `report` events, then or later: a member's words, often
+about the post or its author), and every copy of the purged post in its replies' `parent_text`,
+open or resolved, then or later (a reply keeps its own text, scores and history, and gets a
+`text_purged` event saying why). What stays:
 ids, community, thread, author id, scores, flags, tier, evidence offsets, priority, outcome,
-relabels, and the whole event log, to which a system event `text_purged` is appended. Event
-notes stay too: they are the moderators' own words and part of the audit trail (the log is
-append-only); moderators are asked not to quote posts in them (README, Privacy).
+relabels, and the whole event log (a report event keeps its reporter id and reason), to which a
+system event `text_purged` is appended. The moderators' event notes stay: they are their own
+words and part of the audit trail (the log is append-only); moderators are asked not to quote
+posts in them (README, Privacy).
 
 Counted from `resolved_at`, not from when the item arrived: a moderator who resolves an old
 item still has its text for N days. A reopened item is not resolved, so it keeps its text; a
 purged item that is reopened stays purged (the console shows "text purged"). Idempotent and
-safe for several replicas at once: only rows that still hold text (or a link) are picked,
-locked with SKIP LOCKED on PostgreSQL (SQLite's write transactions are serial).
+safe for several replicas at once: only rows that still hold text (a link, a report comment)
+are picked, locked with SKIP LOCKED on PostgreSQL (SQLite's write transactions are serial).
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from triage.domain.review import SYSTEM_ACTOR, EventType, ReviewEvent, ReviewState
 from triage.queue import store as queue
 from triage.storage.database import Database
-from triage.storage.tables import Item
+from triage.storage.tables import Event, Item
 
 BATCH = 500
 
@@ -54,10 +57,20 @@ def _resolved_before(item: type[Item], cutoff: datetime) -> ColumnElement[bool]:
     return and_(item.state == ReviewState.RESOLVED.value, item.resolved_at < cutoff)
 
 
+def _report_comments(item_ids: ColumnElement[bool]):
+    """Where `item_ids`: the report events that still hold a member's free text."""
+    return and_(item_ids, Event.type == EventType.REPORT.value, Event.note.is_not(None))
+
+
 def _purgeable(cutoff: datetime):
     return select(Item).where(
         _resolved_before(Item, cutoff),
-        or_(Item.text.is_not(None), Item.parent_text.is_not(None), Item.url.is_not(None)),
+        or_(
+            Item.text.is_not(None),
+            Item.parent_text.is_not(None),
+            Item.url.is_not(None),
+            exists().where(_report_comments(Event.item_id == Item.id)),
+        ),
     )
 
 
@@ -96,8 +109,8 @@ def purge_batch(session: Session, cutoff: datetime, days: float, now: datetime) 
         _purgeable(cutoff).order_by(Item.resolved_at).limit(BATCH).with_for_update(skip_locked=True)
     ).all()
     note = (
-        f"retention: resolved more than {days:g} days ago; text, parent text and link removed, "
-        "scores, outcome and history kept"
+        f"retention: resolved more than {days:g} days ago; text, parent text, link and "
+        "members' report comments removed, scores, outcome and history kept"
     )
     for item in items:
         item.text, item.parent_text, item.url, item.updated_at = None, None, None, now
@@ -105,7 +118,11 @@ def purge_batch(session: Session, cutoff: datetime, days: float, now: datetime) 
         queue.add_system_event(session, item, event, now)
     if not items:
         return 0, 0
-    return len(items), clear_parent_copies(session, PARENT.id.in_([i.id for i in items]), now)
+    ids = [item.id for item in items]
+    # the one change to logged events: a member's words go with the post's (the items are locked)
+    clear_comments = update(Event).where(_report_comments(Event.item_id.in_(ids))).values(note=None)
+    session.execute(clear_comments.execution_options(synchronize_session=False))
+    return len(items), clear_parent_copies(session, PARENT.id.in_(ids), now)
 
 
 def clear_parent_copies(

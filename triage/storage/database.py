@@ -89,13 +89,35 @@ class Database:
 
     def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied (a no-op on an up-to-date database)."""
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise here
+        _quiet_alembic()
         from alembic import command
 
-        command.upgrade(alembic_config(str(self.url.render_as_string(hide_password=False))), "head")
+        command.upgrade(alembic_config(self._plain_url()), "head")
+
+    def pending_migrations(self) -> list[str]:
+        """The migrations this code has and the database lacks, oldest first; [] when it is up to
+        date, or at a revision newer than this code knows (a rolling deploy's older replica)."""
+        _quiet_alembic()
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config(self._plain_url()))
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+            return []
+        newest_first = script.iterate_revisions("heads", current or "base")
+        return [revision.revision for revision in reversed(list(newest_first))]
+
+    def _plain_url(self) -> str:
+        return str(self.url.render_as_string(hide_password=False))
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _quiet_alembic() -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise here
 
 
 def retryable_state(error: DBAPIError) -> str | None:
