@@ -117,7 +117,7 @@ def time_write_back(source: Path, out: Path, url: str, bundle: Path, settings: S
     threshold = thread_threshold(load_bundle(bundle))
     for attempt in ("write-back", "rerun"):
         started = time.perf_counter()
-        done = write_back(db, out, "bench", settings.tier_rules, threshold)
+        done = write_back(db, out, "bench", settings.tier_rules, threshold, alerts=None)
         seconds = time.perf_counter() - started
         print(
             f"{attempt} into {db.engine.dialect.name}: {done.records} lines in {seconds:5.1f} s = "

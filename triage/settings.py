@@ -46,7 +46,11 @@ DEFAULT_RATE_LIMITS: dict[RoleName, RateLimit] = {
 class Settings(BaseSettings):
     """Service and CLI settings; every field can be set as TRIAGE_<NAME> in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a ValidationError's text quotes no value given (pydantic's
+    # `input_value=...`), as a URL, a database URL or a key may hold a secret
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGE_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     bundle_dir: Path = Field(DEFAULT_BUNDLE, description="model bundle to serve")
     config_dir: Path = Field(DEFAULT_CONFIG_DIR, description="folder with tiers.yaml etc.")
@@ -94,7 +98,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db (embedded) or postgresql+psycopg://...",
     )
     migrate_on_start: bool = Field(
-        True, description="apply database migrations at startup (off: run `triage db upgrade`)"
+        True,
+        description="apply database migrations when the service or a database command (`triage "
+        "keys`, `purge`, ...) starts (off: only `triage db upgrade` migrates)",
     )
     scoring_timeout_s: float = Field(
         10.0, gt=0, description="ingest waits this long for scores, then queues as unscored"
@@ -237,8 +243,13 @@ class Settings(BaseSettings):
     @field_validator("webhook_urls")
     @classmethod
     def _http_urls(cls, urls: list[str]) -> list[str]:
+        """Errors name the problem and the host at most: a webhook URL's user, path or query
+        often holds a token, so no part of the URL itself is quoted."""
         for url in urls:
-            parts = urlsplit(url)
+            try:  # urlsplit's own errors may quote the URL's user and password
+                parts = urlsplit(url)
+            except ValueError:
+                raise ValueError("webhook_urls: one is not a URL that can be read") from None
             try:
                 parts.port  # noqa: B018 - raises for a port that is not a number in 0..65535
             except ValueError:
@@ -246,10 +257,14 @@ class Settings(BaseSettings):
                     f"webhook_urls: a URL to {parts.hostname!r} has a port that is not a number "
                     "from 0 to 65535"
                 ) from None
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            if not parts.hostname:
                 raise ValueError(
-                    "webhook_urls: each must be an http:// or https:// URL with a host, found "
-                    f"one starting {url[:12]!r}"
+                    "webhook_urls: each must be an http:// or https:// URL with a host; one "
+                    "has no host"
+                )
+            if parts.scheme not in ("http", "https"):
+                raise ValueError(
+                    f"webhook_urls: the URL to {parts.hostname!r} is not http:// or https://"
                 )
         if len(set(urls)) != len(urls):
             raise ValueError("webhook_urls: a URL is listed twice")

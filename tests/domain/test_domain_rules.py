@@ -15,6 +15,8 @@ from triage.domain.labels import Tier
 from triage.domain.priority import (
     SELF_HARM_FLOOR_REASON,
     compute_priority,
+    crisis_resource_in,
+    crisis_resource_reason,
     escalation_evidence,
 )
 from triage.domain.resource_guard import ResourceGuard, hosts_in
@@ -23,7 +25,6 @@ from triage.domain.tiers import floor_for_self_harm
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR
 from triage.queue import ranking
 from triage.scoring.bundle import Bundle, load_bundle
-from triage.scoring.decision import crisis_resource_reason
 from triage.scoring.results import ScoreInput
 from triage.scoring.scorer import OnnxScorer
 from triage.service.context import context_of
@@ -317,9 +318,16 @@ def test_the_scorer_withholds_spam_from_a_crisis_resource_and_keeps_the_score(bu
     assert "spam" not in shared.flags and shared.scores["spam"] is not None
     assert crisis_resource_reason(SHARED[SHARED_TEXT]) in shared.reasons
     assert shared.reasons[-1] == "shares a crisis resource (Samaritans): not flagged as spam"
+    assert shared.spam_withheld_by == "Samaritans"  # stored with a queue item (queue/ranking.py)
     for other in others:
-        assert "spam" in other.flags
+        assert "spam" in other.flags and other.spam_withheld_by is None
         assert not any("crisis resource" in reason for reason in other.reasons)
+
+
+def test_the_crisis_resource_is_read_back_from_its_reason():
+    name = "988 Suicide & Crisis Lifeline (US)"
+    assert crisis_resource_in(["tier amber", crisis_resource_reason(name)]) == name
+    assert crisis_resource_in(["tier amber", "flag spam (0.91)"]) is None
 
 
 def test_the_score_api_carries_the_floor(client, bundle):

@@ -351,6 +351,36 @@ def test_uncertain_tier_keeps_its_reason_through_re_ranking(db, queue_app):
     assert listed["tier"] == "amber" and UNCERTAIN_REASON in listed["reasons"]
 
 
+def test_a_withheld_spam_flag_keeps_the_scorers_reason_in_the_queue(db, queue_app):
+    """The crisis-resource guard's reason reaches moderators as POST /v1/score gives it, and
+    survives re-ranking."""
+    from dataclasses import replace
+
+    from triage.scoring.scorer import OnnxScorer
+
+    client, keys = queue_app
+    model = context_of(client.app).model
+    bundle = model.scorer.bundle
+    always_spam = replace(bundle, thresholds={**bundle.thresholds, "spam": 0.0})
+    model.scorer = OnnxScorer(always_spam, RULES, evidence=False)
+    text = "if anyone's in the UK you can call Samaritans free on 116 123, any time"
+    reason = "shares a crisis resource (Samaritans): not flagged as spam"
+    body = {"items": [{"id": "s", "text": text}]}
+    scored = client.post("/v1/score", json=body, headers=bearer(keys["platform"]))
+    assert reason in scored.json()["results"][0]["reasons"]
+    (shared, promoted) = ingest(
+        client, keys, {"id": "p1", "text": text}, {"id": "p2", "text": "use code HEAL20"}
+    )
+    item = client.get(f"/v1/items/{shared['item_id']}").json()
+    assert "spam" not in item["flags"] and item["reasons"][-1] == reason
+    other = client.get(f"/v1/items/{promoted['item_id']}").json()
+    assert "spam" in other["flags"] and reason not in other["reasons"]
+    with db.write() as session:
+        assert ranking.refresh_priorities(session, RULES, datetime.now(UTC) + timedelta(days=1))
+    listed = {i["item_id"]: i for i in client.get("/v1/queue").json()["items"]}
+    assert reason in listed[shared["item_id"]]["reasons"]
+
+
 # --- stats -----------------------------------------------------------------------------------
 def test_stats(db, queue_app):
     client, _ = queue_app

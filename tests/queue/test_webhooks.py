@@ -677,3 +677,38 @@ def test_a_config_folder_without_reports_yaml_uses_the_shipped_reasons(tmp_path)
 def test_a_webhook_url_with_a_bad_port_is_a_clear_settings_error():
     with pytest.raises(ValueError, match="port that is not a number"):
         Settings(webhook_urls=["http://127.0.0.1:99999/hook"], webhook_secret="s" * 40)
+
+
+# A webhook URL often holds a token in its user, path or query: none of it may be echoed back.
+URL_SECRETS = ("alertbot", "t0kenPW", "T0PATH", "S3CRETQ")
+BAD_WEBHOOK_URLS = {
+    "not a URL": "https://alertbot:t0kenPW@hooks.test/T0PATH?key=S3CRETQ,notaurl",
+    "a bad scheme": "htps://alertbot:t0kenPW@hooks.test/T0PATH?key=S3CRETQ",
+    "no scheme": "hooks.test/T0PATH?key=S3CRETQ&u=alertbot:t0kenPW",
+    "a user but no scheme": "alertbot:t0kenPW@hooks.test/T0PATH?key=S3CRETQ",
+    "a bad port": "https://alertbot:t0kenPW@hooks.test:99999/T0PATH?key=S3CRETQ",
+    "unreadable": "https://alertbot:t0kenPW\uff03S3CRETQ@hooks.test/T0PATH",  # NFKC "#"
+    "listed twice": "https://alertbot:t0kenPW@hooks.test/T0PATH?key=S3CRETQ,"
+    "https://alertbot:t0kenPW@hooks.test/T0PATH?key=S3CRETQ",
+    "no TRIAGE_WEBHOOK_SECRET": "https://alertbot:t0kenPW@hooks.test/T0PATH?key=S3CRETQ",
+}
+
+
+@pytest.mark.parametrize(("problem", "urls"), BAD_WEBHOOK_URLS.items(), ids=BAD_WEBHOOK_URLS)
+def test_a_bad_webhook_url_is_never_echoed_back(problem, urls, tmp_path, monkeypatch):
+    """The service, every command and the error itself name the problem (and the host at
+    most), never the URL's user, password, path or query."""
+    monkeypatch.setenv("TRIAGE_WEBHOOK_URLS", urls)
+    if "SECRET" not in problem:
+        monkeypatch.setenv("TRIAGE_WEBHOOK_SECRET", SECRET)
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    shown = [str(raised.value), repr(raised.value)]
+    database = f"sqlite:///{tmp_path / 'hooks.db'}"
+    for command in (["serve", "--bundle", tmp_path], ["webhooks", "list", "--database", database]):
+        result = run_cli(*command)
+        assert result.exit_code == 1 and "bad settings" in result.output, result.output
+        assert "webhook_" in result.output.lower(), result.output  # it names the setting
+        shown.append(result.output)
+    for text in shown:
+        assert not any(secret in text for secret in URL_SECRETS), text

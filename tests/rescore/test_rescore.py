@@ -61,7 +61,7 @@ def assert_same_as_score_file(rescored: list[dict], expected: list[dict]) -> Non
     for got, want in zip(rescored, expected, strict=True):
         assert {key: got[key] for key in want} == want
         extra = {"model_version"} | (
-            set() if "error" in want else {"text_digest", "tier_uncertain"}
+            set() if "error" in want else {"text_digest", "tier_uncertain", "spam_withheld_by"}
         )
         assert set(got) - set(want) == extra
 
@@ -297,7 +297,7 @@ def test_write_back_rescores_and_reranks_open_items_only(db, tiny_bundle, tmp_pa
     source = write_jsonl(tmp_path / "in.jsonl", [*POSTS, {"id": "not-queued", "text": "hi"}])
     records = {r["id"]: r for r in write_run(tiny_bundle, source, tmp_path / "out")}
 
-    done = write_back(db, tmp_path / "out", "c", RULES, None, batch_size=3, now=NOW)
+    done = write_back(db, tmp_path / "out", "c", RULES, None, batch_size=3, now=NOW, alerts=None)
 
     assert (done.records, done.rescored, done.resolved) == (8, 5, 1)
     assert (done.text_differs, done.not_in_queue, done.unchanged) == (1, 1, 0)
@@ -339,11 +339,11 @@ def test_write_back_is_idempotent(db, tiny_bundle, tmp_path):
     ids = [put(db, post) for post in POSTS[:3]]
     source = write_jsonl(tmp_path / "in.jsonl", POSTS[:3])
     write_run(tiny_bundle, source, tmp_path / "out")
-    first = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW)
+    first = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW, alerts=None)
     events = [len(events_of(db, item_id)) for item_id in ids]
     later = NOW + timedelta(minutes=5)
 
-    second = write_back(db, tmp_path / "out", "c", RULES, None, now=later)
+    second = write_back(db, tmp_path / "out", "c", RULES, None, now=later, alerts=None)
 
     assert (first.rescored, second.rescored, second.unchanged) == (3, 0, 3)
     assert [len(events_of(db, item_id)) for item_id in ids] == events
@@ -367,9 +367,129 @@ def test_an_item_the_service_scored_with_the_same_bundle_is_unchanged(db, tiny_b
     source = write_jsonl(tmp_path / "in.jsonl", POSTS)
     write_run(tiny_bundle, source, tmp_path / "out")
 
-    done = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW)
+    done = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW, alerts=None)
 
     assert (done.rescored, done.unchanged) == (0, len(POSTS))
+
+
+# --- write-back alerts: an item a new bundle raises to crisis (or red) alerts as at ingest ----
+HOOK_SECRET = "s" * 40
+NEW_TIERS = {"p1": "crisis", "p2": "red", "p3": "crisis", "p4": "crisis", "p5": "amber"}
+NEW_TIERS |= {"p6": "crisis", "p7": "crisis"}
+
+
+def with_tiers(out: Path, tiers: dict[str, str]) -> None:
+    """The run's one part, with the tiers the new bundle is to give (the tiny bundle's own are
+    whatever its few training steps made them); text digests and the rest stay as scored."""
+    from triage.rescore.parts import read_output, write_part
+
+    records = [{**r, "tier": tiers.get(r["id"], r["tier"])} for r in read_output(out, "jsonl")]
+    write_part(out, 0, records, "jsonl")
+
+
+def backlog_before_the_new_bundle(db: Database) -> dict[str, int]:
+    """p1, p2, p5: green; p3 crisis and p4 red already (no alert recorded for either, so only
+    the write-back's own rule keeps p3 quiet; p4 is raised to crisis); p6 resolved; p7
+    unscored, the scorer failed."""
+    ids = {post["id"]: put(db, post) for post in POSTS[:6]}
+    with db.write() as session:
+        unscored = queue.NewItem("c", POSTS[6]["id"], POSTS[6]["text"])
+        ((item, _),) = queue.ingest(session, [unscored], NOW, RULES)
+        ids[POSTS[6]["id"]] = item.id
+        for name, tier in (("p3", "crisis"), ("p4", "red")):
+            view = queue.ModelView("old-model:0.1", {"self_harm": 0.9}, ["self_harm"], tier)
+            queue.record_scores(session, ids[name], view, RULES, NOW)
+        resolve = ReviewEvent(EventType.RESOLVE, "alice", Outcome.SUPPORTED)
+        queue.append_event(session, ids["p6"], resolve, NOW)
+        queue.record_failure(session, ids["p7"], "the scorer failed: RuntimeError", RULES, NOW)
+    return ids
+
+
+def alerts_recorded(db: Database) -> set[tuple[int, str]]:
+    from triage.storage.tables import WebhookDelivery
+
+    with db.read() as session:
+        return {(d.item_id, d.condition) for d in session.scalars(select(WebhookDelivery))}
+
+
+def test_write_back_alerts_for_items_newly_raised_to_crisis_or_red(
+    db, tiny_bundle, tmp_path, caplog
+):
+    import logging
+
+    from triage.queue.alerts import Webhooks
+    from triage.rescore.writeback import write_back
+    from triage.storage import webhooks as store
+
+    settings = Settings(
+        webhook_urls=["http://127.0.0.1:9/hook"],
+        webhook_secret=HOOK_SECRET,
+        webhook_on=["crisis", "red"],
+    )
+    sent = []
+
+    def transport(request):
+        sent.append(request)
+        return store.AttemptResult(200, None)
+
+    webhooks = Webhooks(settings, db, transport=transport)
+    webhooks.start()
+    ids = backlog_before_the_new_bundle(db)
+    source = write_jsonl(tmp_path / "in.jsonl", POSTS)
+    write_run(tiny_bundle, source, tmp_path / "out", part_size=len(POSTS))
+    with_tiers(tmp_path / "out", NEW_TIERS)
+
+    with caplog.at_level(logging.DEBUG):
+        done = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW, alerts=webhooks)
+        again = write_back(db, tmp_path / "out", "c", RULES, None, now=NOW, alerts=webhooks)
+        assert webhooks.deliver_due() == 4
+
+    assert (done.rescored, done.resolved, again.rescored) == (6, 1, 0)
+    # raised from green, unscored or red: not p3 (crisis already), p5 (amber), p6 (resolved)
+    raised = {(ids["p1"], "crisis"), (ids["p2"], "red"), (ids["p4"], "crisis")}
+    raised |= {(ids["p7"], "crisis")}
+    assert alerts_recorded(db) == raised  # once each, the rerun adding none
+    assert webhooks.deliver_due() == 0
+    by_item = {json.loads(r.body)["item"]["id"]: r for r in sent}
+    for item_id, condition in raised:
+        request = by_item[item_id]
+        payload = json.loads(request.body)
+        assert request.headers["X-Triage-Event"] == payload["event"] == condition
+        # the payload ingest's alerts carry: the same code builds it, from the stored item
+        expected = json.loads(json.dumps(webhooks.item_payload(stored(db, item_id))))
+        assert payload["item"] == expected and "text" not in payload["item"]
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    bodies = b"".join(r.body for r in sent).decode()
+    for post in POSTS:
+        assert post["text"] not in logged and post["text"] not in bodies
+
+
+def test_the_command_writes_back_with_the_services_alerts(tiny_bundle, tmp_path, monkeypatch):
+    """`triage rescore --write-back` records its alerts with TRIAGE_WEBHOOK_* as the service
+    reads them; the service's senders deliver them. The run's parts are written already, so
+    the command starts no Ray."""
+    pytest.importorskip("ray", reason="the scale extra (ray[data]) is not installed")
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    db = Database(url)
+    db.upgrade()
+    ids = backlog_before_the_new_bundle(db)
+    source = write_jsonl(tmp_path / "in.jsonl", POSTS)
+    out = tmp_path / "out"
+    write_run(tiny_bundle, source, out, part_size=len(POSTS))
+    with_tiers(out, NEW_TIERS)
+    monkeypatch.setenv("TRIAGE_WEBHOOK_URLS", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("TRIAGE_WEBHOOK_SECRET", HOOK_SECRET)
+    monkeypatch.delenv("TRIAGE_WEBHOOK_ON", raising=False)
+    args = ("rescore", source, "--out", out, "--bundle", tiny_bundle, "--format", "jsonl")
+    args += ("--part-size", len(POSTS), "--write-back", "--community", "c", "--database", url)
+
+    result = run_cli(*args)
+
+    assert result.exit_code == 0, result.stderr
+    assert "scored 0 parts" in result.stderr and "write-back: 6 items re-scored" in result.stderr
+    # TRIAGE_WEBHOOK_ON's default has crisis, not red: p2 does not alert here
+    assert alerts_recorded(db) == {(ids[p], "crisis") for p in ("p1", "p4", "p7")}
+    db.dispose()
 
 
 def test_a_rescored_event_is_a_system_event():
@@ -482,3 +602,33 @@ def test_write_back_reads_tier_uncertain_and_falls_back_to_the_reason_in_older_r
     assert not tier_uncertain({"tier_uncertain": False, "reasons": [UNCERTAIN_REASON]})
     assert tier_uncertain({"reasons": ["x", UNCERTAIN_REASON]})  # written before the field
     assert not tier_uncertain({"tier_uncertain": None, "reasons": ["x"]})  # no value
+
+
+def test_write_back_keeps_the_crisis_resource_reason(db):
+    """A rescored item that shares a crisis resource shows the reason the scorer gave, also
+    from a run written before `spam_withheld_by` was recorded (read from its reasons)."""
+    from triage.domain.priority import crisis_resource_reason
+    from triage.rescore.writeback import model_view, spam_withheld_by
+
+    reason = crisis_resource_reason("Samaritans")
+    assert spam_withheld_by({"spam_withheld_by": "Samaritans", "reasons": []}) == "Samaritans"
+    assert spam_withheld_by({"spam_withheld_by": None, "reasons": [reason]}) is None
+    assert spam_withheld_by({"reasons": ["tier green", reason]}) == "Samaritans"
+    assert spam_withheld_by({"reasons": ["tier green"]}) is None
+    record = {
+        "model_version": "new-model:0.2",
+        "scores": {"self_harm": 0.01, "spam": 0.9},
+        "flags": [],
+        "tier": "green",
+        "evidence": [],
+        "language": "en",
+        "language_unsupported": False,
+        "tier_uncertain": False,
+        "spam_withheld_by": "Samaritans",
+        "reasons": [reason],
+    }
+    item_id = put(db, {"id": "r1", "text": "call Samaritans on 116 123"})
+    with db.write() as session:
+        assert queue.record_rescore(session, item_id, model_view(record), RULES, NOW)
+        assert queue.record_rescore(session, item_id, model_view(record), RULES, NOW) is None
+    assert stored(db, item_id).priority_reasons[-1] == reason

@@ -40,7 +40,20 @@ def _setup_logging(level: str) -> None:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The `triage` group: bad settings, met by any command, are an error line that names each
+    setting and its problem (settings_problems), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as error:
+            if error.title != Settings.__name__:
+                raise
+            raise click.ClickException(settings_problems(error)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     __version__, "--version", "-V", prog_name="triage", message="%(prog)s %(version)s"
 )
@@ -74,14 +87,12 @@ def serve(host: str | None, port: int | None, bundle: Path | None) -> None:
     from triage.service.app import create_app
 
     overrides: dict[str, Any] = {"host": host, "port": port, "bundle_dir": bundle}
-    try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as error:  # the messages only: an input could hold a secret
-        raise click.ClickException(settings_problems(error)) from None
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     uvicorn.run(create_app(settings), **uvicorn_options(settings))
 
 
 def settings_problems(error: ValidationError) -> str:
+    """Each setting and its problem: the messages only, as a value given may hold a secret."""
     problems = "; ".join(
         f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
     )

@@ -123,9 +123,9 @@ def rescore(
     Parquet file with those columns, or a folder of Parquet files. Each part of --part-size
     lines is scored by one Ray actor (the ONNX scorer is loaded once per actor) and written
     to OUT/part-NNNNN.parquet (or .jsonl): per line what score-file writes (scores, flags,
-    tier, priority, reasons, evidence...), plus `model_version`, `tier_uncertain` and
-    `text_digest`. A repeated id is an error line within a part, not across parts. Exit
-    status 1 when any line of this run failed, else 0.
+    tier, priority, reasons, evidence...), plus `model_version`, `tier_uncertain`,
+    `spam_withheld_by` and `text_digest`. A repeated id is an error line within a part, not
+    across parts. Exit status 1 when any line of this run failed, else 0.
     """
     _require_scale()
     from triage.rescore import engine
@@ -180,6 +180,7 @@ def _write_back(
     settings: Settings, out_dir: Path, community: str | None, database_url: str | None
 ) -> None:
     from triage.cli.admin import _database
+    from triage.queue.alerts import create
     from triage.rescore.writeback import thread_threshold, write_back
     from triage.scoring.bundle import load_bundle
     from triage.service.api.queue_schemas import DEFAULT_COMMUNITY
@@ -192,6 +193,7 @@ def _write_back(
             community or DEFAULT_COMMUNITY,
             settings.tier_rules,
             thread_threshold(load_bundle(settings.bundle_dir)),
+            alerts=create(settings, db),  # records alerts for the service's senders to deliver
         )
     finally:
         db.dispose()

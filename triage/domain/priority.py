@@ -167,6 +167,25 @@ def unreadable_language_reason(language: str) -> str:
     return f"language {language}: the model does not read it (its scores are unreliable)"
 
 
+# A post that shares a crisis resource is not flagged spam (triage/domain/resource_guard.py); the
+# scorer says so, and the queue, which re-ranks from stored facts, says it again from the
+# resource's name stored with the item.
+CRISIS_RESOURCE_REASON = "shares a crisis resource ({}): not flagged as spam"
+
+
+def crisis_resource_reason(resource: str) -> str:
+    return CRISIS_RESOURCE_REASON.format(resource)
+
+
+def crisis_resource_in(reasons: Sequence[str]) -> str | None:
+    """The resource named by a crisis_resource_reason among `reasons`; None if none is."""
+    before, after = CRISIS_RESOURCE_REASON.split("{}")
+    for reason in reasons:
+        if reason.startswith(before) and reason.endswith(after):
+            return reason[len(before) : len(reason) - len(after)]
+    return None
+
+
 def at_least(tier: Tier, floor: Tier) -> Tier:
     """The more urgent of `tier` and `floor`."""
     return tier if tier.rank <= floor.rank else floor

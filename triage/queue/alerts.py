@@ -3,7 +3,8 @@
 Conditions: `crisis` and `red` when an item is scored so, `unscored` when scoring fails, and
 `red_near_sla` when a red item has waited webhook_near_sla_share of its SLA, open and
 unclaimed (a periodic check). The first three are recorded in the transaction that writes the
-scores (queue/ingest.py calls on_scored / on_unscored), so an alert is in the database before
+scores (queue/ingest.py calls on_scored / on_unscored; rescore/writeback.py calls on_scored for
+an item a new bundle raises to crisis or red), so an alert is in the database before
 anything is sent and fires once per item, endpoint and condition (storage/webhooks.py).
 
 Each replica's sender wakes every webhook_poll_interval_s, claims due deliveries one at a time

@@ -52,6 +52,7 @@ def model_view(scorer: OnnxScorer, result: ScoreResult) -> queue.ModelView:
         tier_uncertain=result.tier_uncertain,
         language=result.language,
         language_unsupported=result.language_unsupported,
+        spam_withheld_by=result.spam_withheld_by,
     )
 
 

@@ -19,6 +19,7 @@ from triage.domain.priority import (
     UNCERTAIN_REASON,
     MemberReports,
     compute_priority,
+    crisis_resource_reason,
     minutes_until_ageing_changes,
     unreadable_language_reason,
     unscored_priority,
@@ -51,6 +52,8 @@ def rank(item: Item, rules: TierRules, now: datetime) -> None:
         item.priority_reasons.append(UNCERTAIN_REASON)
     if item.language_unsupported:  # the stored tier already holds the floor (scoring/decision.py)
         item.priority_reasons.append(unreadable_language_reason(item.language or "und"))
+    if item.spam_withheld_by is not None:  # the scorer's reason, from the stored resource
+        item.priority_reasons.append(crisis_resource_reason(item.spam_withheld_by))
     thread = item.thread_corumination or {}
     if thread.get("flagged"):  # explains, does not re-rank: see triage/queue/thread_scoring.py
         item.priority_reasons.append(thread["summary"])

@@ -87,6 +87,7 @@ class ModelView:
     tier_uncertain: bool = False  # amber because of the uncertain band of the tier head
     language: str | None = None  # ISO 639-1 or "und" (triage/scoring/language.py)
     language_unsupported: bool = False  # the model does not read it: tier at least amber
+    spam_withheld_by: str | None = None  # the crisis resource that kept it from a spam flag
 
 
 # --- ingest and scoring ----------------------------------------------------------------------
@@ -183,6 +184,7 @@ def record_scores(
     item.evidence, item.model_version = list(view.evidence), view.model_version
     item.tier_scores, item.tier_uncertain = view.tier_scores, view.tier_uncertain
     item.language, item.language_unsupported = view.language, view.language_unsupported
+    item.spam_withheld_by = view.spam_withheld_by
     _set_flags(session, item)
     rank(item, rules, now)
     _add_event(session, item, ReviewEvent(EventType.SCORED, SYSTEM_ACTOR), now, person=False)
@@ -217,6 +219,7 @@ def record_rescore(
     item.evidence, item.model_version = list(view.evidence), view.model_version
     item.tier_scores, item.tier_uncertain = view.tier_scores, view.tier_uncertain
     item.language, item.language_unsupported = view.language, view.language_unsupported
+    item.spam_withheld_by = view.spam_withheld_by
     _set_flags(session, item)
     rank(item, rules, now)
     note = f"re-scored: {before} -> model {view.model_version}; tier {view.tier}"
@@ -237,6 +240,7 @@ def _has_view(item: Item, view: ModelView) -> bool:
         item.tier_uncertain,
         item.language,
         item.language_unsupported,
+        item.spam_withheld_by,
     ) == (
         view.model_version,
         view.scores,
@@ -247,6 +251,7 @@ def _has_view(item: Item, view: ModelView) -> bool:
         view.tier_uncertain,
         view.language,
         view.language_unsupported,
+        view.spam_withheld_by,
     )
 
 

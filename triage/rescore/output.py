@@ -4,6 +4,8 @@ it (the same code makes both), plus
 - `model_version`: the bundle that scored it, "name:version" as the queue stores it;
 - `tier_uncertain` (scored lines only): the tier head's uncertain band routed it to amber (the
   reasons say so in words), which the write-back stores with the item;
+- `spam_withheld_by` (scored lines only): the crisis resource the text shares, which kept it
+  from being flagged spam (the reasons say so in words), which the write-back stores too;
 - `text_digest` (scored lines only): a digest of the text and parent text as scored, which the
   write-back compares with the queue's copy of the item, so a score never lands on a post whose
   stored text differs from the text that was scored.
@@ -40,6 +42,7 @@ def output_records(
         record = {**outcome.record, "model_version": model_version}
         if outcome.item is not None and outcome.result is not None:
             record["tier_uncertain"] = outcome.result.tier_uncertain
+            record["spam_withheld_by"] = outcome.result.spam_withheld_by
             record["text_digest"] = text_digest(outcome.item.text, outcome.item.parent_text)
         records.append(record)
     return records
@@ -74,6 +77,7 @@ def schema() -> pa.Schema:
             ("language_unsupported", pa.bool_()),
             ("self_harm_floor", pa.bool_()),
             ("tier_uncertain", pa.bool_()),
+            ("spam_withheld_by", pa.string()),
             ("truncated", pa.bool_()),
             ("truncation", pa.string()),
             ("text_digest", pa.string()),

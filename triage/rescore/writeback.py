@@ -9,6 +9,11 @@ gets one `rescored` system event naming the old and the new model (queue.record_
   text was purged, or that the file holds in another form, is left as it is, and
 - something changed (the model, a score, a flag, the tier...): a rerun adds nothing.
 
+An item the new scores raise to an urgent tier (crisis, red) from a less urgent tier, or from
+none, records the webhook alert ingest would (queue/alerts.py, Webhooks.on_scored) in the same
+transaction; the service's senders deliver it. Red raised to crisis alerts (the crisis condition
+may be on where red's is off); an item already at its new tier or above does not alert again.
+
 The thread corumination of each changed reply is then recomputed from the stored scores, as
 after scoring. Items are written `batch_size` at a time, one transaction each, locked in id
 order (PostgreSQL), so the service can keep ingesting and moderators keep working meanwhile.
@@ -21,13 +26,13 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.domain.labels import CORUMINATION
-from triage.domain.priority import UNCERTAIN_REASON
+from triage.domain.labels import CORUMINATION, URGENT_TIERS, Tier
+from triage.domain.priority import UNCERTAIN_REASON, crisis_resource_in
 from triage.domain.review import ReviewState
 from triage.domain.tier_rules import TierRules
 from triage.queue import store as queue
@@ -37,6 +42,9 @@ from triage.rescore.parts import read_manifest, read_output
 from triage.scoring.bundle import Bundle
 from triage.storage.database import Database
 from triage.storage.tables import Item
+
+if TYPE_CHECKING:
+    from triage.queue.alerts import Webhooks
 
 DEFAULT_BATCH = 500
 
@@ -70,6 +78,8 @@ def write_back(
     threshold: float | None,
     batch_size: int = DEFAULT_BATCH,
     now: datetime | None = None,
+    *,
+    alerts: Webhooks | None,  # no default, as in Ingest: each caller says whether it alerts
 ) -> WriteBackSummary:
     """Write the complete parts of the run in out_dir into the queue (see the module's doc)."""
     fmt = read_manifest(out_dir).output_format
@@ -84,6 +94,7 @@ def write_back(
             rules=rules,
             threshold=threshold,
             now=at,
+            alerts=alerts,
         )
         total.add(db.write_retrying(work))
     return total
@@ -107,6 +118,7 @@ def _write_batch(
     rules: TierRules,
     threshold: float | None,
     now: datetime,
+    alerts: Webhooks | None,
 ) -> WriteBackSummary:
     summary = WriteBackSummary(records=len(records))
     by_id = {str(record["id"]): record for record in records}
@@ -120,17 +132,22 @@ def _write_batch(
     changed = []
     for item in items:
         record = by_id[item.external_id]
+        tier_before = item.tier  # before record_rescore writes the new tier
         if item.state == ReviewState.RESOLVED.value:
             summary.resolved += 1
         elif item.text is None or text_digest(item.text, item.parent_text) != record.get(
             "text_digest"
         ):
             summary.text_differs += 1
-        elif queue.record_rescore(session, item.id, model_view(record), rules, now) is None:
+        elif (
+            rescored := queue.record_rescore(session, item.id, model_view(record), rules, now)
+        ) is None:
             summary.unchanged += 1
         else:
             summary.rescored += 1
             changed.append(item.id)
+            if alerts is not None and raised_to_urgent(tier_before, rescored.tier):
+                alerts.on_scored(session, rescored, now)
     record_thread_scores(session, changed, threshold, rules, now)
     return summary
 
@@ -149,6 +166,7 @@ def model_view(record: dict[str, Any]) -> queue.ModelView:
         tier_uncertain=tier_uncertain(record),
         language=record["language"],
         language_unsupported=record["language_unsupported"],
+        spam_withheld_by=spam_withheld_by(record),
     )
 
 
@@ -157,3 +175,18 @@ def tier_uncertain(record: dict[str, Any]) -> bool:
     as a reason (UNCERTAIN_REASON): for their records it is read from there."""
     recorded = record.get("tier_uncertain")
     return UNCERTAIN_REASON in record["reasons"] if recorded is None else bool(recorded)
+
+
+def raised_to_urgent(before: str | None, after: str | None) -> bool:
+    """The new tier is urgent and more urgent than the old one (or there was none)."""
+    if after not in URGENT_TIERS:
+        return False
+    return before is None or Tier(after).rank < Tier(before).rank
+
+
+def spam_withheld_by(record: dict[str, Any]) -> str | None:
+    """The record's `spam_withheld_by`. Runs written before it was recorded name the resource
+    only in words, as a reason (crisis_resource_reason): for their records it is read from there."""
+    if "spam_withheld_by" in record:
+        return record["spam_withheld_by"]
+    return crisis_resource_in(record["reasons"])

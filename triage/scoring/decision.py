@@ -20,6 +20,7 @@ from triage.domain.priority import (
     UNREADABLE_LANGUAGE_TIER,
     at_least,
     compute_priority,
+    crisis_resource_reason,
     unreadable_language_reason,
 )
 from triage.domain.resource_guard import ResourceGuard
@@ -76,6 +77,7 @@ class Decider:
             # floor_for_self_harm raised it
             self_harm_floor=decision.tier is Tier.GREEN and SELF_HARM in flags,
             tier_uncertain=decision.uncertain,
+            spam_withheld_by=resource,
         )
 
     def flags(self, text: str, scores: dict[str, float | None]) -> tuple[list[str], str | None]:
@@ -103,7 +105,3 @@ class Decider:
             cut.value: round(float(p), 4) for cut, p in zip(TIER_CUTS, cuts, strict=True)
         }
         return ordinal_tier(cuts.tolist(), self.bundle.tier_model), tier_scores
-
-
-def crisis_resource_reason(resource: str) -> str:
-    return f"shares a crisis resource ({resource}): not flagged as spam"

@@ -44,3 +44,6 @@ class ScoreResult:
     # amber because the tier head's P(tier >= red) fell in its uncertain band, not because it
     # reached the amber cut-off; `reasons` says so in words (UNCERTAIN_REASON) for a person
     tier_uncertain: bool = False
+    # the crisis resource the text shares, which kept it from being flagged spam (its score is
+    # kept); `reasons` says so in words (priority.crisis_resource_reason)
+    spam_withheld_by: str | None = None

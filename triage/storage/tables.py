@@ -94,6 +94,9 @@ class Item(Base):
         Boolean, default=False, server_default=false()
     )
     evidence: Mapped[list] = mapped_column(JSON, default=list)
+    # the crisis resource the post shares, which kept it from being flagged spam
+    # (triage/domain/resource_guard.py): its reason is re-derived whenever the item is re-ranked
+    spam_withheld_by: Mapped[str | None] = mapped_column(Text)
     model_version: Mapped[str | None] = mapped_column(String(NAME))
     # a reply's thread corumination when it was scored (triage/scoring/threads.py;
     # queue/thread_scoring.py)
@@ -185,7 +188,8 @@ class ItemFlag(Base):
 
 
 class Event(Base):
-    """Append-only: never updated or deleted. Who, when, and what the model said at the time."""
+    """Append-only: never deleted, and never updated but for retention removing a member's report
+    comment (note; queue/retention.py). Who, when, and what the model said at the time."""
 
     __tablename__ = "events"
 
@@ -208,7 +212,8 @@ class Event(Base):
     priority: Mapped[int | None] = mapped_column(Integer)
     state_after: Mapped[str] = mapped_column(String(16))
     # a `report` event: the member who reported (the platform's id; actor is the platform's key)
-    # and the reason (configs/reports.yaml); the member's words are in note
+    # and the reason (configs/reports.yaml); the member's words are in note (purged with the
+    # post's text by retention)
     reporter_id: Mapped[str | None] = mapped_column(String(NAME))
     report_reason: Mapped[str | None] = mapped_column(String(40))
     # an `assign` event: the moderator the item was assigned to

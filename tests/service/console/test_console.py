@@ -256,6 +256,20 @@ def test_item_page_shows_thread_evidence_scores_history_and_resources(console):
     assert missing.status_code == 404 and "No item 999" in missing.text
 
 
+def test_the_pages_explain_a_spam_flag_withheld_for_a_crisis_resource(console):
+    client, keys, db = console
+    with db.write() as session:
+        new = queue.NewItem("c", "s", "call Samaritans on 116 123")
+        ((item, _),) = queue.ingest(session, [new], datetime.now(UTC), RULES)
+        scores = {**SCORES["green"], "spam": 0.9}
+        view = queue.ModelView("m:1", scores, [], "green", spam_withheld_by="Samaritans")
+        queue.record_scores(session, item.id, view, RULES, datetime.now(UTC))
+    sign_in(client, keys["alice"])
+    reason = "<li>shares a crisis resource (Samaritans): not flagged as spam</li>"
+    assert reason in client.get(f"/items/{item.id}", headers=HTML).text
+    assert reason in client.get("/", headers=HTML).text
+
+
 def test_an_unscored_reply_hides_a_parent_it_has_not_seen(console):
     client, keys, db = console
     with db.write() as session:
