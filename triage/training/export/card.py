@@ -36,23 +36,32 @@ LIMITS = """\
 - **Research default, not a clinical tool.** Trained on public research data whose licences are
   mostly research-only or non-commercial; a platform should retrain on its own moderators'
   labels (`triage data export-feedback` feeds them back).
-- **self_harm** is learnt from subreddit membership (r/SuicideWatch vs r/depression), a noisy
-  proxy that separates ideation-like posts from depression posts, not imminence. The risk tier
-  comes from the ordinal tier head when the bundle has one (trained on ~630 annotated posts; see
-  Risk tiers), otherwise from the rules in configs/tiers.yaml over self_harm.
+- **self_harm** is learnt mostly from subreddit membership (r/SuicideWatch vs r/depression and
+  27 other subreddits), a noisy proxy for ideation, not imminence. The risk tier comes from the
+  ordinal tier head (about 3,000 annotated Reddit posts, plus synthetic rows at a lower weight;
+  see Risk tiers), otherwise from the rules in configs/tiers.yaml over self_harm.
 - **Annotations are the project's own**, made by model annotators reading the written guideline
   (docs/annotation/), with a blind second pass for agreement (annotations/AGREEMENT.md): not yet
   checked by clinicians or by a platform's moderators.
+- **Synthetic rows** (synthetic/, configs/train/counterfactuals.yaml) are written text: they
+  teach goodbyes, imminence, slang, recovery and hostile replies that public data lacks, but a
+  model that learns their style also scores better on written cases like the evaluation
+  casebook than on real posts. Read the casebook figures beside the test split's.
 - **distress** positives come from r/depression, stressed Dreaddit segments and IRF risk-factor
   posts; treat it as a weak signal of "a post about feeling bad".
-- **hostile** is learnt from tweets (OLID) and Reddit threads (ToxiChat) aimed at a person;
-  insults at groups were left unlabelled, so group-directed hate may score low.
-- **spam** is learnt from SMS and 2002-era e-mail (SpamAssassin); forum spam (link farms,
-  crypto, promotion) looks different.
-- **False positives by design and by bias.** The self_harm threshold and the red cut-off are set
-  for 95% recall on dev, so many flagged posts are not disclosures. Identity, recovery and
-  hyperbole probes are in evaluation/PROBES.md (`triage evaluate --probes`): read them before
-  trusting a score on such posts.
+- **hostile** is learnt from tweets (OLID), Reddit threads (ToxiChat, counter-speech), chatbot
+  dialogues (DiaSafety), Wikipedia talk pages and news comments, and ~340 reply pairs annotated
+  in context (docs/annotation/hostile_in_context.md). Few public replies answer a vulnerable
+  poster, so "nobody would miss you"-style replies without insult words are still scored low
+  more often than insults; insults at groups were left unlabelled.
+- **spam** is learnt from SMS, 2002-era e-mail (SpamAssassin), Instagram scam comments and
+  blog comment spam, and synthetic forum spam; a post naming a crisis line or health service of
+  configs/resources/ is never flagged spam (its score is kept).
+- **False positives by design and by bias.** The self_harm threshold is set for 95% recall on
+  dev and the red cut-off for the urgent recall of configs/thresholds.yaml, so many flagged
+  posts are not disclosures. Identity, recovery and hyperbole probes are in
+  evaluation/PROBES.md (`triage evaluate --probes`): read them before trusting a score on such
+  posts.
 - **corumination** is learnt from ~590 annotated reply pairs (epitome, ToxiChat, CounselChat),
   partly drawn by an enrichment heuristic; its test figures are small-sample.
 - English only (bundle.json `languages`): a post identified as another language keeps its
@@ -197,7 +206,9 @@ pairs -> corumination; annotated posts -> the tier cuts. OLID's @USER/URL placeh
 removed. Training adds short sentence crops of SDCNL posts (so a one-line disclosure is not "too
 short to be risky"), random parent posts to some OLID tweets (so "is a reply" is not a cue for
 "not hostile") and counterfactual rows (configs/train/counterfactuals.yaml, disjoint from the
-probes) for identity terms, recovery talk and hyperbole.
+probes, counted as synthetic) for identity terms, recovery talk and hyperbole. A reply pair
+annotated in context (annotations/hostile_pairs.csv) takes its annotated hostile label instead
+of its source's.
 De-duplicated across sources by normalised text ({data.get("duplicates_merged", "?")} duplicates merged);
 no text is in two splits; official test splits kept where a source has one; dev carved by author
 or thread where known.
