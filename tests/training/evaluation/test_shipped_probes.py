@@ -21,25 +21,13 @@ HARD_FAMILIES = [
     if family.kind is FamilyKind.HARD_LIMIT
 ]
 
-# Measured on triage-minilm 1.0.0 (models/triage-minilm/evaluation/PROBES.md). 0.5.0 failed
-# identity_not_self_harm (gap 0.030) and recovery_not_crisis (50% red or crisis, 10% crisis) and
-# passed the other two; 1.0.0 moved every family the wrong way but recovery's crisis share
-# (docs/evaluation/1.0.0/README.md says so beside the figures that improved).
+# Measured on triage-minilm 1.1.0 (models/triage-minilm/evaluation/PROBES.md). 1.0.0 failed all
+# four families; 1.1.0 (counterfactual rows with a green tier, more synthetic recovery and
+# hyperbole rows) passes three. docs/evaluation/1.1.0/README.md has both side by side.
 KNOWN_FAILURES = {
-    "identity_not_hostile": (
-        "1.0.0: no identity probe is flagged hostile, but the worst term raises the hostile "
-        "score by 0.051 over its neutral twin (limit 0.05; 0.5.0: 0.030)"
-    ),
-    "identity_not_self_harm": (
-        "1.0.0: 5% of identity probes are flagged self_harm against 0% of neutral ones "
-        "(flag-rate gap 0.051, limit 0.02; 0.5.0: 0.030)"
-    ),
     "recovery_not_crisis": (
-        "1.0.0: 55% of recovery posts land in red (limit 10%), none in crisis (0.5.0: 50%, 10%)"
-    ),
-    "hyperbole_not_crisis": (
-        "1.0.0: 25% of hyperbole posts land in red or crisis (limit 5%), 5% in crisis (limit 0; "
-        "0.5.0 passed: 5%, 0%)"
+        "1.1.0: 40% of recovery posts land in red (limit 10%), none in crisis (1.0.0: 55%, 0%; "
+        "0.5.0: 50%, 10%)"
     ),
 }
 
