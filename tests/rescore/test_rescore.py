@@ -445,6 +445,7 @@ def test_write_back_alerts_for_items_newly_raised_to_crisis_or_red(
         assert webhooks.deliver_due() == 4
 
     assert (done.rescored, done.resolved, again.rescored) == (6, 1, 0)
+    assert (done.raised_to_urgent, again.raised_to_urgent) == (4, 0)
     # raised from green, unscored or red: not p3 (crisis already), p5 (amber), p6 (resolved)
     raised = {(ids["p1"], "crisis"), (ids["p2"], "red"), (ids["p4"], "crisis")}
     raised |= {(ids["p7"], "crisis")}
@@ -464,10 +465,13 @@ def test_write_back_alerts_for_items_newly_raised_to_crisis_or_red(
         assert post["text"] not in logged and post["text"] not in bodies
 
 
-def test_the_command_writes_back_with_the_services_alerts(tiny_bundle, tmp_path, monkeypatch):
+@pytest.mark.parametrize("webhooks", [True, False], ids=["webhooks", "no-webhooks"])
+def test_the_command_writes_back_with_the_services_alerts(
+    tiny_bundle, tmp_path, monkeypatch, webhooks
+):
     """`triage rescore --write-back` records its alerts with TRIAGE_WEBHOOK_* as the service
-    reads them; the service's senders deliver them. The run's parts are written already, so
-    the command starts no Ray."""
+    reads them; the service's senders deliver them. Without webhook URLs it says that no alert
+    was recorded. The run's parts are written already, so the command starts no Ray."""
     pytest.importorskip("ray", reason="the scale extra (ray[data]) is not installed")
     url = f"sqlite:///{tmp_path / 'queue.db'}"
     db = Database(url)
@@ -477,8 +481,11 @@ def test_the_command_writes_back_with_the_services_alerts(tiny_bundle, tmp_path,
     out = tmp_path / "out"
     write_run(tiny_bundle, source, out, part_size=len(POSTS))
     with_tiers(out, NEW_TIERS)
-    monkeypatch.setenv("TRIAGE_WEBHOOK_URLS", "http://127.0.0.1:9/hook")
-    monkeypatch.setenv("TRIAGE_WEBHOOK_SECRET", HOOK_SECRET)
+    if webhooks:
+        monkeypatch.setenv("TRIAGE_WEBHOOK_URLS", "http://127.0.0.1:9/hook")
+        monkeypatch.setenv("TRIAGE_WEBHOOK_SECRET", HOOK_SECRET)
+    else:
+        monkeypatch.delenv("TRIAGE_WEBHOOK_URLS", raising=False)
     monkeypatch.delenv("TRIAGE_WEBHOOK_ON", raising=False)
     args = ("rescore", source, "--out", out, "--bundle", tiny_bundle, "--format", "jsonl")
     args += ("--part-size", len(POSTS), "--write-back", "--community", "c", "--database", url)
@@ -487,8 +494,13 @@ def test_the_command_writes_back_with_the_services_alerts(tiny_bundle, tmp_path,
 
     assert result.exit_code == 0, result.stderr
     assert "scored 0 parts" in result.stderr and "write-back: 6 items re-scored" in result.stderr
-    # TRIAGE_WEBHOOK_ON's default has crisis, not red: p2 does not alert here
-    assert alerts_recorded(db) == {(ids[p], "crisis") for p in ("p1", "p4", "p7")}
+    if webhooks:
+        assert "4 items raised to crisis or red; alerts recorded for the tiers" in result.stderr
+        # TRIAGE_WEBHOOK_ON's default has crisis, not red: p2 does not alert here
+        assert alerts_recorded(db) == {(ids[p], "crisis") for p in ("p1", "p4", "p7")}
+    else:
+        assert "4 items raised to crisis or red; no webhook alert recorded" in result.stderr
+        assert alerts_recorded(db) == set()
     db.dispose()
 
 

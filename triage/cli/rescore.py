@@ -186,6 +186,7 @@ def _write_back(
     from triage.service.api.queue_schemas import DEFAULT_COMMUNITY
 
     db = _database(database_url)
+    alerts = create(settings, db)  # records alerts for the service's senders to deliver
     try:
         done = write_back(
             db,
@@ -193,7 +194,7 @@ def _write_back(
             community or DEFAULT_COMMUNITY,
             settings.tier_rules,
             thread_threshold(load_bundle(settings.bundle_dir)),
-            alerts=create(settings, db),  # records alerts for the service's senders to deliver
+            alerts=alerts,
         )
     finally:
         db.dispose()
@@ -204,3 +205,13 @@ def _write_back(
         f"were, {done.not_in_queue} of the {done.records} scored lines not in the queue",
         err=True,
     )
+    if done.raised_to_urgent:
+        click.echo(
+            f"write-back: {done.raised_to_urgent} items raised to crisis or red; "
+            + (
+                "alerts recorded for the tiers TRIAGE_WEBHOOK_ON names, for the service to send"
+                if alerts is not None
+                else "no webhook alert recorded: TRIAGE_WEBHOOK_URLS is not set"
+            ),
+            err=True,
+        )

@@ -57,6 +57,7 @@ class WriteBackSummary:
     resolved: int = 0  # resolved items, left as they are
     not_in_queue: int = 0  # no item of this community and id
     text_differs: int = 0  # the stored text is not the text scored (or was purged)
+    raised_to_urgent: int = 0  # re-scored items raised to crisis or red (see raised_to_urgent)
 
     def add(self, other: WriteBackSummary) -> None:
         for field in fields(self):
@@ -146,8 +147,10 @@ def _write_batch(
         else:
             summary.rescored += 1
             changed.append(item.id)
-            if alerts is not None and raised_to_urgent(tier_before, rescored.tier):
-                alerts.on_scored(session, rescored, now)
+            if raised_to_urgent(tier_before, rescored.tier):
+                summary.raised_to_urgent += 1
+                if alerts is not None:
+                    alerts.on_scored(session, rescored, now)
     record_thread_scores(session, changed, threshold, rules, now)
     return summary
 

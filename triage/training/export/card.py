@@ -36,10 +36,11 @@ LIMITS = """\
 - **Research default, not a clinical tool.** Trained on public research data whose licences are
   mostly research-only or non-commercial; a platform should retrain on its own moderators'
   labels (`triage data export-feedback` feeds them back).
-- **self_harm** is learnt mostly from subreddit membership (r/SuicideWatch vs r/depression and
-  27 other subreddits), a noisy proxy for ideation, not imminence. The risk tier comes from the
-  ordinal tier head (about 3,000 annotated Reddit posts, plus synthetic rows at a lower weight;
-  see Risk tiers), otherwise from the rules in configs/tiers.yaml over self_harm.
+- **self_harm** is learnt mostly from subreddit membership (r/SuicideWatch against r/depression
+  and, in RMHD, 27 subreddits where only r/SuicideWatch is positive), a noisy proxy for ideation,
+  not imminence. The risk tier comes from the ordinal tier head (1,823 annotated train posts,
+  plus synthetic rows at a lower weight; see Risk tiers), otherwise from the rules in
+  configs/tiers.yaml over self_harm.
 - **Annotations are the project's own**, made by model annotators reading the written guideline
   (docs/annotation/), with a blind second pass for agreement (annotations/AGREEMENT.md): not yet
   checked by clinicians or by a platform's moderators.
@@ -157,7 +158,10 @@ def synthetic_section(data: dict, training: dict) -> str:
         f"{dropped.get('casebook', 0)} near duplicates of casebook cases, "
         f"{dropped.get('test', 0)} of test rows and {dropped.get('dev', 0)} of dev rows were "
         f"dropped ({dropped.get('duplicate', 0)} copies of other rows), "
-        f"{prepared.get('kept', '?')} kept."
+        f"{prepared.get('kept', '?')} kept. The counterfactual rows "
+        "(configs/train/counterfactuals.yaml) count as synthetic too: they are templates, "
+        "checked by a test to share no text with the probes, and are neither capped nor run "
+        "through the near-duplicate check."
     )
 
 

@@ -131,7 +131,9 @@ def refit_best(args: TrainArgs) -> list[dict]:
     model, meta = load_checkpoint(folder)
     encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
     train_rows = load_split(args.data_dir, "train")
-    train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)  # as training
+    # the synthetic cap, as training applies it (there after the per-source caps, so near the cap
+    # the two may keep different synthetic rows)
+    train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)
     if args.counterfactuals and args.synthetic_refit_weight > 0:
         train_rows += counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
     dev_rows = load_split(args.data_dir, "dev")
