@@ -186,8 +186,8 @@ def _write_back(
     from triage.service.api.queue_schemas import DEFAULT_COMMUNITY
 
     db = _database(database_url)
-    alerts = create(settings, db)  # records alerts for the service's senders to deliver
     try:
+        alerts = create(settings, db)  # records alerts for the service's senders to deliver
         done = write_back(
             db,
             out_dir,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from triage.domain.labels import LABELS, TIERS
+from triage.domain.labels import LABELS, Tier
 from triage.paths import read_yaml
 from triage.training.data.probe_config import SLOT, Template, TermSets, fill_template
 from triage.training.data.rows import Annotation, Row
@@ -40,14 +40,7 @@ class CounterfactualFamily(BaseModel):
     templates: list[Template] = Field(min_length=1)
     terms: list[str] = []  # term sets whose phrases fill {term}; none: templates used as they are
     repeat: int = Field(1, ge=1, le=10)  # copies of each row (upweights a small family)
-    tier: str | None = None  # the written tier of every row of the family; None: no tier target
-
-    @field_validator("tier")
-    @classmethod
-    def _known_tier(cls, tier: str | None) -> str | None:
-        if tier is not None and tier not in TIERS:
-            raise ValueError(f"expected one of {TIERS}, found {tier!r}")
-        return tier
+    tier: Tier | None = None  # the written tier of every row of the family; None: no tier target
 
     @field_validator("templates", mode="before")
     @classmethod
@@ -132,7 +125,7 @@ def counterfactual_rows(config: CounterfactualConfig) -> list[Row]:
                             split="train",
                             parent_text=template.parent,
                             labels=dict(family.labels),
-                            annotation=Annotation(tier=family.tier) if family.tier else None,
+                            annotation=Annotation(tier=family.tier.value) if family.tier else None,
                             synthetic=True,
                             made_by=MADE_BY,
                         )
