@@ -115,6 +115,20 @@ def test_rows_are_train_only_with_the_family_labels(training):
     assert any(r.text.startswith("I'm a person with psychosis") for r in disclosure)
 
 
+def test_no_row_is_a_near_duplicate_of_a_casebook_case(training):
+    """Counterfactual rows skip `triage data prepare`'s near-duplicate filter (they are made at
+    training time), so the same filter is run on them here against the evaluation casebook."""
+    from triage.paths import DEFAULT_CASEBOOK
+    from triage.training.data.prepare import casebook_references
+    from triage.training.data.synthetic import filter_synthetic
+
+    _, report = filter_synthetic(
+        counterfactual_rows(training), [], casebook_references(DEFAULT_CASEBOOK)
+    )
+    assert [drop for drop in report.drops if drop.reason == "casebook"] == []
+    assert report.drops  # the repeated copies are dropped as duplicates: the filter ran
+
+
 def test_rows_are_synthetic_and_a_family_tier_becomes_their_tier(training):
     rows = counterfactual_rows(training)
     assert all(r.synthetic and r.made_by for r in rows)
