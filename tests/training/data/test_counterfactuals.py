@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -116,17 +117,54 @@ def test_rows_are_train_only_with_the_family_labels(training):
 
 
 def test_no_row_is_a_near_duplicate_of_a_casebook_case(training):
-    """Counterfactual rows skip `triage data prepare`'s near-duplicate filter (they are made at
-    training time), so the same filter is run on them here against the evaluation casebook."""
+    """Training drops a counterfactual row like a casebook case (checked_counterfactual_rows);
+    none of today's rows is one, so none is lost to that check."""
     from triage.paths import DEFAULT_CASEBOOK
     from triage.training.data.prepare import casebook_references
-    from triage.training.data.synthetic import filter_synthetic
+    from triage.training.data.synthetic import near_duplicate_drops
 
-    _, report = filter_synthetic(
-        counterfactual_rows(training), [], casebook_references(DEFAULT_CASEBOOK)
+    rows = counterfactual_rows(training)
+    assert near_duplicate_drops(rows, casebook_references(DEFAULT_CASEBOOK)) == []
+
+
+def _copy_prepared(prepared_dir, tmp_path, test_rows=()):
+    import shutil
+
+    copy = tmp_path / "prepared"
+    shutil.copytree(prepared_dir, copy)
+    with (copy / "test.jsonl").open("a") as out:
+        for row in test_rows:
+            out.write(json.dumps(row.to_json()) + "\n")
+    return copy
+
+
+def test_training_drops_rows_like_a_test_row_or_a_casebook_case(prepared_dir, tmp_path, training):
+    """The counterfactual rows get prepare's synthetic check at training time: a row like a test
+    row or a casebook case is dropped, with all its repeated copies."""
+    from triage.training.data.rows import Row
+    from triage.training.fit.train_rows import checked_counterfactual_rows
+
+    rows = counterfactual_rows(training)
+    like_test = rows[0]
+    test_row = Row(id="t-1", text=like_test.text, source="sdcnl", group="g-t-1", split="test")
+    data_dir = _copy_prepared(prepared_dir, tmp_path, [test_row])
+    like_case = next(r for r in rows if r.text != like_test.text)
+    casebook = tmp_path / "casebook.jsonl"
+    case = json.loads((PROJECT_ROOT / "casebook" / "evaluation.jsonl").read_text().splitlines()[0])
+    casebook.write_text(json.dumps({**case, "text": like_case.text}) + "\n")
+    args = TrainArgs(
+        name="x", data_dir=data_dir, counterfactuals=COUNTERFACTUALS, casebook=casebook
     )
-    assert [drop for drop in report.drops if drop.reason == "casebook"] == []
-    assert report.drops  # the repeated copies are dropped as duplicates: the filter ran
+
+    kept = checked_counterfactual_rows(args)
+
+    # both texts go, with their repeated copies and the rows of the same template the check finds
+    # near (a template filled with another term); the rest stay
+    texts = {r.text for r in kept}
+    assert like_test.text not in texts and like_case.text not in texts
+    assert 0 < len(kept) < len(rows)
+    unchanged = TrainArgs(name="x", data_dir=prepared_dir, counterfactuals=COUNTERFACTUALS)
+    assert checked_counterfactual_rows(unchanged) == rows
 
 
 def test_rows_are_synthetic_and_a_family_tier_becomes_their_tier(training):
@@ -163,8 +201,6 @@ def test_train_args_take_the_counterfactuals_file(tmp_path):
 
 
 def test_training_adds_the_rows(tiny_encoder_dir, prepared_dir, tmp_path, training):
-    import json
-
     from triage.training.fit.train import train
 
     config = tmp_path / "run.yaml"
@@ -184,4 +220,11 @@ def test_training_adds_the_rows(tiny_encoder_dir, prepared_dir, tmp_path, traini
     )
     best = train(TrainArgs.from_yaml(config))
     record = json.loads((best / "train_record.json").read_text())
-    assert record["train_rows_per_source"][SOURCE] == len(counterfactual_rows(training))
+    # they are synthetic, so the synthetic cap holds them to 15% of this tiny train split
+    from triage.training.data.prepare import load_split
+    from triage.training.data.synthetic import max_synthetic_rows
+
+    real = [row for row in load_split(prepared_dir, "train") if not row.synthetic]
+    allowed = max_synthetic_rows(len(real), 0.15)
+    assert 0 < allowed < len(counterfactual_rows(training))
+    assert record["train_rows_per_source"][SOURCE] == allowed

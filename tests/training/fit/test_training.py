@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from triage.domain.labels import LABELS
-from triage.training.data.rows import Row
+from triage.training.data.rows import Annotation, Row
 from triage.training.fit.args import TrainArgs
 from triage.training.fit.optim import positive_weights
 from triage.training.fit.tensor_batches import bucketed_batches, label_matrix
-from triage.training.fit.train_rows import add_random_parents, cap_sources
+from triage.training.fit.train_rows import add_random_parents, cap_sources, repeat_context_pairs
 
 
 def make_rows(n: int) -> list[Row]:
@@ -43,6 +43,50 @@ def test_cap_sources_samples_only_capped_sources():
     kept = cap_sources(make_rows(100), {"olid": 10}, seed=0)
     assert sum(r.source == "olid" for r in kept) == 10
     assert sum(r.source == "sdcnl" for r in kept) == 50
+
+
+def test_only_the_projects_own_context_pairs_are_repeated():
+    def pair(id_: str, source: str, annotated: bool = False, parent: str | None = "p") -> Row:
+        return Row(
+            id=id_,
+            text="reply",
+            source=source,
+            group=id_,
+            split="train",
+            parent_text=parent,
+            labels={"hostile": 1},
+            annotation=Annotation(hostile="hostile") if annotated else None,
+            synthetic=source == "synthetic",
+            made_by="written" if source == "synthetic" else None,
+        )
+
+    rows = [
+        pair("annotated", "counter-context", annotated=True),
+        pair("written", "synthetic"),
+        pair("public", "counter-context"),  # the source's label: not read here with its parent
+        pair("written-post", "synthetic", parent=None),
+        Row(
+            id="written-tier",
+            text="post",
+            source="synthetic",
+            group="s",
+            split="train",
+            parent_text="p",
+            synthetic=True,
+            made_by="written",
+        ),  # no hostile label
+    ]
+
+    out = repeat_context_pairs(rows, 3)
+
+    assert sorted(r.id for r in out[len(rows) :]) == [
+        "annotated:repeat1",
+        "annotated:repeat2",
+        "written:repeat1",
+        "written:repeat2",
+    ]
+    assert out[: len(rows)] == rows
+    assert repeat_context_pairs(rows, 1) == rows
 
 
 def test_positive_weights_are_capped_and_ignore_missing():

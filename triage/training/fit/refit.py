@@ -21,7 +21,6 @@ import torch
 
 from triage.domain.labels import LABELS, OUTPUTS, TIER_OUTPUTS
 from triage.scoring.encoding import PairEncoder
-from triage.training.data.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.data.prepare import load_split
 from triage.training.data.rows import Row
 from triage.training.data.synthetic import cap_synthetic
@@ -29,6 +28,7 @@ from triage.training.fit.args import TrainArgs
 from triage.training.fit.model import HEAD_FILE, MultiLabelModel, load_checkpoint
 from triage.training.fit.tensor_batches import encode_rows, sorted_batches, stack
 from triage.training.fit.tier_targets import annotated_cuts
+from triage.training.fit.train_rows import checked_counterfactual_rows
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,11 @@ def refit_best(args: TrainArgs) -> list[dict]:
     model, meta = load_checkpoint(folder)
     encoder = PairEncoder.from_file(folder / "tokenizer.json", meta["max_length"])
     train_rows = load_split(args.data_dir, "train")
+    if args.synthetic_refit_weight > 0:
+        train_rows += checked_counterfactual_rows(args)
     # the synthetic cap, as training applies it (there after the per-source caps, so near the cap
     # the two may keep different synthetic rows)
     train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)
-    if args.counterfactuals and args.synthetic_refit_weight > 0:
-        train_rows += counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
     dev_rows = load_split(args.data_dir, "dev")
     reports = [
         refit_head(model, encoder, label, train_rows, dev_rows, args.synthetic_refit_weight)

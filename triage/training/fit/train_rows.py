@@ -1,20 +1,25 @@
 """The train and dev rows of a run: the prepared splits mixed as the config says (seeded).
 
-`assemble_train_rows` applies, in order, the per-source caps, the synthetic cap, random parents,
-short crops and counterfactual rows, so the same config always gives the same rows.
+`assemble_train_rows` applies, in order, the per-source caps, the counterfactual rows (near
+duplicates of what evaluates dropped), the repeats of the project's own reply pairs, the synthetic
+cap, random parents and short crops, so the same config always gives the same rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 
 from triage.domain.text import sentence_spans
+from triage.training.data.adapters import SYNTHETIC_SOURCE
 from triage.training.data.counterfactuals import CounterfactualConfig, counterfactual_rows
-from triage.training.data.prepare import load_split
+from triage.training.data.prepare import casebook_references, load_split
 from triage.training.data.rows import Row
-from triage.training.data.synthetic import cap_synthetic
+from triage.training.data.synthetic import Reference, cap_synthetic, near_duplicate_drops
 from triage.training.fit.args import TrainArgs
+
+log = logging.getLogger(__name__)
 
 
 def cap_sources(rows: list[Row], caps: dict[str, int], seed: int) -> list[Row]:
@@ -80,16 +85,56 @@ def add_short_crops(
     return rows + extra
 
 
+def checked_counterfactual_rows(args: TrainArgs) -> list[Row]:
+    """The config's counterfactual rows less those that are near duplicates of a casebook case or
+    a test or dev row: the check `triage data prepare` runs on synthetic/ rows (these rows are
+    made from templates at training time, so it runs here)."""
+    if not args.counterfactuals:
+        return []
+    rows = counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
+    references = casebook_references(args.casebook) + [
+        Reference(row.id, split, row.text)
+        for split in ("test", "dev")
+        for row in load_split(args.data_dir, split)
+    ]
+    dropped = {drop.id for drop in near_duplicate_drops(rows, references)}
+    if dropped:
+        log.info(
+            "counterfactual rows: %d of %d dropped as near duplicates", len(dropped), len(rows)
+        )
+    return [row for row in rows if row.id not in dropped]
+
+
+def is_context_pair(row: Row) -> bool:
+    """A reply whose hostile label this project gave reading it with its parent: an annotated
+    pair (docs/annotation/hostile_in_context.md) or a written synthetic/ reply pair."""
+    if row.parent_text is None or row.labels.get("hostile") is None:
+        return False
+    annotated = row.annotation is not None and row.annotation.hostile is not None
+    return annotated or row.source == SYNTHETIC_SOURCE
+
+
+def repeat_context_pairs(rows: list[Row], repeats: int) -> list[Row]:
+    """Each context pair `repeats` times in all (the copies have their own ids)."""
+    extra = [
+        dataclasses.replace(row, id=f"{row.id}:repeat{k}")
+        for row in rows
+        if is_context_pair(row)
+        for k in range(1, repeats)
+    ]
+    return rows + extra
+
+
 def assemble_train_rows(args: TrainArgs) -> list[Row]:
-    """The train split after the per-source caps, the synthetic cap, random parents, short
-    crops and counterfactual rows, in that order (seeded: the same config gives the same rows)."""
+    """The train split after the per-source caps, the checked counterfactual rows, the context
+    pair repeats, the synthetic cap, random parents and short crops, in that order (seeded: the
+    same config gives the same rows)."""
     rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
+    rows += checked_counterfactual_rows(args)
+    rows = repeat_context_pairs(rows, args.context_pair_repeats)
     rows = cap_synthetic(rows, args.max_synthetic_share, args.seed)
     rows = add_random_parents(rows, args.random_parent_rate, args.seed)
-    rows = add_short_crops(rows, args.short_crops, args.seed, args.short_crop_missing)
-    if args.counterfactuals:
-        rows += counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
-    return rows
+    return add_short_crops(rows, args.short_crops, args.seed, args.short_crop_missing)
 
 
 def assemble_dev_rows(args: TrainArgs) -> list[Row]:
