@@ -7,7 +7,8 @@ Issue 13 says the hostile head "learnt tweet profanity, not attacks on a person 
 conversation". annotations/hostile_pairs.csv is the project's answer key: 600 real (parent,
 reply) pairs read together under docs/annotation/hostile_in_context.md. This scores the pass-1
 labels (skips left out) with the serving scorer (OnnxScorer, Settings().tier_rules, the reply
-with its parent_text, evidence off) and prints, for the test split and for all splits together:
+with its parent_text, evidence off) and prints, for the test split, the dev split and for all
+splits together:
 ROC-AUC (with a bootstrap 95% interval) and PR-AUC of the hostile score against the
 annotation, precision / recall / F1 of the served hostile flag (the bundle's own threshold),
 all pairs and by parent kind (the manifest's vulnerable_* strata answer a vulnerable parent).
@@ -18,7 +19,9 @@ Only the test split is unseen: train and dev rows' SOURCE labels were trained on
 to the per-source caps) or chose the checkpoint and threshold (dev) for any bundle whose
 training data held that source (1.0.0: diasafety, counter-context, cat-wiki-context and
 replies-to-hate; reddit-counterspeech-attacks is evaluation-only, all test; the 0.5.0 student
-had none of them). Neither bundle was trained on the annotation itself. The sample is
+had none of them). Since 1.1.0 the annotated train pairs train (their annotated label), so for
+those bundles "all splits" holds rows they learnt; dev pairs only choose a checkpoint and the
+threshold, and the test pairs are unseen. The sample is
 stratified, enriched in profane, dismissive and taunting replies and in vulnerable parents, so
 the figures describe these strata, not a community's base rates. The pair texts come from
 `triage data prepare --out data/prepared-annotation`, which the sample was drawn from; the
@@ -159,13 +162,14 @@ def figures_row(
 
 
 def scopes(pairs: list[Pair]) -> list[tuple[str, np.ndarray]]:
-    """(name, mask over pairs): test only and all splits, each all / vulnerable / other."""
+    """(name, mask over pairs): test, dev and all splits, each all / vulnerable / other."""
     test = np.array([p.row.split == "test" for p in pairs])
+    dev = np.array([p.row.split == "dev" for p in pairs])
     vulnerable = np.array([p.vulnerable_parent for p in pairs])
     everything = np.ones(len(pairs), dtype=bool)
     return [
         (f"{scope}, {parent}", where & kind)
-        for scope, where in (("test", test), ("all splits", everything))
+        for scope, where in (("test", test), ("dev", dev), ("all splits", everything))
         for parent, kind in (
             ("all parents", everything),
             ("vulnerable parent", vulnerable),

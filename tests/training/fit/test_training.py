@@ -181,6 +181,32 @@ def test_shipped_training_configs_load(name):
     assert args.short_crops and args.random_parent_rate
 
 
+def test_leave_sources_out_folds_are_the_shipped_recipe_less_their_sources():
+    """configs/train/loso/*.yaml differ from cpu.yaml only in the run name and in per-source caps
+    of 0 for the sources they hold out, so a fold measures the shipped recipe out of domain."""
+    from pathlib import Path
+
+    from triage.paths import read_yaml
+
+    folder = Path(__file__).resolve().parents[3] / "configs" / "train"
+    shipped = read_yaml(folder / "cpu.yaml")
+    folds = sorted((folder / "loso").glob("*.yaml"))
+    assert folds
+    for path in folds:
+        fold = read_yaml(path)
+        held_out = {s for s, cap in fold["per_source_cap"].items() if cap == 0} - {
+            s for s, cap in shipped["per_source_cap"].items() if cap == 0
+        }
+        assert held_out and fold["name"] != shipped["name"], path
+        for source in held_out:
+            assert source.split("-")[0] in path.stem, (path, source)  # named by what it holds out
+        same = {k: v for k, v in fold.items() if k not in ("name", "per_source_cap")}
+        assert same == {k: v for k, v in shipped.items() if k not in ("name", "per_source_cap")}
+        kept = {s: c for s, c in fold["per_source_cap"].items() if s not in held_out}
+        assert kept == {s: c for s, c in shipped["per_source_cap"].items() if s not in held_out}
+        TrainArgs.from_yaml(path)
+
+
 def test_the_student_config_trains_on_the_teachers_rows(tmp_path):
     """configs/train/triage-minilm-l3.yaml repeats cpu.yaml's row recipe (the student must see
     the teacher's rows) and names cpu.yaml's run as its teacher."""
@@ -192,7 +218,7 @@ def test_the_student_config_trains_on_the_teachers_rows(tmp_path):
     teacher, student = read_yaml(folder / "cpu.yaml"), read_yaml(folder / "triage-minilm-l3.yaml")
     for key in (
         "data_dir", "max_length", "per_source_cap", "random_parent_rate", "short_crops",
-        "short_crop_missing", "counterfactuals", "seed",
+        "short_crop_missing", "counterfactuals", "context_pair_repeats", "seed",
     ):  # fmt: skip
         assert student[key] == teacher[key], key
     assert student["teacher"] == f"{teacher['output_dir']}/{teacher['name']}/best"
