@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from triage.domain.labels import NON_REPLY_LABELS
 from triage.training.data.feedback import read_feedback
@@ -324,7 +325,11 @@ def read_counselchat(directory: Path) -> Iterator[Row]:
         link = record["questionLink"]
         slug = link.rstrip("/").rsplit("/", 1)[-1]
         question = _question_text(record)
-        common = {"source": "counselchat", "group": f"question:{slug}", "split": splits[link]}
+        common: dict[str, Any] = {
+            "source": "counselchat",
+            "group": f"question:{slug}",
+            "split": splits[link],
+        }
         if link not in seen:
             seen.add(link)
             yield Row(
@@ -372,7 +377,11 @@ def read_epitome(directory: Path) -> Iterator[Row]:
     seekers: set[str] = set()
     for (seeker_id, reply_id), pair in _epitome_pairs(directory).items():
         seeker_post = pair["seeker_post"].strip()
-        common = {"source": "epitome", "group": f"post:{seeker_id}", "split": hash_split(seeker_id)}
+        common: dict[str, Any] = {
+            "source": "epitome",
+            "group": f"post:{seeker_id}",
+            "split": hash_split(seeker_id),
+        }
         if seeker_id not in seekers:
             seekers.add(seeker_id)
             yield Row(

@@ -99,7 +99,7 @@ def expand_texts(config: CounterfactualConfig) -> list[tuple[str, str | None]]:
     """Every (text, parent) the config produces, once each."""
     texts = []
     for family in config.families.values():
-        phrases = config.phrases(family) or [None]
+        phrases: list[str | None] = [*config.phrases(family)] or [None]
         for template in family.templates:
             for phrase in phrases:
                 text = template.text if phrase is None else fill_template(template.text, phrase)
@@ -111,7 +111,7 @@ def counterfactual_rows(config: CounterfactualConfig) -> list[Row]:
     """Train rows: each family's templates x its terms, `repeat` times, with its labels."""
     rows = []
     for name, family in config.families.items():
-        phrases = config.phrases(family) or [None]
+        phrases: list[str | None] = [*config.phrases(family)] or [None]
         for i, template in enumerate(family.templates):
             for j, phrase in enumerate(phrases):
                 text = template.text if phrase is None else fill_template(template.text, phrase)

@@ -174,13 +174,13 @@ def _source_directory(
     if name == SYNTHETIC_SOURCE:
         return _synthetic_directory(synthetic_dir, requested)
     if name not in EXTERNAL_SOURCES:
-        directory = source_dir / name
-        if not directory.is_dir():
+        public = source_dir / name
+        if not public.is_dir():
             raise FileNotFoundError(
-                f"source {name!r} expected at {directory}; pass --source with the folder that "
+                f"source {name!r} expected at {public}; pass --source with the folder that "
                 "holds the public datasets (e.g. ../shared/datasets) or drop it with --only"
             )
-        return directory
+        return public
     directory = external_dir / name if external_dir else None
     if directory is not None and directory.is_dir():
         return directory
@@ -204,7 +204,7 @@ def read_sources(
     """Rows of the named sources (default: all; an unfetched external source is skipped)."""
     requested = sources is not None
     rows: list[Row] = []
-    for name in list(sources) if requested else list(ADAPTERS):
+    for name in list(sources) if sources is not None else list(ADAPTERS):
         if name not in ADAPTERS:
             raise ValueError(f"unknown source {name!r}; known sources: {', '.join(ADAPTERS)}")
         directory = _source_directory(name, source_dir, external_dir, requested, synthetic_dir)

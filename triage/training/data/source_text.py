@@ -104,7 +104,9 @@ MAX_EMAIL_CHARS = 5000
 
 
 def _part_text(part: Message) -> str:
-    payload = part.get_payload(decode=True) or b""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):  # decode=True gives bytes, or None for a multipart part
+        payload = b""
     charset = part.get_content_charset() or "latin-1"
     try:
         text = payload.decode(charset, errors="replace")

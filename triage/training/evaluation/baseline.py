@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from triage.domain.labels import LABELS
@@ -17,7 +19,7 @@ def _document(row: Row) -> str:
 class TfidfBaseline:
     def __init__(self, seed: int = 13) -> None:
         self.seed = seed
-        self.models: dict[str, object] = {}
+        self.models: dict[str, Any] = {}  # label -> a fitted sklearn LogisticRegression
 
     def fit(self, rows: list[Row]) -> TfidfBaseline:
         from sklearn.feature_extraction.text import TfidfVectorizer

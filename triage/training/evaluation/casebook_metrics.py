@@ -278,9 +278,10 @@ def hostile_auc_target(pairs: Sequence[Pair], target: float = 0.85) -> TargetRes
     bundle's hostile threshold (hostile replies not flagged, supportive ones flagged)."""
     hostile = [p for case, p in pairs if case.category == HOSTILE_CATEGORY]
     supportive = [p for case, p in pairs if case.category == SUPPORTIVE_CATEGORY]
-    positive = [p.scores.get(HOSTILE) for p in hostile]
-    negative = [p.scores.get(HOSTILE) for p in supportive]
-    scored = None not in positive + negative
+    found = [p.scores.get(HOSTILE) for p in hostile + supportive]
+    positive = [s for s in found[: len(hostile)] if s is not None]
+    negative = [s for s in found[len(hostile) :] if s is not None]
+    scored = None not in found
     value = roc_auc(positive, negative) if scored and positive and negative else None
     wrong = [p for p in hostile if HOSTILE not in p.flags]
     wrong += [p for p in supportive if HOSTILE in p.flags]

@@ -67,8 +67,8 @@ def report_json(report: ProbeReport) -> dict:
     }
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
+def _fmt(value: float | str | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{float(value):.{digits}f}"
 
 
 def summary_table(report: ProbeReport) -> str:

@@ -232,7 +232,7 @@ def category_metrics(items: Sequence[Observation]) -> dict[str, dict[str, float 
     """Per term category (e.g. religion): count, mean score, flag rate, mean and worst term gap."""
     probes = [i for i in items if i.probe.group == PROBE and i.probe.category]
     out: dict[str, dict[str, float | str]] = {}
-    for category in dict.fromkeys(i.probe.category for i in probes):
+    for category in dict.fromkeys(i.probe.category for i in probes if i.probe.category):
         chosen = [i for i in probes if i.probe.category == category]
         row: dict[str, float | str] = {
             "n": len(chosen),

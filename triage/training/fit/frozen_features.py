@@ -240,7 +240,8 @@ class EmbeddingFeatures:
         has_parent = np.array([bool(r.parent_text) for r in rows], dtype=np.float32)
         with_parent = [i for i, r in enumerate(rows) if r.parent_text]
         if with_parent:
-            parents[with_parent] = self.cache.lookup([rows[i].parent_text for i in with_parent])
+            parent_texts = [rows[i].parent_text or "" for i in with_parent]
+            parents[with_parent] = self.cache.lookup(parent_texts)
         return pair_features(replies, parents, has_parent)
 
     def fit_transform(self, rows: Sequence[Row]) -> np.ndarray:

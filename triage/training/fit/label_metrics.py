@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from triage.domain.labels import LABELS
@@ -58,7 +60,7 @@ def label_metrics(probs: np.ndarray, targets: np.ndarray, threshold: float) -> d
 
 
 def all_label_metrics(
-    probs: np.ndarray, targets: np.ndarray, mask: np.ndarray, thresholds: dict[str, float]
+    probs: np.ndarray, targets: np.ndarray, mask: np.ndarray, thresholds: Mapping[str, float]
 ) -> dict[str, dict[str, float]]:
     """label -> metrics, for every label with at least one known value and both classes."""
     report = {}
