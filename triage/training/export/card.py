@@ -160,9 +160,9 @@ def synthetic_section(data: dict, training: dict) -> str:
         f"dropped ({dropped.get('duplicate', 0)} copies of other rows), "
         f"{prepared.get('kept', '?')} kept. The counterfactual rows "
         "(configs/train/counterfactuals.yaml) count as synthetic too: they are templates, "
-        "checked by a test to share no text with the probes; from 1.2.0 training runs the "
-        "same near-duplicate check on them against the casebook and the test and dev splits, "
-        "and they count towards the cap."
+        "checked by a test to share no text with the probes; training runs the same "
+        "near-duplicate check on them against the casebook and the test and dev splits (since "
+        "2026-12-07; 1.1.0 was trained before), and they count towards the cap."
     )
 
 
