@@ -19,9 +19,10 @@ Only the test split is unseen: train and dev rows' SOURCE labels were trained on
 to the per-source caps) or chose the checkpoint and threshold (dev) for any bundle whose
 training data held that source (1.0.0: diasafety, counter-context, cat-wiki-context and
 replies-to-hate; reddit-counterspeech-attacks is evaluation-only, all test; the 0.5.0 student
-had none of them). Since 1.1.0 the annotated train pairs train (their annotated label), so for
-those bundles "all splits" holds rows they learnt; dev pairs only choose a checkpoint and the
-threshold, and the test pairs are unseen. The sample is
+had none of them). Since 1.1.0 annotated train pairs train with their annotated label (1.1.0 and
+1.2.0: the 126 of 338 the per-source caps kept), so for those bundles "all splits" holds rows
+they learnt; dev pairs only choose a checkpoint and the threshold, and the test pairs are unseen.
+The sample is
 stratified, enriched in profane, dismissive and taunting replies and in vulnerable parents, so
 the figures describe these strata, not a community's base rates. The pair texts come from
 `triage data prepare --out data/prepared-annotation`, which the sample was drawn from; the

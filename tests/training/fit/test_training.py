@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,6 +44,38 @@ def test_cap_sources_samples_only_capped_sources():
     kept = cap_sources(make_rows(100), {"olid": 10}, seed=0)
     assert sum(r.source == "olid" for r in kept) == 10
     assert sum(r.source == "sdcnl" for r in kept) == 50
+
+
+def test_cap_sources_keeps_every_annotated_row_within_the_cap():
+    rows = make_rows(100)
+    annotated = {"1", "3", "5"}  # olid rows
+    rows = [
+        Row(**{**vars(r), "annotation": Annotation(hostile="hostile")}) if r.id in annotated else r
+        for r in rows
+    ]
+    kept = cap_sources(rows, {"olid": 10, "sdcnl": 0}, seed=0)
+    assert annotated <= {r.id for r in kept}
+    assert sum(r.source == "olid" for r in kept) == 10
+    assert not any(r.source == "sdcnl" for r in kept)  # a cap of 0 holds the source out
+
+
+def test_counterfactual_rows_come_last_and_get_no_random_parent(prepared_dir):
+    from triage.training.data.counterfactuals import SOURCE
+    from triage.training.fit.train_rows import assemble_train_rows
+
+    args = TrainArgs(
+        name="x",
+        data_dir=prepared_dir,
+        counterfactuals=Path(__file__).resolve().parents[3] / "configs/train/counterfactuals.yaml",
+        random_parent_rate={SOURCE: 1.0},
+        max_synthetic_share=0.15,
+    )
+    rows = assemble_train_rows(args)
+    sources = [r.source for r in rows]
+    first = sources.index(SOURCE)
+    assert set(sources[first:]) == {SOURCE}
+    parentless = [r for r in rows[first:] if r.parent_text is None]
+    assert parentless  # the rate of 1.0 was not applied to them
 
 
 def test_only_the_projects_own_context_pairs_are_repeated():
@@ -219,9 +252,9 @@ def test_the_student_config_trains_on_the_teachers_rows(tmp_path):
     teacher, student = read_yaml(folder / "cpu.yaml"), read_yaml(folder / "triage-minilm-l3.yaml")
     for key in (
         "data_dir", "max_length", "per_source_cap", "random_parent_rate", "short_crops",
-        "short_crop_missing", "counterfactuals", "seed",
+        "short_crop_missing", "counterfactuals", "context_pair_repeats", "seed",
     ):  # fmt: skip
-        assert student[key] == teacher[key], key
+        assert student.get(key) == teacher.get(key), key
     assert student["teacher"] == f"{teacher['output_dir']}/{teacher['name']}/best"
     fake_teacher = tmp_path / "best"
     fake_teacher.mkdir()

@@ -35,6 +35,7 @@ WORD_TRIGRAM_MIN_JACCARD = 0.3
 WORD_SET_MIN_JACCARD = 0.5
 # What a dropped row matched, most serious first: a drop is reported under the first that applies.
 REFERENCE_KINDS = ("casebook", "test", "dev")
+HELD_OUT_SPLITS = ("test", "dev")  # the splits that evaluate or choose thresholds
 RULES = ("word_5gram", "word_3gram_jaccard", "word_set_jaccard")
 DUPLICATE = "duplicate"  # same normalised text as a real train row or an earlier synthetic row
 
@@ -216,6 +217,11 @@ def _duplicate_drops(synthetic: Sequence[Row], train_rows: Sequence[Row]) -> lis
     return drops
 
 
+def held_out_references(rows: Sequence[Row]) -> list[Reference]:
+    """The rows of HELD_OUT_SPLITS, as references a synthetic row must not resemble."""
+    return [Reference(r.id, r.split, r.text) for r in rows if r.split in HELD_OUT_SPLITS]
+
+
 def filter_synthetic(
     synthetic: Sequence[Row],
     real_rows: Sequence[Row],
@@ -223,8 +229,7 @@ def filter_synthetic(
     rules: NearDupRules | None = None,
 ) -> tuple[list[Row], SyntheticReport]:
     """The synthetic rows that duplicate nothing that evaluates, nor a train row; and a report."""
-    held_out = [Reference(r.id, r.split, r.text) for r in real_rows if r.split != "train"]
-    drops = near_duplicate_drops(synthetic, [*casebook, *held_out], rules)
+    drops = near_duplicate_drops(synthetic, [*casebook, *held_out_references(real_rows)], rules)
     dropped = {drop.id for drop in drops}
     train_rows = [row for row in real_rows if row.split == "train"]
     drops += _duplicate_drops([r for r in synthetic if r.id not in dropped], train_rows)

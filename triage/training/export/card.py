@@ -38,8 +38,9 @@ LIMITS = """\
   labels (`triage data export-feedback` feeds them back).
 - **self_harm** is learnt mostly from subreddit membership (r/SuicideWatch against r/depression
   and, in RMHD, 27 subreddits where only r/SuicideWatch is positive), a noisy proxy for ideation,
-  not imminence. The risk tier comes from the ordinal tier head (1,823 annotated train posts,
-  plus synthetic rows at a lower weight; see Risk tiers), otherwise from the rules in
+  not imminence. The risk tier comes from the ordinal tier head (1,823 annotated train posts in
+  its refitted cuts, plus synthetic rows at a lower weight; until 2026-12-07 the per-source caps
+  left fine-tuning 1,296 of them; see Risk tiers), otherwise from the rules in
   configs/tiers.yaml over self_harm.
 - **Annotations are the project's own**, made by model annotators reading the written guideline
   (docs/annotation/), with a blind second pass for agreement (annotations/AGREEMENT.md): not yet

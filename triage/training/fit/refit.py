@@ -133,8 +133,8 @@ def refit_best(args: TrainArgs) -> list[dict]:
     train_rows = load_split(args.data_dir, "train")
     if args.synthetic_refit_weight > 0:
         train_rows += checked_counterfactual_rows(args)
-    # the synthetic cap, as training applies it (there after the per-source caps, so near the cap
-    # the two may keep different synthetic rows)
+    # the synthetic cap (training applies it after the per-source caps and the context pair
+    # repeats, so near the cap the two may keep different synthetic rows)
     train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)
     dev_rows = load_split(args.data_dir, "dev")
     reports = [

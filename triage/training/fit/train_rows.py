@@ -11,19 +11,31 @@ import dataclasses
 import logging
 import random
 
+from triage.domain.labels import HOSTILE
 from triage.domain.text import sentence_spans
 from triage.training.data.adapters import SYNTHETIC_SOURCE
+from triage.training.data.counterfactuals import SOURCE as COUNTERFACTUAL_SOURCE
 from triage.training.data.counterfactuals import CounterfactualConfig, counterfactual_rows
 from triage.training.data.prepare import casebook_references, load_split
 from triage.training.data.rows import Row
-from triage.training.data.synthetic import Reference, cap_synthetic, near_duplicate_drops
+from triage.training.data.synthetic import (
+    HELD_OUT_SPLITS,
+    cap_synthetic,
+    held_out_references,
+    near_duplicate_drops,
+)
 from triage.training.fit.args import TrainArgs
 
 log = logging.getLogger(__name__)
 
 
 def cap_sources(rows: list[Row], caps: dict[str, int], seed: int) -> list[Row]:
-    """Keep at most caps[source] train rows of each capped source (a seeded random sample)."""
+    """Keep at most caps[source] train rows of each capped source (a seeded random sample).
+
+    The project's annotated rows are kept first and count towards the cap; the sample fills the
+    rest. (Until 2026-12-07 they were sampled like any row, so 1.0.0 to 1.2.0 fine-tuned on
+    1,296 of the 1,823 annotated train posts and 126 of the 338 annotated reply pairs.) A cap of
+    0 still drops the whole source, annotated rows included: it holds a source out."""
     rng = random.Random(seed)
     kept: list[Row] = []
     by_source: dict[str, list[Row]] = {}
@@ -32,7 +44,9 @@ def cap_sources(rows: list[Row], caps: dict[str, int], seed: int) -> list[Row]:
     for source, source_rows in by_source.items():
         cap = caps.get(source)
         if cap is not None and len(source_rows) > cap:
-            source_rows = rng.sample(source_rows, cap)
+            annotated = [r for r in source_rows if r.annotation is not None][:cap] if cap else []
+            rest = [r for r in source_rows if r.annotation is None]
+            source_rows = annotated + rng.sample(rest, min(len(rest), cap - len(annotated)))
         kept.extend(source_rows)
     return kept
 
@@ -92,11 +106,8 @@ def checked_counterfactual_rows(args: TrainArgs) -> list[Row]:
     if not args.counterfactuals:
         return []
     rows = counterfactual_rows(CounterfactualConfig.load(args.counterfactuals))
-    references = casebook_references(args.casebook) + [
-        Reference(row.id, split, row.text)
-        for split in ("test", "dev")
-        for row in load_split(args.data_dir, split)
-    ]
+    held_out = [row for split in HELD_OUT_SPLITS for row in load_split(args.data_dir, split)]
+    references = casebook_references(args.casebook) + held_out_references(held_out)
     dropped = {drop.id for drop in near_duplicate_drops(rows, references)}
     if dropped:
         log.info(
@@ -108,7 +119,7 @@ def checked_counterfactual_rows(args: TrainArgs) -> list[Row]:
 def is_context_pair(row: Row) -> bool:
     """A reply whose hostile label this project gave reading it with its parent: an annotated
     pair (docs/annotation/hostile_in_context.md) or a written synthetic/ reply pair."""
-    if row.parent_text is None or row.labels.get("hostile") is None:
+    if row.parent_text is None or row.labels.get(HOSTILE) is None:
         return False
     annotated = row.annotation is not None and row.annotation.hostile is not None
     return annotated or row.source == SYNTHETIC_SOURCE
@@ -126,15 +137,20 @@ def repeat_context_pairs(rows: list[Row], repeats: int) -> list[Row]:
 
 
 def assemble_train_rows(args: TrainArgs) -> list[Row]:
-    """The train split after the per-source caps, the checked counterfactual rows, the context
-    pair repeats, the synthetic cap, random parents and short crops, in that order (seeded: the
-    same config gives the same rows)."""
+    """The train split after the per-source caps, the context pair repeats, the synthetic cap
+    (counting the checked counterfactual rows), random parents and short crops, then the
+    counterfactual rows, in that order (seeded: the same config gives the same rows). The
+    counterfactual rows go last and take no part in random parents, as before they were capped."""
     rows = cap_sources(load_split(args.data_dir, "train"), args.per_source_cap, args.seed)
-    rows += checked_counterfactual_rows(args)
     rows = repeat_context_pairs(rows, args.context_pair_repeats)
-    rows = cap_synthetic(rows, args.max_synthetic_share, args.seed)
+    rows = cap_synthetic(
+        rows + checked_counterfactual_rows(args), args.max_synthetic_share, args.seed
+    )
+    counterfactual = [row for row in rows if row.source == COUNTERFACTUAL_SOURCE]
+    rows = [row for row in rows if row.source != COUNTERFACTUAL_SOURCE]
     rows = add_random_parents(rows, args.random_parent_rate, args.seed)
-    return add_short_crops(rows, args.short_crops, args.seed, args.short_crop_missing)
+    rows = add_short_crops(rows, args.short_crops, args.seed, args.short_crop_missing)
+    return rows + counterfactual
 
 
 def assemble_dev_rows(args: TrainArgs) -> list[Row]:
