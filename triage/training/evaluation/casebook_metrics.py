@@ -292,8 +292,8 @@ def hostile_auc_target(pairs: Sequence[Pair], target: float = 0.85) -> TargetRes
         direction=">=",
         target=target,
         value=value,
-        count=len(positive),
-        total=len(negative),
+        count=len(hostile),
+        total=len(supportive),
         met=_met(value, ">=", target),
         missed=[_missed(p, HOSTILE) for p in wrong],
         missed_means=f"on the wrong side of the bundle's hostile threshold ({HOSTILE_CATEGORY} "
