@@ -278,10 +278,9 @@ def hostile_auc_target(pairs: Sequence[Pair], target: float = 0.85) -> TargetRes
     bundle's hostile threshold (hostile replies not flagged, supportive ones flagged)."""
     hostile = [p for case, p in pairs if case.category == HOSTILE_CATEGORY]
     supportive = [p for case, p in pairs if case.category == SUPPORTIVE_CATEGORY]
-    found = [p.scores.get(HOSTILE) for p in hostile + supportive]
-    positive = [s for s in found[: len(hostile)] if s is not None]
-    negative = [s for s in found[len(hostile) :] if s is not None]
-    scored = None not in found
+    positive = [s for p in hostile if (s := p.scores.get(HOSTILE)) is not None]
+    negative = [s for p in supportive if (s := p.scores.get(HOSTILE)) is not None]
+    scored = len(positive) + len(negative) == len(hostile) + len(supportive)
     value = roc_auc(positive, negative) if scored and positive and negative else None
     wrong = [p for p in hostile if HOSTILE not in p.flags]
     wrong += [p for p in supportive if HOSTILE in p.flags]

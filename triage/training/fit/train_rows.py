@@ -1,8 +1,9 @@
 """The train and dev rows of a run: the prepared splits mixed as the config says (seeded).
 
-`assemble_train_rows` applies, in order, the per-source caps, the counterfactual rows (near
-duplicates of what evaluates dropped), the repeats of the project's own reply pairs, the synthetic
-cap, random parents and short crops, so the same config always gives the same rows.
+`assemble_train_rows` applies, in order, the per-source caps, the repeats of the project's own
+reply pairs, the synthetic cap (which counts the counterfactual rows, near duplicates of what
+evaluates dropped), random parents and short crops, then appends the counterfactual rows, so the
+same config always gives the same rows.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def cap_sources(rows: list[Row], caps: dict[str, int], seed: int) -> list[Row]:
     for source, source_rows in by_source.items():
         cap = caps.get(source)
         if cap is not None and len(source_rows) > cap:
-            annotated = [r for r in source_rows if r.annotation is not None][:cap] if cap else []
+            annotated = [r for r in source_rows if r.annotation is not None][:cap]
             rest = [r for r in source_rows if r.annotation is None]
             source_rows = annotated + rng.sample(rest, min(len(rest), cap - len(annotated)))
         kept.extend(source_rows)
