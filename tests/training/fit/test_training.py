@@ -205,7 +205,7 @@ def test_early_stopping_keeps_the_best_epoch(tiny_encoder_dir, prepared_dir, tmp
     assert record["best_epoch"] == 2
 
 
-@pytest.mark.parametrize("name", ["cpu", "gpu", "experiments/1.2.0"])
+@pytest.mark.parametrize("name", ["cpu", "gpu", "experiments/1.2.0", "experiments/1.3.0-r3"])
 def test_shipped_training_configs_load(name):
     from pathlib import Path
 
@@ -239,6 +239,21 @@ def test_leave_sources_out_folds_are_the_1_2_0_recipe_less_their_sources():
         kept = {s: c for s, c in fold["per_source_cap"].items() if s not in held_out}
         assert kept == {s: c for s, c in shipped["per_source_cap"].items() if s not in held_out}
         TrainArgs.from_yaml(path)
+
+
+def test_the_1_3_0_repeats_candidate_is_cpu_yaml_with_three_pair_repeats():
+    """docs/evaluation/1.3.0: candidate B differs from candidate A (cpu.yaml) only in its run
+    name, the pair repeats and its feature cache, so the comparison measures the repeats."""
+    from pathlib import Path
+
+    from triage.paths import read_yaml
+
+    folder = Path(__file__).resolve().parents[3] / "configs" / "train"
+    a, b = read_yaml(folder / "cpu.yaml"), read_yaml(folder / "experiments" / "1.3.0-r3.yaml")
+    differing = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    assert differing == {"name", "context_pair_repeats", "feature_cache"}
+    assert b["context_pair_repeats"] == 3 and a.get("context_pair_repeats", 1) == 1
+    assert b["name"] != a["name"]
 
 
 def test_the_student_config_trains_on_the_teachers_rows(tmp_path):
