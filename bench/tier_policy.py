@@ -8,6 +8,12 @@ the annotated dev posts urgent (configs/thresholds.yaml); a higher target pushes
 up to red. This prints, for each target, what `triage export` would choose on dev and what it
 does to dev's own posts (in-sample: these are the posts the cut-offs are fitted on), so the
 policy in configs/thresholds.yaml is chosen on dev, never on the test split or the casebook.
+
+It also prints what the bundle's own tier head does to everyday dev posts: unannotated posts
+whose self_harm and distress labels are both known to be 0 (the green pool of
+bench/community_day.py, but from dev). A tier-cut probe that was never fitted on such posts can
+lift them into the uncertain band (docs/evaluation/1.3.0/README.md), which the annotated dev
+posts, all from mental-health subreddits, do not show.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ sys.path = [
 
 from triage.domain.labels import LABELS, TIERS, URGENT_TIERS
 from triage.domain.tier_rules import TierRules
-from triage.domain.tiers import ordinal_tier
+from triage.domain.tiers import OrdinalTierModel, ordinal_tier
 from triage.paths import DEFAULT_BUNDLE, DEFAULT_CONFIG_DIR, DEFAULT_PREPARED
 from triage.scoring.bundle import load_bundle
 from triage.scoring.scorer import OnnxScorer
 from triage.training.data.prepare import load_split
+from triage.training.data.rows import Row
 from triage.training.fit.calibrate import ThresholdPolicy
 from triage.training.fit.tier_fit import fit_tier_model
 from triage.training.fit.tier_targets import gold_tiers
@@ -56,6 +63,29 @@ def figures(table: dict[str, dict[str, int]]) -> dict[str, float]:
         "amber -> red/crisis": share(("amber",), URGENT_TIERS),
         "green -> red/crisis": share(("green",), URGENT_TIERS),
     }
+
+
+def is_everyday(row: Row) -> bool:
+    """Unannotated, and known to carry neither self-harm nor distress."""
+    if row.annotation and row.annotation.tier:
+        return False
+    return row.labels.get("self_harm") == 0 and row.labels.get("distress") == 0
+
+
+def everyday_report(scorer: OnnxScorer, model: OrdinalTierModel, rows: list[Row]) -> str:
+    """How many everyday posts the tier head sends to amber or above, and how many of those
+    only through the uncertain band."""
+    if not rows:
+        return "no everyday dev posts (self_harm 0 and distress 0) in this data"
+    logits = scorer.logits([r.text for r in rows], [r.parent_text for r in rows])
+    decisions = [ordinal_tier(p, model) for p in model.cut_probabilities(logits[:, len(LABELS) :])]
+    raised = sum(d.tier.value != "green" for d in decisions)
+    uncertain = sum(d.uncertain for d in decisions)
+    return (
+        f"everyday dev posts (unannotated, self_harm 0 and distress 0) at amber or above with "
+        f"the bundle's own tier head: {raised} of {len(rows)} ({raised / len(rows):.1%}), "
+        f"{uncertain} of them through the uncertain band"
+    )
 
 
 def main() -> None:
@@ -89,6 +119,9 @@ def main() -> None:
         print(f"    {shown}")
         for g in TIERS:
             print(f"    {g:>6} -> " + " ".join(f"{p} {table[g][p]:>3}" for p in TIERS))
+    if bundle.tier_model is not None:
+        everyday = [r for r in load_split(args.data, "dev") if is_everyday(r)]
+        print(everyday_report(scorer, bundle.tier_model, everyday))
 
 
 if __name__ == "__main__":

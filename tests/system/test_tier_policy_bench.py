@@ -1,0 +1,63 @@
+"""bench/tier_policy.py: the everyday-post figure counts what the bundle's tier head raises."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from triage.domain.calibration import Calibration
+from triage.domain.labels import LABELS
+from triage.domain.tiers import OrdinalTierModel
+from triage.training.data.rows import Annotation, Row
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "tier_policy.py"
+
+
+def _load_bench():
+    """Loaded by path: bench/ is not a package (bench/queue_views.py would shadow `queue`)."""
+    spec = importlib.util.spec_from_file_location("tier_policy", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["tier_policy"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(rid: str, self_harm: int | None, distress: int | None, tier: str | None = None) -> Row:
+    labels = {"self_harm": self_harm, "distress": distress}
+    annotation = Annotation(tier=tier) if tier else None
+    return Row(rid, "text", "goemotions", rid, "dev", labels=labels, annotation=annotation)
+
+
+def test_everyday_posts_are_unannotated_with_both_labels_known_zero():
+    bench = _load_bench()
+    assert bench.is_everyday(_row("a", 0, 0))
+    assert not bench.is_everyday(_row("b", 0, None))  # distress not known
+    assert not bench.is_everyday(_row("c", 0, 1))
+    assert not bench.is_everyday(_row("d", 0, 0, tier="green"))  # annotated: counted above
+
+
+class _FixedLogits:
+    """A scorer stand-in: one row of logits per text, cut logits after the label logits."""
+
+    def __init__(self, cut_logits: list[list[float]]) -> None:
+        self.cut_logits = np.array(cut_logits)
+
+    def logits(self, texts, parents):
+        assert len(texts) == len(self.cut_logits) == len(parents)
+        return np.hstack([np.zeros((len(texts), len(LABELS))), self.cut_logits])
+
+
+def test_everyday_report_counts_raised_posts_and_the_uncertain_band():
+    bench = _load_bench()
+    identity = tuple(Calibration(scale=1.0, bias=0.0) for _ in range(3))
+    model = OrdinalTierModel(calibration=identity, crisis=0.9, red=0.8, amber=0.6, uncertain=0.3)
+    low, band, amber = -5.0, 0.0, 1.0  # sigmoid: 0.007, 0.5 (uncertain band), 0.73 (amber)
+    scorer = _FixedLogits([[low, low, low], [low, low, band], [amber, low, low]])
+    rows = [_row(str(i), 0, 0) for i in range(3)]
+    report = bench.everyday_report(scorer, model, rows)
+    # the crisis cut's 0.5 lifts red to 0.5 (monotone upwards): uncertain band, amber
+    assert "2 of 3 (66.7%), 1 of them through the uncertain band" in report
+    assert "no everyday dev posts" in bench.everyday_report(scorer, model, [])
