@@ -38,7 +38,7 @@ from triage.training.data.prepare import load_split
 from triage.training.data.rows import Row
 from triage.training.fit.calibrate import ThresholdPolicy
 from triage.training.fit.tier_fit import fit_tier_model
-from triage.training.fit.tier_targets import gold_tiers
+from triage.training.fit.tier_targets import gold_tiers, is_everyday_post
 
 
 def confusion(gold: list[str], predicted: list[str]) -> dict[str, dict[str, int]]:
@@ -63,13 +63,6 @@ def figures(table: dict[str, dict[str, int]]) -> dict[str, float]:
         "amber -> red/crisis": share(("amber",), URGENT_TIERS),
         "green -> red/crisis": share(("green",), URGENT_TIERS),
     }
-
-
-def is_everyday(row: Row) -> bool:
-    """Unannotated, and known to carry neither self-harm nor distress."""
-    if row.annotation and row.annotation.tier:
-        return False
-    return row.labels.get("self_harm") == 0 and row.labels.get("distress") == 0
 
 
 def everyday_report(scorer: OnnxScorer, model: OrdinalTierModel, rows: list[Row]) -> str:
@@ -120,7 +113,7 @@ def main() -> None:
         for g in TIERS:
             print(f"    {g:>6} -> " + " ".join(f"{p} {table[g][p]:>3}" for p in TIERS))
     if bundle.tier_model is not None:
-        everyday = [r for r in load_split(args.data, "dev") if is_everyday(r)]
+        everyday = [r for r in load_split(args.data, "dev") if is_everyday_post(r)]
         print(everyday_report(scorer, bundle.tier_model, everyday))
 
 

@@ -31,14 +31,6 @@ def _row(rid: str, self_harm: int | None, distress: int | None, tier: str | None
     return Row(rid, "text", "goemotions", rid, "dev", labels=labels, annotation=annotation)
 
 
-def test_everyday_posts_are_unannotated_with_both_labels_known_zero():
-    bench = _load_bench()
-    assert bench.is_everyday(_row("a", 0, 0))
-    assert not bench.is_everyday(_row("b", 0, None))  # distress not known
-    assert not bench.is_everyday(_row("c", 0, 1))
-    assert not bench.is_everyday(_row("d", 0, 0, tier="green"))  # annotated: counted above
-
-
 class _FixedLogits:
     """A scorer stand-in: one row of logits per text, cut logits after the label logits."""
 

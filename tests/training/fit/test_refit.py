@@ -10,7 +10,7 @@ from triage.domain.labels import LABELS
 from triage.scoring.encoding import PairEncoder
 from triage.training.data.prepare import load_split
 from triage.training.fit.model import load_checkpoint
-from triage.training.fit.refit import refit_head
+from triage.training.fit.refit import everyday_sample, refit_head
 
 
 def test_refit_replaces_the_row_only_when_dev_improves(tiny_checkpoint, prepared_dir):
@@ -64,3 +64,19 @@ def test_tier_cuts_are_refitted_on_annotated_posts_only(tiny_checkpoint, prepare
     report = refit_head(model, encoder, "tier>=red", train, dev)
     annotated = sum(1 for r in train if r.annotation is not None and r.annotation.tier)
     assert 0 < report["train_rows"] == annotated < len(train)
+
+
+def test_everyday_posts_join_a_tier_cut_refit_as_green_and_only_a_tier_cut(
+    tiny_checkpoint, prepared_dir
+):
+    model, meta = load_checkpoint(tiny_checkpoint)
+    encoder = PairEncoder.from_file(tiny_checkpoint / "tokenizer.json", meta["max_length"])
+    train, dev = load_split(prepared_dir, "train"), load_split(prepared_dir, "dev")
+    everyday = (everyday_sample(train, 3, seed=1), everyday_sample(dev, 2, seed=1))
+    assert everyday[0] and everyday[1]
+    annotated = sum(1 for r in train if r.annotation is not None and r.annotation.tier)
+    report = refit_head(model, encoder, "tier>=red", train, dev, everyday=everyday)
+    assert report["train_rows"] == annotated + len(everyday[0])
+    assert report["everyday_rows"] == [len(everyday[0]), len(everyday[1])]
+    spam = refit_head(model, encoder, "spam", train, dev, everyday=everyday)
+    assert spam["everyday_rows"] == [0, 0]

@@ -114,6 +114,16 @@ class TrainArgs(BaseModel):
         description="Sample weight of a synthetic row's written tier in the tier-cut refits "
         "(`refit_heads`), against 1 for an annotated real post; 0 leaves synthetic rows out.",
     )
+    refit_everyday_rows: int = Field(
+        0,
+        ge=0,
+        description="Everyday posts (not annotated, self_harm 0 and distress 0) added as green "
+        "to the tier-cut refits, up to this many from train and as many from dev (drawn with "
+        "`seed`), so a refitted cut is fitted and chosen also on posts outside the mental-health "
+        "subreddits; 0 (1.1.0 to 1.3.0): annotated and written posts only. 1.3.0's candidate "
+        "sent everyday posts to amber through its refitted crisis cut "
+        "(docs/evaluation/1.3.0/README.md).",
+    )
     refit_heads: tuple[str, ...] = Field(
         (),
         description="Outputs (labels or tier cuts, labels.OUTPUTS) refitted after training as "

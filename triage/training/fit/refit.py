@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,7 +28,7 @@ from triage.training.data.synthetic import cap_synthetic
 from triage.training.fit.args import TrainArgs
 from triage.training.fit.model import HEAD_FILE, MultiLabelModel, load_checkpoint
 from triage.training.fit.tensor_batches import encode_rows, sorted_batches, stack
-from triage.training.fit.tier_targets import annotated_cuts
+from triage.training.fit.tier_targets import annotated_cuts, is_everyday_post
 from triage.training.fit.train_rows import checked_counterfactual_rows
 
 log = logging.getLogger(__name__)
@@ -49,13 +50,14 @@ def pooled_embeddings(
 
 
 def _labelled(
-    rows: Sequence[Row], output: str, synthetic_weight: float = 0.0
+    rows: Sequence[Row], output: str, synthetic_weight: float = 0.0, green: Sequence[Row] = ()
 ) -> tuple[list[Row], np.ndarray, np.ndarray]:
     """The rows that carry `output`, their targets and sample weights: a label's value, or for a
     tier cut the cut implied by the annotated tier. Weakly labelled rows are left out: the probe
     is for what the annotated rows teach. A synthetic row's written tier weighs
     `synthetic_weight` (0 leaves synthetic rows out): they are a large share of the rows with a
-    tier, and a probe that learns their written style would also flatter the written casebook."""
+    tier, and a probe that learns their written style would also flatter the written casebook.
+    `green` rows (everyday posts) join a tier cut's rows as 0 at weight 1."""
     if output in LABELS:
         kept = [row for row in rows if row.labels[output] is not None]
         return kept, np.array([row.labels[output] for row in kept]), np.ones(len(kept))
@@ -69,7 +71,8 @@ def _labelled(
             kept.append(row)
             cuts.append(annotated_cuts(row.annotation.tier)[cut])
             weights.append(weight)
-    return kept, np.array(cuts), np.array(weights)
+    kept += green
+    return kept, np.array(cuts + [0] * len(green)), np.array(weights + [1.0] * len(green))
 
 
 def refit_head(
@@ -79,15 +82,19 @@ def refit_head(
     train_rows: Sequence[Row],
     dev_rows: Sequence[Row],
     synthetic_weight: float = 0.0,
+    everyday: tuple[Sequence[Row], Sequence[Row]] = ((), ()),
 ) -> dict:
     """Refit output `label` (a label or a tier cut, see labels.OUTPUTS) in place if a linear
-    probe beats it on dev PR-AUC; return a report."""
+    probe beats it on dev PR-AUC; return a report. `everyday` (train, dev) posts join a tier
+    cut's rows as green, on both sides, so the fine-tuned row and the probe are compared on
+    them too."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import average_precision_score
 
     j = OUTPUTS.index(label)
-    train, y_train, w_train = _labelled(train_rows, label, synthetic_weight)
-    dev, y_dev, _ = _labelled(dev_rows, label)
+    green_train, green_dev = everyday if label in TIER_OUTPUTS else ((), ())
+    train, y_train, w_train = _labelled(train_rows, label, synthetic_weight, green_train)
+    dev, y_dev, _ = _labelled(dev_rows, label, green=green_dev)
     if len(set(y_train)) < 2 or len(set(y_dev)) < 2:
         return {"label": label, "refitted": False, "why": "needs both classes in train and dev"}
     if j >= model.num_outputs:
@@ -110,6 +117,7 @@ def refit_head(
         "label": label,
         "train_rows": len(train),
         "synthetic_train_rows": sum(1 for row in train if row.synthetic),
+        "everyday_rows": [len(green_train), len(green_dev)],
         "dev_pr_auc_before": round(before, 4),
         "dev_pr_auc_after": round(score, 4),
         "C": c,
@@ -121,6 +129,15 @@ def refit_head(
             model.head.bias[j] = float(probe.intercept_[0])
     log.info("refit %s: %s", label, report)
     return report
+
+
+def everyday_sample(rows: Sequence[Row], limit: int, seed: int) -> list[Row]:
+    """Up to `limit` everyday posts of `rows` (tier_targets.is_everyday_post), drawn with `seed`;
+    synthetic rows are never drawn (they have written tiers of their own)."""
+    pool = [row for row in rows if not row.synthetic and is_everyday_post(row)]
+    if limit >= len(pool):
+        return pool
+    return random.Random(seed).sample(pool, limit)
 
 
 def refit_best(args: TrainArgs) -> list[dict]:
@@ -137,8 +154,14 @@ def refit_best(args: TrainArgs) -> list[dict]:
     # repeats, so near the cap the two may keep different synthetic rows)
     train_rows = cap_synthetic(train_rows, args.max_synthetic_share, args.seed)
     dev_rows = load_split(args.data_dir, "dev")
+    everyday = (
+        everyday_sample(train_rows, args.refit_everyday_rows, args.seed),
+        everyday_sample(dev_rows, args.refit_everyday_rows, args.seed),
+    )
     reports = [
-        refit_head(model, encoder, label, train_rows, dev_rows, args.synthetic_refit_weight)
+        refit_head(
+            model, encoder, label, train_rows, dev_rows, args.synthetic_refit_weight, everyday
+        )
         for label in args.refit_heads
     ]
     torch.save(model.head.state_dict(), folder / HEAD_FILE)

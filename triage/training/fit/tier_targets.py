@@ -36,6 +36,15 @@ def weak_cuts(labels: dict[str, int | None]) -> list[int | None]:
     return [MISSING, MISSING, MISSING]
 
 
+def is_everyday_post(row: Row) -> bool:
+    """Not annotated, and known to carry neither self-harm nor distress: all three weak cuts are
+    0 (GoEmotions, CounselChat answers, control subreddits). Used as green negatives for the
+    tier-cut refits and to measure how many such posts a tier head raises (bench/tier_policy.py)."""
+    if row.annotation is not None and row.annotation.tier:
+        return False
+    return weak_cuts(row.labels) == [0, 0, 0]
+
+
 def annotated_cuts(tier: str) -> list[int]:
     rank = Tier(tier).rank  # 0 = crisis ... 3 = green
     return [int(rank <= cut.rank) for cut in TIER_CUTS]
