@@ -91,7 +91,8 @@ def main() -> None:
     bundle = load_bundle(args.bundle)
     rules = TierRules.load(DEFAULT_CONFIG_DIR / "tiers.yaml")
     scorer = OnnxScorer(bundle, rules, evidence=False)
-    rows = [r for r in load_split(args.data, "dev") if r.annotation and r.annotation.tier]
+    dev = load_split(args.data, "dev")
+    rows = [r for r in dev if r.annotation and r.annotation.tier]
     gold = [t for t in gold_tiers(rows) if t]
     logits = scorer.logits([r.text for r in rows], [r.parent_text for r in rows])
     cut_logits = logits[:, len(LABELS) :]
@@ -113,7 +114,7 @@ def main() -> None:
         for g in TIERS:
             print(f"    {g:>6} -> " + " ".join(f"{p} {table[g][p]:>3}" for p in TIERS))
     if bundle.tier_model is not None:
-        everyday = [r for r in load_split(args.data, "dev") if is_everyday_post(r)]
+        everyday = [r for r in dev if is_everyday_post(r)]
         print(everyday_report(scorer, bundle.tier_model, everyday))
 
 
