@@ -53,3 +53,17 @@ def test_everyday_report_counts_raised_posts_and_the_uncertain_band():
     # the crisis cut's 0.5 lifts red to 0.5 (monotone upwards): uncertain band, amber
     assert "2 of 3 (66.7%), 1 of them through the uncertain band" in report
     assert "no everyday dev posts" in bench.everyday_report(scorer, model, [])
+
+
+def test_everyday_shares_parse_off_and_numbers():
+    bench = _load_bench()
+    assert bench.parse_shares("off, 0.015") == [None, 0.015]
+    assert bench.parse_shares("0.02") == [0.02]
+
+
+def test_everyday_raised_counts_the_band_apart():
+    bench = _load_bench()
+    identity = tuple(Calibration(scale=1.0, bias=0.0) for _ in range(3))
+    model = OrdinalTierModel(calibration=identity, crisis=0.9, red=0.8, amber=0.6, uncertain=0.3)
+    cut_logits = np.array([[-5.0, -5.0, -5.0], [-5.0, 0.0, -5.0], [1.0, -5.0, -5.0], [3, 3, -5]])
+    assert bench.everyday_raised(model, cut_logits) == (3, 1)  # band, amber cut, red

@@ -49,7 +49,10 @@ class OrdinalTierModel:
       annotated crisis or red into crisis or red;
     - `uncertain` is a lower cut-off on P(>= red) (reaching `uncertain_recall`): a post between
       the two is not called red, but it is routed to amber (a person reads it) rather than green;
-    - `crisis` and `amber` maximise F1 for their cut on dev.
+    - `crisis` and `amber` maximise F1 for their cut on dev;
+    - `everyday_uncertain_share` (0: none) is the share of everyday dev posts (unannotated,
+      self_harm 0 and distress 0) the uncertain band was allowed to send to amber: where
+      `uncertain_recall` would have sent more, `uncertain` was raised (uncertain_recall not met).
     """
 
     calibration: tuple[Calibration, ...]  # one per TIER_CUTS entry
@@ -59,6 +62,7 @@ class OrdinalTierModel:
     uncertain: float
     urgent_recall: float = 0.0
     uncertain_recall: float = 0.0
+    everyday_uncertain_share: float = 0.0
 
     @classmethod
     def from_json(cls, data: dict) -> OrdinalTierModel:

@@ -241,6 +241,36 @@ def test_leave_sources_out_folds_are_the_1_2_0_recipe_less_their_sources():
         TrainArgs.from_yaml(path)
 
 
+def test_leave_sources_out_folds_of_cpu_yaml_differ_only_in_their_sources():
+    """configs/train/loso/cpu/*.yaml are folds of cpu.yaml's recipe: the run name, per-source caps
+    of 0 for the one hostile and one spam source they hold out, and a feature cache of their own
+    (two folds train at once, one per core), so a fold measures that recipe out of domain."""
+    from pathlib import Path
+
+    from triage.paths import read_yaml
+
+    folder = Path(__file__).resolve().parents[3] / "configs" / "train"
+    recipe = read_yaml(folder / "cpu.yaml")
+    folds = sorted((folder / "loso" / "cpu").glob("*.yaml"))
+    assert len(folds) >= 2
+    caches = set()
+    for path in folds:
+        fold = read_yaml(path)
+        differing = {k for k in recipe.keys() | fold.keys() if recipe.get(k) != fold.get(k)}
+        assert differing == {"name", "per_source_cap", "feature_cache"}, path
+        caches.add(fold["feature_cache"])
+        held_out = {s for s, cap in fold["per_source_cap"].items() if cap == 0} - {
+            s for s, cap in recipe["per_source_cap"].items() if cap == 0
+        }
+        assert len(held_out) == 2, path
+        for source in held_out:
+            assert source.split("-")[0] in path.stem, (path, source)  # named by what it holds out
+        kept = {s: c for s, c in fold["per_source_cap"].items() if s not in held_out}
+        assert kept == {s: c for s, c in recipe["per_source_cap"].items() if s not in held_out}
+        TrainArgs.from_yaml(path)
+    assert len(caches) == len(folds) and recipe["feature_cache"] not in caches
+
+
 def test_the_1_3_0_repeats_candidate_is_cpu_yaml_with_three_pair_repeats():
     """docs/evaluation/1.3.0: candidate B differs from candidate A (cpu.yaml) only in its run
     name, the pair repeats and its feature cache, so the comparison measures the repeats."""

@@ -244,10 +244,21 @@ An ordinal output on the same encoder gives calibrated P(tier >= amber / red / c
 on the annotated posts of `annotations/` (guideline `docs/annotation/self_harm_tiers.md`) and
 the cuts the binary labels imply; the cut-off on P(>= red) is set on the annotated dev posts for
 urgent recall >= {(info.get("tier_model") or {}).get("urgent_recall", "n/a")}, and posts in the band below it (down to the cut-off for
-recall {(info.get("tier_model") or {}).get("uncertain_recall", "n/a")}) go to amber as "uncertain" instead of green.
+recall {(info.get("tier_model") or {}).get("uncertain_recall", "n/a")}) go to amber as "uncertain" instead of green.{everyday_floor_sentence(info.get("tier_model"))}
 
 {tier_section(info["metrics"].get("tiers"))}
 
 ## Limits
 {LIMITS}
 """
+
+
+def everyday_floor_sentence(tier_model: dict | None) -> str:
+    share = (tier_model or {}).get("everyday_uncertain_share") or 0.0
+    if not share:
+        return ""
+    return (
+        f" The band's cut-off is never lower than the one that sends {share:.1%} of the everyday"
+        " dev posts (unannotated, self_harm 0 and distress 0) to amber, so where the recall target"
+        " would have sent more, that recall is not reached on dev."
+    )

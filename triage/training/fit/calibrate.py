@@ -21,6 +21,9 @@ class ThresholdPolicy(BaseModel):
     tier_urgent_recall: float = Field(0.95, gt=0, le=1)
     # ... and the share the uncertain band (routed to amber, not green) must reach.
     tier_uncertain_recall: float = Field(0.99, gt=0, le=1)
+    # ... unless that band would send more than this share of the everyday dev posts (unannotated,
+    # self_harm 0 and distress 0) to amber: then its cut-off rises until it does not (None: off).
+    tier_everyday_uncertain_share: float | None = Field(None, gt=0, lt=1)
 
     @field_validator("target_recall")
     @classmethod

@@ -1,4 +1,5 @@
-"""Fit the ordinal tier head's calibration and cut-offs on the annotated dev posts."""
+"""Fit the ordinal tier head's calibration and cut-offs on the annotated dev posts (and, for the
+uncertain band's floor, the everyday dev posts)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from triage.training.fit.calibrate import (
     threshold_for_recall,
     threshold_max_f1,
 )
-from triage.training.fit.tier_targets import annotated_cuts, gold_tiers
+from triage.training.fit.tier_targets import annotated_cuts, gold_tiers, is_everyday_post
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,15 @@ def fit_tier_model(
     )
     probs = OrdinalTierModel(calibration, 1.0, 1.0, 1.0, 1.0).cut_probabilities(logits)
     red = threshold_for_recall(probs[:, 1], urgent.astype(int), policy.tier_urgent_recall)
-    uncertain = min(
-        red, threshold_for_recall(probs[:, 1], urgent.astype(int), policy.tier_uncertain_recall)
-    )
+    uncertain = threshold_for_recall(probs[:, 1], urgent.astype(int), policy.tier_uncertain_recall)
+    everyday = np.array([is_everyday_post(row) for row in rows], dtype=bool)
+    share = policy.tier_everyday_uncertain_share if everyday.any() else None
+    if share is not None:
+        everyday_red = OrdinalTierModel(calibration, 1.0, 1.0, 1.0, 1.0).cut_probabilities(
+            cut_logits[everyday]
+        )[:, 1]
+        uncertain = max(uncertain, everyday_floor(everyday_red, share))
+    uncertain = min(red, uncertain)
     crisis_gold = (gold[annotated] == Tier.CRISIS.value).astype(int)
     crisis = threshold_max_f1(probs[:, 2], crisis_gold) if crisis_gold.any() else 1.0
     amber = threshold_max_f1(probs[:, 0], targets[:, 0])
@@ -62,4 +69,15 @@ def fit_tier_model(
         uncertain=round(uncertain, 4),
         urgent_recall=policy.tier_urgent_recall,
         uncertain_recall=policy.tier_uncertain_recall,
+        everyday_uncertain_share=share or 0.0,
     )
+
+
+def everyday_floor(everyday_red: np.ndarray, share: float) -> float:
+    """The lowest 4-decimal cut-off on P(>= red) that at most `share` of these everyday posts
+    reach (the bundle stores cut-offs to 4 decimals, so the floor is rounded up, never down)."""
+    allowed = int(np.floor(share * len(everyday_red)))
+    ranked = np.sort(everyday_red)[::-1]
+    if allowed >= len(ranked):
+        return 0.0
+    return float((np.floor(ranked[allowed] * 1e4) + 1) / 1e4)  # strictly above the first excluded
