@@ -5,12 +5,19 @@ refactor, for both bundles in models/. A change to the scoring path, the tier ru
 rules or the evidence that alters any answer fails here. After a deliberate change of behaviour
 (a new bundle, a new rule), record again with `TRIAGE_RECORD_SCORES=1 pytest <this file>` and
 say why in the commit.
+
+Scores are compared within FLOAT_TOLERANCE and reasons with their numbers masked: ONNX Runtime's
+float kernels differ a little between CPUs (0.0008 at most between the recording machine, with
+AVX-512 VNNI, and an AVX2-only one). Before the shipped int8 weights were stored unsigned
+(1.1.1, 0.5.1), the AVX2 machine moved these scores by up to 0.09 and the overdose post from
+crisis to amber: this test is what found it (bench/int8_portability.py measures it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +25,8 @@ from fastapi.testclient import TestClient
 from tests.conftest import FIXTURES, bearer, create_keys
 
 RECORD = FIXTURES / "shipped_scores.json"
+FLOAT_TOLERANCE = 0.005
+NUMBER = re.compile(r"\d+\.\d+")
 BUNDLES = ["triage-minilm", "triage-minilm-l3"]
 PARENT = "I honestly don't think I can keep going"
 ITEMS = [
@@ -104,6 +113,26 @@ def test_shipped_bundle_scores_fixed_inputs_as_recorded(bundle, tmp_path):
         RECORD.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     recorded = json.loads(RECORD.read_text())[bundle]
     # Every recorded field must be unchanged; a field added to the answer later is not compared.
-    assert [
-        {key: got[key] for key in want} for got, want in zip(results, recorded, strict=True)
-    ] == recorded
+    assert [comparable(got, want) for got, want in zip(results, recorded, strict=True)] == [
+        comparable(want, want) for want in recorded
+    ]
+
+
+def comparable(got: dict, want: dict) -> dict:
+    """`got`'s recorded fields, with each score replaced by the recorded one where they differ
+    by at most FLOAT_TOLERANCE, and the numbers in reasons masked."""
+    out = {key: got[key] for key in want}
+    for key in ("scores", "tier_scores"):
+        if want.get(key) is None or got.get(key) is None:
+            continue
+        out[key] = {
+            label: want[key][label]
+            if value is not None
+            and want[key].get(label) is not None
+            and abs(value - want[key][label]) <= FLOAT_TOLERANCE
+            else value
+            for label, value in got[key].items()
+            if label in want[key]
+        }
+    out["reasons"] = [NUMBER.sub("#", reason) for reason in got["reasons"]]
+    return out

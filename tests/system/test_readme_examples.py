@@ -42,7 +42,7 @@ def shipped_client(tmp_path_factory):
 def test_scoring_example_returns_what_the_readme_says(shipped_client):
     response = shipped_client.post("/v1/score", json=curl_body("/v1/score"))
     assert response.status_code == 200, response.text
-    assert response.json()["model"] == {"name": "triage-minilm", "version": "1.1.0"}
+    assert response.json()["model"] == {"name": "triage-minilm", "version": "1.1.1"}
     p1, r7 = response.json()["results"]
     assert (p1["tier"], p1["flags"], p1["priority"]) == ("red", ["self_harm"], 65)
     assert (r7["tier"], r7["flags"], r7["priority"]) == ("green", ["hostile"], 35)

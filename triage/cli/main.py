@@ -394,6 +394,28 @@ def export(
     click.echo(f"wrote bundle {bundle}; see {bundle / 'MODEL_CARD.md'}")
 
 
+@main.command("reencode-int8")
+@click.option("--bundle", required=True, type=EXISTING_DIR, help="Bundle folder, changed in place.")
+@click.option("--version", "version", required=True, help="The re-encoded bundle's version.")
+def reencode_int8(bundle: Path, version: str) -> None:
+    """Store a bundle's int8 weights unsigned, exactly, so it scores the same on every CPU.
+
+    Bundles exported before 2026-12-07 store signed int8 weights, which ONNX Runtime's kernels
+    saturate on CPUs without AVX-512 VNNI (scores off by up to 0.08 there). The re-encoded model
+    computes the same integers on every CPU (what a VNNI CPU computes); bundles exported since
+    are written this way. Compare the two on a machine with bench/int8_portability.py.
+    """
+    from triage.scoring.bundle import load_bundle
+    from triage.training.export.portable_int8 import reencode_bundle
+
+    try:
+        weights = reencode_bundle(bundle, version)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    loaded = load_bundle(bundle)  # the checksums and the model load
+    click.echo(f"re-encoded {weights} weight tensors: {loaded.name} {loaded.version} in {bundle}")
+
+
 @main.command()
 @click.option(
     "--bundle",

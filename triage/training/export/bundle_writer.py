@@ -54,7 +54,8 @@ def bundle_info(
             "layers": encoder_config.num_hidden_layers,
             "hidden_size": encoder_config.hidden_size,
         },
-        "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic)"
+        "quantisation": "int8 dynamic, per-channel weights (onnxruntime quantize_dynamic), "
+        "stored as uint8 (portable_int8: exact on CPUs without VNNI)"
         + (", first encoder layer fp32" if args.fp32_first_layer else ", every layer"),
         "optimizer_fused": optimizer_fused,
         "parity": parity,

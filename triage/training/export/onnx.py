@@ -5,7 +5,9 @@ Pitfalls handled here (measured in ../shared/notes/onnx-cpu.md):
 - the model is built with eager attention so the optimizer fuses all attention blocks;
 - quantize_dynamic needs DefaultTensorType=FLOAT on an optimised graph;
 - per_channel=True halves the int8 error at the same speed; reduce_range doubles it (not used);
-- the first encoder layer's MatMuls stay fp32 (quantise_int8 says why).
+- the first encoder layer's MatMuls stay fp32 (quantise_int8 says why);
+- the int8 weights are stored unsigned (portable_int8.py): signed ones saturate on CPUs without
+  AVX-512 VNNI.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from triage.training.export.portable_int8 import portable_int8
 from triage.training.fit.model import LabelOutputsOnly, MultiLabelModel
 
 log = logging.getLogger(__name__)
@@ -157,10 +160,12 @@ def build_int8(
     """Write fp32.onnx, optimised.onnx and int8.onnx into work_dir; return the int8 path and
     the optimizer's fusion counts."""
     config = model.encoder.config
-    fp32, optimised, int8 = (work_dir / n for n in ("fp32.onnx", "optimised.onnx", "int8.onnx"))
+    names = ("fp32.onnx", "optimised.onnx", "int8-signed.onnx", "int8.onnx")
+    fp32, optimised, signed, int8 = (work_dir / n for n in names)
     export_fp32(model, fp32)
     with quiet_info_logs():
         fused = optimise(fp32, optimised, config.num_attention_heads, config.hidden_size)
-        quantise_int8(optimised, int8, fp32_first_layer)
+        quantise_int8(optimised, signed, fp32_first_layer)
+    portable_int8(signed, int8)  # the same integers, without AVX2's saturation (its docstring)
     log.info("ORT optimizer fused: %s", fused)
     return int8, fused

@@ -1,0 +1,100 @@
+"""Re-encode an int8 model's signed weights as unsigned ones, exactly, so every x86 CPU computes
+the same integer products.
+
+ONNX Runtime multiplies uint8 activations by int8 weights (U8S8) with `vpmaddubsw` on CPUs
+without AVX-512 VNNI (AVX2 only, as on some of the machines this project runs on): that
+instruction adds two u8 x s8 products into a saturating int16, so large activations lose part of
+their sum. On a VNNI CPU the same model is exact. Measured on 1.1.0 (docs/benchmarks.md,
+"int8 on CPUs without VNNI"): up to 0.09 in a served probability on an AVX2-only AMD EPYC, and a
+post moved from crisis to amber, while the figures of its evaluation report were measured on a
+VNNI CPU.
+
+Unsigned weights (U8U8) go through kernels that widen to 16 bits before multiplying, which never
+saturate. The re-encoding is exact: w_u8 = w_s8 + 128 and zero_point_u8 = zero_point_s8 + 128
+leave every (w - zero_point) unchanged, so the model computes what the int8 model computes on a
+VNNI CPU, on every CPU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# Quantised-weight operators and the input positions of (weight, weight zero point).
+WEIGHT_INPUTS = {"MatMulInteger": (1, 3), "QAttention": (1, 7)}
+
+
+def portable_int8(src: Path, dst: Path) -> int:
+    """Write `src` with every int8 weight of WEIGHT_INPUTS re-encoded as uint8 to `dst`; return
+    how many weight tensors were re-encoded."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    initializers = {init.name: init for init in model.graph.initializer}
+    shifted: set[str] = set()
+    weights = 0
+    for node in model.graph.node:
+        positions = WEIGHT_INPUTS.get(node.op_type)
+        if positions is None:
+            continue
+        weight, zero_point = (node.input[i] if i < len(node.input) else "" for i in positions)
+        if weight in shifted or weight not in initializers:
+            continue  # shared with a node already done, or not a stored weight
+        if initializers[weight].data_type != onnx.TensorProto.INT8:
+            continue  # already unsigned
+        if zero_point not in initializers:
+            raise ValueError(f"{node.name}: an int8 weight needs a stored zero point")
+        for name in (weight, zero_point):
+            if name not in shifted:
+                values = numpy_helper.to_array(initializers[name]).astype(np.int16) + 128
+                initializers[name].CopyFrom(numpy_helper.from_array(values.astype(np.uint8), name))
+                shifted.add(name)
+        weights += 1
+    onnx.save(model, str(dst))
+    return weights
+
+
+def reencode_bundle(folder: Path, version: str) -> int:
+    """Re-encode a bundle's model.onnx in place (exact: the same integers, unsigned), give the
+    bundle `version`, say so in bundle.json and the model card, and refresh its checksums;
+    return how many weight tensors were re-encoded. A bundle already unsigned is refused."""
+    import json
+    import tempfile
+
+    from triage.scoring.bundle import BUNDLE_FILE, file_checksums, sha256
+
+    info = json.loads((folder / BUNDLE_FILE).read_text(encoding="utf-8"))
+    previous = info["version"]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "model.onnx"
+        weights = portable_int8(folder / "model.onnx", out)
+        if weights == 0:
+            raise ValueError(f"{folder}: no signed int8 weights (already portable?)")
+        out.replace(folder / "model.onnx")
+    info["version"] = version
+    info["quantisation"] += f"; weights stored as uint8 (re-encoded from {previous}, exact)"
+    card = folder / "MODEL_CARD.md"
+    text = card.read_text(encoding="utf-8").replace(f" {previous}\n", f" {version}\n", 1)
+    card.write_text(text + REENCODED.format(version=version, previous=previous), "utf-8")
+    current = file_checksums(folder)  # only the files bundle.json already names are checked
+    info["files"] = {name: current.get(name, sha) for name, sha in info["files"].items()}
+    if "model_sha256" in info["files"]:  # a bundle of the first layout names the model too
+        info["files"]["model_sha256"] = sha256(folder / "model.onnx")
+        info["files"]["model_bytes"] = (folder / "model.onnx").stat().st_size
+    (folder / BUNDLE_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return weights
+
+
+REENCODED = """
+## {version}: portable int8 weights
+
+{version} is {previous} with its int8 weights stored unsigned (`triage reencode-int8`,
+triage/training/export/portable_int8.py): every weight and its zero point shifted by 128, so the
+model computes the same integers. Signed weights saturate in ONNX Runtime's int8 kernels on CPUs
+without AVX-512 VNNI (AVX2 only): on such a CPU, 300 test posts scored by triage-minilm 1.1.0
+and triage-minilm-l3 0.5.0 moved by up to 0.08 and 0.10, and a few changed flag or tier
+(bench/int8_portability.py, docs/benchmarks.md). The figures above were measured on a VNNI CPU,
+where both encodings give the same scores; {version} gives those scores on every CPU.
+"""
