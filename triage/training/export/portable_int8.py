@@ -64,6 +64,7 @@ def reencode_bundle(folder: Path, version: str) -> int:
     import tempfile
 
     from triage.scoring.bundle import BUNDLE_FILE, file_checksums, sha256
+    from triage.training.export.bundle_writer import write_json
 
     info = json.loads((folder / BUNDLE_FILE).read_text(encoding="utf-8"))
     previous = info["version"]
@@ -83,7 +84,7 @@ def reencode_bundle(folder: Path, version: str) -> int:
     if "model_sha256" in info["files"]:  # a bundle of the first layout names the model too
         info["files"]["model_sha256"] = sha256(folder / "model.onnx")
         info["files"]["model_bytes"] = (folder / "model.onnx").stat().st_size
-    (folder / BUNDLE_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    write_json(folder / BUNDLE_FILE, info)
     return weights
 
 

@@ -47,15 +47,14 @@ def fit_tier_model(
         else Calibration()
         for j in range(len(TIER_CUTS))
     )
-    probs = OrdinalTierModel(calibration, 1.0, 1.0, 1.0, 1.0).cut_probabilities(logits)
+    calibrated = OrdinalTierModel(calibration, 1.0, 1.0, 1.0, 1.0)  # cut-offs chosen below
+    probs = calibrated.cut_probabilities(logits)
     red = threshold_for_recall(probs[:, 1], urgent.astype(int), policy.tier_urgent_recall)
     uncertain = threshold_for_recall(probs[:, 1], urgent.astype(int), policy.tier_uncertain_recall)
     everyday = np.array([is_everyday_post(row) for row in rows], dtype=bool)
     share = policy.tier_everyday_uncertain_share if everyday.any() else None
     if share is not None:
-        everyday_red = OrdinalTierModel(calibration, 1.0, 1.0, 1.0, 1.0).cut_probabilities(
-            cut_logits[everyday]
-        )[:, 1]
+        everyday_red = calibrated.cut_probabilities(cut_logits[everyday])[:, 1]
         uncertain = max(uncertain, everyday_floor(everyday_red, share))
     uncertain = min(red, uncertain)
     crisis_gold = (gold[annotated] == Tier.CRISIS.value).astype(int)
