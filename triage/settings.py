@@ -34,6 +34,7 @@ RoleName = Literal["platform", "moderator", "admin", "metrics"]
 WebhookCondition = Literal["crisis", "red", "red_near_sla", "unscored"]
 DEFAULT_WEBHOOK_CONDITIONS: tuple[WebhookCondition, ...] = ("crisis", "red_near_sla", "unscored")
 EvidenceMode = Literal["sentences", "context"]  # how scoring.OnnxScorer finds evidence
+Int8Weights = Literal["auto", "signed", "unsigned"]  # scoring/int8_weights.py
 # Generous for a platform's ingest client, tighter for people and scrapers; per replica.
 DEFAULT_RATE_LIMITS: dict[RoleName, RateLimit] = {
     "platform": RateLimit(per_minute=6000, burst=600),
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
     )
     onnx_lanes: int = Field(
         1, ge=1, le=16, description="items of one scorer call run at once, each alone"
+    )
+    int8_weights: Int8Weights = Field(
+        "auto",
+        description="how the model's int8 weights are run: auto: signed on CPUs with VNNI (fast "
+        "and exact there), unsigned elsewhere (exact on every CPU); signed or unsigned to force",
     )
     evidence: bool = Field(True, description="find evidence sentences for flagged labels")
     evidence_mode: EvidenceMode = Field(

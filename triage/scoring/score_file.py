@@ -256,6 +256,7 @@ def load_scorer(settings: Settings) -> OnnxScorer:
         evidence_mode=settings.evidence_mode,
         lanes=settings.scoring_workers,
         resource_guard=settings.resource_guard,
+        int8_weights=settings.int8_weights,
     )
 
 

@@ -26,7 +26,7 @@ from triage.scoring.language import identifier
 from triage.scoring.probabilities import cut_probabilities, label_probabilities
 from triage.scoring.results import ScoreInput, ScoreResult
 from triage.scoring.session import ModelSession
-from triage.settings import EvidenceMode
+from triage.settings import EvidenceMode, Int8Weights
 
 
 class OnnxScorer:
@@ -39,9 +39,10 @@ class OnnxScorer:
         evidence_mode: EvidenceMode = "sentences",
         lanes: int = 1,
         resource_guard: ResourceGuard | None = None,
+        int8_weights: Int8Weights = "auto",
     ) -> None:
         """`resource_guard`: the crisis resources never flagged spam (Settings.resource_guard);
-        None: those of the project's own configs/."""
+        None: those of the project's own configs/. `int8_weights`: Settings.int8_weights."""
         if evidence_mode not in EVIDENCE_MODES:
             raise ValueError(
                 f"evidence_mode: expected one of {EVIDENCE_MODES}, found {evidence_mode!r}"
@@ -51,7 +52,9 @@ class OnnxScorer:
         self.resource_guard = resource_guard or ResourceGuard.shipped()
         self.evidence = evidence
         # "context" needs a bundle exported with token logits; older ones score sentences.
-        self.model = ModelSession(bundle, threads, lanes, evidence and evidence_mode == "context")
+        self.model = ModelSession(
+            bundle, threads, lanes, evidence and evidence_mode == "context", int8_weights
+        )
         self.decider = Decider(bundle, tier_rules, self.resource_guard)
         self.evidence_finder = EvidenceFinder(self.model)
         identifier()  # load the language model (about a second) now, not on the first post

@@ -29,6 +29,8 @@ from triage.scoring.bundle import (
     BundleError,
 )
 from triage.scoring.encoding import Encoded, PairEncoder, pad
+from triage.scoring.int8_weights import wanted_signed, with_weights
+from triage.settings import Int8Weights
 
 TOKEN_LOGITS = "token_logits"  # the graph's per-token output (training/export/onnx.py)
 
@@ -43,14 +45,22 @@ class ModelRun:
 
 class ModelSession:
     """Tokenizer and ONNX session of one bundle; `token_logits` asks for the per-token output,
-    given only when the graph has it (older bundles do not)."""
+    given only when the graph has it (older bundles do not); `int8_weights` says how the int8
+    weights run (scoring/int8_weights.py)."""
 
-    def __init__(self, bundle: Bundle, threads: int, lanes: int, token_logits: bool) -> None:
+    def __init__(
+        self,
+        bundle: Bundle,
+        threads: int,
+        lanes: int,
+        token_logits: bool,
+        int8_weights: Int8Weights = "auto",
+    ) -> None:
         if threads < 1 or lanes < 1:
             raise ValueError(f"threads and lanes must be >= 1, found {threads} and {lanes}")
         self.bundle = bundle
         self.encoder = load_encoder(bundle)
-        self.session = load_session(bundle, threads)
+        self.session = load_session(bundle, threads, wanted_signed(int8_weights))
         graph_outputs = {output.name for output in self.session.get_outputs()}
         if "logits" not in graph_outputs:
             raise BundleError(
@@ -89,14 +99,14 @@ def load_encoder(bundle: Bundle) -> PairEncoder:
         ) from error
 
 
-def load_session(bundle: Bundle, threads: int) -> ort.InferenceSession:
+def load_session(bundle: Bundle, threads: int, signed_weights: bool) -> ort.InferenceSession:
+    """The bundle's graph with its int8 weights signed or unsigned (the same integers)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     try:
-        return ort.InferenceSession(
-            str(bundle.model_path), options, providers=["CPUExecutionProvider"]
-        )
+        model = with_weights(bundle.model_path.read_bytes(), signed_weights)
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime's own types (InvalidProtobuf, Fail, ...)
         raise BundleError(
             f"bundle {bundle.path}: {MODEL_FILE} cannot be loaded ({error})", MODEL_UNREADABLE

@@ -46,6 +46,7 @@ def load_scorer(context: ServiceContext) -> None:
             evidence_mode=settings.evidence_mode,
             lanes=settings.onnx_lanes,
             resource_guard=settings.resource_guard,
+            int8_weights=settings.int8_weights,
         )
     except BundleError as error:
         model.fault = ModelFault(error.kind, error.hint)

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-# Quantised-weight operators and the input positions of (weight, weight zero point).
-WEIGHT_INPUTS = {"MatMulInteger": (1, 3), "QAttention": (1, 7)}
+from triage.scoring.int8_weights import WEIGHT_INPUTS
 
 
 def portable_int8(src: Path, dst: Path) -> int:
