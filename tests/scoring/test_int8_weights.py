@@ -17,7 +17,8 @@ from onnx import numpy_helper  # noqa: E402
 
 
 def stored(model: bytes) -> dict[str, np.ndarray]:
-    return {i.name: numpy_helper.to_array(i) for i in onnx.load_from_string(model).graph.initializer}
+    graph = onnx.load_from_string(model).graph
+    return {i.name: numpy_helper.to_array(i) for i in graph.initializer}
 
 
 @pytest.fixture
