@@ -29,7 +29,7 @@ from triage.scoring.bundle import (
     BundleError,
 )
 from triage.scoring.encoding import Encoded, PairEncoder, pad
-from triage.scoring.int8_weights import wanted_signed, with_weights
+from triage.scoring.int8_weights import wanted_signed, with_int8_weights
 from triage.settings import Int8Weights
 
 TOKEN_LOGITS = "token_logits"  # the graph's per-token output (training/export/onnx.py)
@@ -105,7 +105,7 @@ def load_session(bundle: Bundle, threads: int, signed_weights: bool) -> ort.Infe
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     try:
-        model = with_weights(bundle.model_path.read_bytes(), signed_weights)
+        model = with_int8_weights(bundle.model_path.read_bytes(), signed_weights)
         return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime's own types (InvalidProtobuf, Fail, ...)
         raise BundleError(

@@ -19,39 +19,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from triage.scoring.int8_weights import WEIGHT_INPUTS
+from triage.scoring.int8_weights import int8_flips, with_int8_weights
 
 
 def portable_int8(src: Path, dst: Path) -> int:
-    """Write `src` with every int8 weight of WEIGHT_INPUTS re-encoded as uint8 to `dst`; return
-    how many weight tensors were re-encoded."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(src))
-    initializers = {init.name: init for init in model.graph.initializer}
-    shifted: set[str] = set()
-    weights = 0
-    for node in model.graph.node:
-        positions = WEIGHT_INPUTS.get(node.op_type)
-        if positions is None:
-            continue
-        weight, zero_point = (node.input[i] if i < len(node.input) else "" for i in positions)
-        if weight in shifted or weight not in initializers:
-            continue  # shared with a node already done, or not a stored weight
-        if initializers[weight].data_type != onnx.TensorProto.INT8:
-            continue  # already unsigned
-        if zero_point not in initializers:
-            raise ValueError(f"{node.name}: an int8 weight needs a stored zero point")
-        for name in (weight, zero_point):
-            if name not in shifted:
-                values = numpy_helper.to_array(initializers[name]).astype(np.int16) + 128
-                initializers[name].CopyFrom(numpy_helper.from_array(values.astype(np.uint8), name))
-                shifted.add(name)
-        weights += 1
-    onnx.save(model, str(dst))
+    """Write `src` with every int8 weight of WEIGHT_INPUTS (and its zero point) re-encoded as
+    uint8 to `dst`; return how many weight tensors were re-encoded. The serving scorer's own
+    flip (scoring/int8_weights.py), so the file and what the scorer runs cannot disagree."""
+    model = src.read_bytes()
+    weights = len(int8_flips(model, signed=False))
+    dst.write_bytes(with_int8_weights(model, signed=False))
     return weights
 
 
