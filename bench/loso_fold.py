@@ -49,7 +49,7 @@ def main() -> None:
     model, meta = load_checkpoint(args.checkpoint)
     encoder = PairEncoder.from_file(args.checkpoint / "tokenizer.json", meta["max_length"])
     test = load_split(args.data, "test")
-    print(f"{args.checkpoint} ({meta.get('name', '?')}), test rows of {args.data}")
+    print(f"{args.checkpoint}, test rows of {args.data}")
     print("| held-out source | label | test pos / n | ROC-AUC | PR-AUC |")
     print("|---|---|---|---|---|")
     for source, label in args.held_out:
