@@ -81,7 +81,10 @@ def int8_flips(model: bytes, signed: bool) -> dict[str, str]:
     A weight is flipped only together with its zero point, both stored as raw bytes of the same
     type: a weight without a stored zero point (it defaults to 0) or one stored another way is
     left as it is (exact on a VNNI CPU), and logged."""
-    tensors = _initializers(model)
+    return _flips(model, _initializers(model), signed)
+
+
+def _flips(model: bytes, tensors: dict[str, StoredTensor], signed: bool) -> dict[str, str]:
     want, other = (INT8, UINT8) if signed else (UINT8, INT8)
     flips: dict[str, str] = {}
     for weight, zero_point in _weight_pairs(model):
@@ -98,10 +101,10 @@ def int8_flips(model: bytes, signed: bool) -> dict[str, str]:
 def with_int8_weights(model: bytes, signed: bool) -> bytes:
     """`model` (a serialised ONNX model) with every quantised weight of WEIGHT_INPUTS and its zero
     point stored signed (`signed`) or unsigned; `model` itself when nothing needs a flip."""
-    flips = int8_flips(model, signed)
+    tensors = _initializers(model)  # parsed once: the flips and the patch both need them
+    flips = _flips(model, tensors, signed)
     if not flips:
         return model
-    tensors = _initializers(model)
     patched = bytearray(model)
     for name in set(flips) | set(flips.values()):
         tensor = tensors[name]
