@@ -206,7 +206,15 @@ def test_early_stopping_keeps_the_best_epoch(tiny_encoder_dir, prepared_dir, tmp
 
 
 @pytest.mark.parametrize(
-    "name", ["cpu", "gpu", "experiments/1.2.0", "experiments/1.3.0-r3", "experiments/1.4.0"]
+    "name",
+    [
+        "cpu",
+        "gpu",
+        "experiments/1.2.0",
+        "experiments/1.3.0-r3",
+        "experiments/1.4.0",
+        "experiments/pair-blend",
+    ],
 )
 def test_shipped_training_configs_load(name):
     from pathlib import Path

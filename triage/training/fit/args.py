@@ -213,6 +213,14 @@ class TrainArgs(BaseModel):
     feature_teacher_weight: float = Field(
         0.3, gt=0, le=1, description="Loss weight of a feature teacher's soft target."
     )
+    feature_teacher_pair_blend: dict[str, float] = Field(
+        {},
+        description="Per label, how far the hard label of a public reply pair (a row with a "
+        "parent, neither written nor annotated by the project) moves towards the feature "
+        "teacher's out-of-fold probability: (1 - b) * label + b * teacher. Empty: labelled "
+        "cells keep their labels (1.4.0 and before). The frozen MiniLM+USE hostile head reads "
+        "replies in context better than the fine-tuned one (docs/evaluation/hostile-head-rows.md).",
+    )
     feature_cache: Path = Field(
         TEACHER_FEATURE_CACHE, description="Where the frozen encodings are cached, by text."
     )
@@ -294,6 +302,25 @@ class TrainArgs(BaseModel):
                 f"triage_model.json), found none at {teacher}; train the teacher first"
             )
         return teacher
+
+    @field_validator("feature_teacher_pair_blend")
+    @classmethod
+    def _pair_blend(cls, blend: dict[str, float]) -> dict[str, float]:
+        if unknown := sorted(set(blend) - set(LABELS)):
+            raise ValueError(
+                f"feature_teacher_pair_blend: expected labels from {list(LABELS)}, found {unknown}"
+            )
+        if any(not 0 < b <= 1 for b in blend.values()):
+            raise ValueError(f"feature_teacher_pair_blend values must be in (0, 1]: {blend}")
+        return blend
+
+    @model_validator(mode="after")
+    def _pair_blend_needs_a_teacher(self) -> TrainArgs:
+        if self.feature_teacher_pair_blend and not self.feature_teacher:
+            raise ValueError(
+                "feature_teacher_pair_blend needs a feature_teacher (e.g. [minilm, use])"
+            )
+        return self
 
     @field_validator("feature_teacher")
     @classmethod

@@ -21,8 +21,9 @@ by text under `feature_cache`, so a rerun on the same rows encodes nothing.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,54 @@ def fill_with_teacher(
     return filled_targets, filled_mask
 
 
+def out_of_fold(
+    features: np.ndarray,
+    targets: np.ndarray,
+    mask: np.ndarray,
+    groups: Sequence[str],
+    *,
+    folds: int = 5,
+    seed: int = 13,
+) -> np.ndarray:
+    """Every row's teacher probabilities from heads fitted without its group (folds by group, so
+    a labelled row is never taught by a head that saw it, nor its near duplicates)."""
+    fold_of = np.array([zlib.crc32(f"{seed}:{group}".encode()) % folds for group in groups])
+    probabilities = np.zeros(targets.shape, dtype=np.float32)
+    for fold in range(folds):
+        held = fold_of == fold
+        if held.any():
+            head = fit_heads(features[~held], targets[~held], mask[~held], seed=seed)
+            probabilities[held] = predict(head, features[held])
+    return probabilities
+
+
+def is_public_reply_pair(row: Row) -> bool:
+    """A reply read with its parent whose label comes from a public source: the project's own
+    readings (annotated pairs) and written rows keep their labels."""
+    annotated = row.annotation is not None and row.annotation.hostile is not None
+    return row.parent_text is not None and not row.synthetic and not annotated
+
+
+def blend_pair_labels(
+    targets: np.ndarray,
+    mask: np.ndarray,
+    rows: Sequence[Row],
+    teacher_probabilities: np.ndarray,
+    blend: dict[str, float],
+) -> np.ndarray:
+    """Targets with each listed label of the public reply pairs moved towards the teacher:
+    (1 - b) * label + b * teacher. Loss weights are unchanged."""
+    blended = targets.copy()
+    pairs = np.array([is_public_reply_pair(row) for row in rows], dtype=bool)
+    for label, share in blend.items():
+        j = OUTPUTS.index(label)
+        cells = pairs & (mask[:, j] > 0)
+        blended[cells, j] = (1 - share) * targets[cells, j] + share * teacher_probabilities[
+            cells, j
+        ]
+    return blended
+
+
 def teach(
     train_rows: Sequence[Row],
     targets: np.ndarray,
@@ -141,8 +190,10 @@ def teach(
     weight: float,
     cache_dir: Path,
     seed: int,
+    pair_blend: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, TeacherFit]:
-    """Fit the teacher on the train rows' labelled cells and fill their unlabelled cells."""
+    """Fit the teacher on the train rows' labelled cells and fill their unlabelled cells; with
+    `pair_blend`, also move the public reply pairs' labels towards its out-of-fold predictions."""
     log.info("feature teacher: encoding %d train and %d dev rows", len(train_rows), len(dev_rows))
     train_features = row_features(train_rows, encoders, cache_dir)
     dev_features = row_features(dev_rows, encoders, cache_dir)
@@ -153,6 +204,16 @@ def teach(
         targets, mask, predict(head, train_features), weight
     )
     filled = {output: int((mask[:, j] <= 0).sum()) for j, output in enumerate(OUTPUTS)}
+    if pair_blend:
+        log.info("feature teacher: out-of-fold heads for the reply pairs' %s", sorted(pair_blend))
+        groups = [row.group for row in train_rows]
+        oof = out_of_fold(train_features, targets, mask, groups, seed=seed)
+        filled_targets = blend_pair_labels(filled_targets, mask, train_rows, oof, pair_blend)
+        pairs = np.array([is_public_reply_pair(row) for row in train_rows], dtype=bool)
+        for label in pair_blend:
+            filled[f"{label} (blended pairs)"] = int(
+                (pairs & (mask[:, OUTPUTS.index(label)] > 0)).sum()
+            )
     return filled_targets, filled_mask, TeacherFit(report, filled)
 
 
@@ -167,6 +228,7 @@ class FeatureTeacher:
     cache_dir: Path
     seed: int
     tier_annotation_weight: float
+    pair_blend: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_args(cls, args: TrainArgs) -> FeatureTeacher | None:
@@ -179,6 +241,7 @@ class FeatureTeacher:
             cache_dir=args.feature_cache,
             seed=args.seed,
             tier_annotation_weight=args.tier_annotation_weight,
+            pair_blend=dict(args.feature_teacher_pair_blend),
         )
 
     def fill(
@@ -201,4 +264,5 @@ class FeatureTeacher:
             weight=self.weight,
             cache_dir=self.cache_dir,
             seed=self.seed,
+            pair_blend=self.pair_blend,
         )
