@@ -139,8 +139,9 @@ def out_of_fold(
     folds: int = 5,
     seed: int = 13,
 ) -> np.ndarray:
-    """Every row's teacher probabilities from heads fitted without its group (folds by group, so
-    a labelled row is never taught by a head that saw it, nor its near duplicates)."""
+    """Every row's teacher probabilities from heads fitted without its group (folds by row
+    group, so a labelled row is never taught by a head that saw it or another row of its
+    conversation or author)."""
     fold_of = np.array([zlib.crc32(f"{seed}:{group}".encode()) % folds for group in groups])
     probabilities = np.zeros(targets.shape, dtype=np.float32)
     for fold in range(folds):
