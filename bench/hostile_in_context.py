@@ -1,7 +1,7 @@
 """The shipped bundles' hostile head against the project's own reading of replies in context.
 
     .venv/bin/python bench/hostile_in_context.py [--bundles models/triage-minilm,models/...]
-        [--data data/prepared-annotation] [--annotations annotations] [--bootstrap 1000]
+        [--data data/prepared] [--annotations annotations] [--bootstrap 1000]
 
 Issue 13 says the hostile head "learnt tweet profanity, not attacks on a person in the
 conversation". annotations/hostile_pairs.csv is the project's answer key: 600 real (parent,
@@ -25,7 +25,9 @@ they learnt; dev pairs only choose a checkpoint and the threshold, and the test 
 The sample is
 stratified, enriched in profane, dismissive and taunting replies and in vulnerable parents, so
 the figures describe these strata, not a community's base rates. The pair texts come from
-`triage data prepare --out data/prepared-annotation`, which the sample was drawn from; the
+`triage data prepare --out data/prepared-annotation`, which the sample was drawn from, and
+`make data` (data/prepared, the default here) is the same command on the same datasets, so it
+holds the same pairs (2026-12-08: the same 597 pairs and the same figures for 1.1.1); the
 source-label table also shows each bundle's ROC-AUC on the same rows.
 """
 
@@ -45,14 +47,14 @@ sys.path = [
 ]  # bench/queue_views.py is not stdlib queue
 
 from triage.domain.labels import HOSTILE, HOSTILE_IN_CONTEXT
-from triage.paths import DEFAULT_ANNOTATIONS, PROJECT_ROOT
+from triage.paths import DEFAULT_ANNOTATIONS, DEFAULT_PREPARED, PROJECT_ROOT
 from triage.scoring.bundle import load_bundle
 from triage.scoring.results import ScoreInput
 from triage.scoring.scorer import OnnxScorer
 from triage.settings import Settings
 from triage.training.data.rows import SPLITS, Row
 
-DEFAULT_DATA = PROJECT_ROOT / "data" / "prepared-annotation"
+DEFAULT_DATA = DEFAULT_PREPARED
 DEFAULT_BUNDLES = ",".join(
     str(PROJECT_ROOT / "models" / name) for name in ("triage-minilm", "triage-minilm-l3")
 )
