@@ -32,6 +32,7 @@ models train on all of them, so only the frozen head can be asked this without t
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -107,8 +108,6 @@ def scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
 
 def written_contrast_ids(path: Path = SYNTHETIC_ROWS) -> set[str]:
     """Prepared ids of the written rows of the two categories whose contrast the casebook tests."""
-    import json
-
     with path.open(encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
     return {f"synthetic:{r['id']}" for r in rows if r["category"] in WRITTEN_CONTRAST}

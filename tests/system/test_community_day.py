@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import random
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.system.bench_support import load_bench
 from triage.queue.store import ModelView
 from triage.settings import Settings
 from triage.training.data.prepare import load_split
@@ -21,17 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "community_day.py"
 
 
-def _load_bench():
-    """bench/ is not a package, and putting it on sys.path would let bench/queue_views.py shadow the
-    standard library's queue: load the file by path."""
-    spec = importlib.util.spec_from_file_location("community_day", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["community_day"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-day = _load_bench()
+day = load_bench("community_day")
 RULES = Settings().tier_rules
 GREEN = ModelView("fake:1", {"self_harm": 0.001, "distress": 0.01}, [], "green")
 RED = ModelView("fake:1", {"self_harm": 0.6, "distress": 0.5}, ["self_harm", "distress"], "red")

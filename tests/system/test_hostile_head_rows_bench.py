@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "hostile_head_rows.py"
-
-
-def _load_bench():
-    """Loaded by path: bench/ is not a package (bench/queue_views.py would shadow `queue`)."""
-    spec = importlib.util.spec_from_file_location("hostile_head_rows", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hostile_head_rows"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.system.bench_support import load_bench
 
 
 def test_written_contrast_takes_only_the_two_contrast_categories(tmp_path):
-    bench = _load_bench()
+    bench = load_bench("hostile_head_rows")
     rows = [
         {"id": "syn-1", "category": "hostile_reply"},
         {"id": "syn-2", "category": "supportive_swearing"},
@@ -32,7 +20,7 @@ def test_written_contrast_takes_only_the_two_contrast_categories(tmp_path):
 
 
 def test_the_shipped_synthetic_file_has_both_sides_of_the_contrast():
-    bench = _load_bench()
+    bench = load_bench("hostile_head_rows")
     rows = [json.loads(line) for line in bench.SYNTHETIC_ROWS.read_text().splitlines() if line]
     categories = {r["category"] for r in rows}
     assert set(bench.WRITTEN_CONTRAST) <= categories

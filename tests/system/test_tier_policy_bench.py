@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 
+from tests.system.bench_support import load_bench
 from triage.domain.calibration import Calibration
 from triage.domain.labels import LABELS
 from triage.domain.tiers import OrdinalTierModel
 from triage.training.data.rows import Annotation, Row
-
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "tier_policy.py"
-
-
-def _load_bench():
-    """Loaded by path: bench/ is not a package (bench/queue_views.py would shadow `queue`)."""
-    spec = importlib.util.spec_from_file_location("tier_policy", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tier_policy"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _row(rid: str, self_harm: int | None, distress: int | None, tier: str | None = None) -> Row:
@@ -43,7 +29,7 @@ class _FixedLogits:
 
 
 def test_everyday_report_counts_raised_posts_and_the_uncertain_band():
-    bench = _load_bench()
+    bench = load_bench("tier_policy")
     identity = tuple(Calibration(scale=1.0, bias=0.0) for _ in range(3))
     model = OrdinalTierModel(calibration=identity, crisis=0.9, red=0.8, amber=0.6, uncertain=0.3)
     low, band, amber = -5.0, 0.0, 1.0  # sigmoid: 0.007, 0.5 (uncertain band), 0.73 (amber)
@@ -56,13 +42,13 @@ def test_everyday_report_counts_raised_posts_and_the_uncertain_band():
 
 
 def test_everyday_shares_parse_off_and_numbers():
-    bench = _load_bench()
+    bench = load_bench("tier_policy")
     assert bench.parse_shares("off, 0.015") == [None, 0.015]
     assert bench.parse_shares("0.02") == [0.02]
 
 
 def test_everyday_raised_counts_the_band_apart():
-    bench = _load_bench()
+    bench = load_bench("tier_policy")
     identity = tuple(Calibration(scale=1.0, bias=0.0) for _ in range(3))
     model = OrdinalTierModel(calibration=identity, crisis=0.9, red=0.8, amber=0.6, uncertain=0.3)
     cut_logits = np.array([[-5.0, -5.0, -5.0], [-5.0, 0.0, -5.0], [1.0, -5.0, -5.0], [3, 3, -5]])
